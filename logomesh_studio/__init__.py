@@ -1,0 +1,3 @@
+"""LogoMesh Studio: a desktop IDE for developing LogoMesh plugins."""
+
+__version__ = "0.1.0"

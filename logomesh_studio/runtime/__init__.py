@@ -1,0 +1,1 @@
+"""LogoMesh runtime: manifests, discovery, resolution, host, bridge. No Qt here."""

@@ -1,0 +1,367 @@
+"""The communication bridge: permission-checked messages between plugins.
+
+Delivery is in-process and inline: ``send`` runs the target's handler in the
+sender's task, so a request/response costs microseconds and re-entrant calls
+(A asks B, B asks A) cannot deadlock. Every call is recorded in a bounded history
+and published as a :class:`MessageRecorded` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from logomesh_studio import sdk
+from logomesh_studio.runtime import payload as payloads
+from logomesh_studio.runtime.config import RuntimeConfig
+from logomesh_studio.runtime.events import EventHub, MessageRecorded
+from logomesh_studio.runtime.security import PermissionSet, required_permission
+from logomesh_studio.runtime.workflow import run_workflow
+
+if TYPE_CHECKING:
+    from logomesh_studio.runtime.manifest import Manifest
+
+OK, ERROR, REFUSED, TIMEOUT = "ok", "error", "refused", "timeout"
+NOT_FOUND, NO_HANDLER, INVALID = "not_found", "no_handler", "invalid"
+
+_perf = time.perf_counter
+_NO_PERMISSIONS = PermissionSet(())
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Traffic between a plugin and one peer, as ``connections()`` summarises it."""
+
+    peer: str
+    sent: int
+    received: int
+    types: tuple[str, ...]
+    last_time: float
+    mean_latency: float
+    errors: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"peer": self.peer, "sent": self.sent, "received": self.received,
+                "types": list(self.types), "last_time": self.last_time,
+                "mean_latency": self.mean_latency, "errors": self.errors}
+
+
+class _PairStats:
+    __slots__ = ("count", "errors", "latency", "last", "types")
+
+    def __init__(self) -> None:
+        self.count = self.errors = 0
+        self.latency = self.last = 0.0
+        self.types: set[str] = set()
+
+
+class _Route:
+    """Where messages for one running plugin go; ``gate`` holds them during a reload."""
+
+    __slots__ = ("plugin_id", "instance", "log", "capabilities", "priority", "index",
+                 "gate", "inflight", "drained")
+
+    def __init__(self, plugin_id: str, instance: sdk.Plugin, manifest: Manifest,
+                 log: logging.Logger, index: int) -> None:
+        self.plugin_id = plugin_id
+        self.instance = instance
+        self.log = log
+        self.capabilities = frozenset(manifest.capabilities)
+        self.priority = manifest.priority
+        self.index = index
+        self.gate: asyncio.Future[None] | None = None
+        self.inflight = 0
+        self.drained: asyncio.Future[None] | None = None
+
+
+class _Port:
+    """The messaging port of one plugin's context: the bridge with the sender fixed."""
+
+    __slots__ = ("_bus", "_source")
+
+    def __init__(self, bus: CommunicationBridge, source: str) -> None:
+        self._bus = bus
+        self._source = source
+
+    def send(self, target: str, type: str, payload: Any, timeout: float | None):
+        return self._bus.send(self._source, target, type, payload, timeout)
+
+    def broadcast(self, type: str, payload: Any, capability: str | None):
+        return self._bus.broadcast(self._source, type, payload, capability)
+
+    def request_capability(self, name: str, params: Any):
+        return self._bus.request_capability(self._source, name, params)
+
+    def providers(self, capability: str) -> list[str]:
+        return self._bus.providers(capability)
+
+    def workflow(self, steps: list[dict]):
+        return run_workflow(self._bus, self._source, steps)
+
+
+class CommunicationBridge:
+    """Routes messages between running plugins, checks permissions, keeps history."""
+
+    def __init__(self, events: EventHub | None = None, config: RuntimeConfig | None = None) -> None:
+        self.events = events or EventHub()
+        self.config = config or RuntimeConfig()
+        self.history: deque[MessageRecorded] = deque(maxlen=self.config.history_size)
+        self._routes: dict[str, _Route] = {}
+        self._permissions: dict[str, PermissionSet] = {}
+        self._pairs: dict[tuple[str, str], _PairStats] = {}
+        self._ids = itertools.count(1)
+        self._order = itertools.count()
+
+    # -- wiring (runtime only) --------------------------------------------------------------
+
+    def bind_context(self, context: sdk.PluginContext, manifest: Manifest) -> None:
+        """Give ``context`` its port; its permissions come from ``manifest``."""
+        self._permissions[context.plugin_id] = PermissionSet(manifest.permissions)
+        sdk._bind(context, _Port(self, context.plugin_id))
+
+    def grant(self, sender: str, permissions: list[str]) -> None:
+        """Let a non-plugin sender (a test driver, a tool) send with ``permissions``."""
+        self._permissions[sender] = PermissionSet(permissions)
+
+    def attach(self, plugin_id: str, instance: sdk.Plugin, manifest: Manifest,
+               log: logging.Logger) -> None:
+        """Start routing messages for ``plugin_id`` to ``instance``."""
+        self._permissions[plugin_id] = PermissionSet(manifest.permissions)
+        self._routes[plugin_id] = _Route(plugin_id, instance, manifest, log, next(self._order))
+
+    def detach(self, plugin_id: str) -> None:
+        """Stop routing to ``plugin_id``; messages held for it fail with PluginNotFound."""
+        route = self._routes.pop(plugin_id, None)
+        self._permissions.pop(plugin_id, None)
+        if route is not None and route.gate is not None and not route.gate.done():
+            route.gate.set_result(None)
+
+    async def hold(self, plugin_id: str, drain_timeout: float | None = None) -> None:
+        """Queue new messages for ``plugin_id`` and wait for those in flight to finish."""
+        route = self._routes[plugin_id]
+        loop = asyncio.get_running_loop()
+        if route.gate is None:
+            route.gate = loop.create_future()
+        if route.inflight:
+            route.drained = loop.create_future()
+            try:
+                async with asyncio.timeout(drain_timeout):
+                    await route.drained
+            finally:
+                route.drained = None
+
+    def release(self, plugin_id: str, instance: sdk.Plugin | None = None,
+                manifest: Manifest | None = None, log: logging.Logger | None = None) -> None:
+        """Deliver the held messages, to ``instance`` if given (a reload's new version)."""
+        route = self._routes[plugin_id]
+        if instance is not None:
+            route.instance = instance
+        if manifest is not None:
+            route.capabilities = frozenset(manifest.capabilities)
+            route.priority = manifest.priority
+            self._permissions[plugin_id] = PermissionSet(manifest.permissions)
+        if log is not None:
+            route.log = log
+        gate, route.gate = route.gate, None
+        if gate is not None and not gate.done():
+            gate.set_result(None)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def providers(self, capability: str) -> list[str]:
+        """Providers of ``capability``: highest manifest priority first, then load order."""
+        found = [r for r in self._routes.values() if capability in r.capabilities]
+        found.sort(key=lambda r: (-r.priority, r.index))
+        return [r.plugin_id for r in found]
+
+    def running(self) -> list[str]:
+        """Ids of the plugins messages can currently reach, in load order."""
+        return [r.plugin_id for r in sorted(self._routes.values(), key=lambda r: r.index)]
+
+    def connections(self, plugin_id: str) -> list[Connection]:
+        """Per-peer traffic summary of ``plugin_id`` (both directions), by peer id."""
+        peers: dict[str, list[Any]] = {}
+        for (source, target), stats in self._pairs.items():
+            if plugin_id not in (source, target):
+                continue
+            peer = target if source == plugin_id else source
+            acc = peers.setdefault(peer, [0, 0, set(), 0.0, 0.0, 0])
+            acc[0 if source == plugin_id else 1] += stats.count
+            acc[2] |= stats.types
+            acc[3] = max(acc[3], stats.last)
+            acc[4] += stats.latency
+            acc[5] += stats.errors
+        return [Connection(peer, sent, received, tuple(sorted(types)), last,
+                           latency / (sent + received) if sent + received else 0.0, errors)
+                for peer, (sent, received, types, last, latency, errors) in sorted(peers.items())]
+
+    def consumers_of(self, plugin_id: str) -> set[str]:
+        """Plugins observed sending messages to ``plugin_id`` (the traffic graph)."""
+        return {source for (source, target), stats in self._pairs.items()
+                if target == plugin_id and source != plugin_id and stats.count > stats.errors}
+
+    def clear_history(self) -> None:
+        """Forget recorded messages (connection statistics are kept)."""
+        self.history.clear()
+
+    # -- recording --------------------------------------------------------------------------
+
+    def _record(self, call: str, source: str, target: str, type: str, size: int, started: float,
+                outcome: str, error: str = "", payload: str = "", response: str = "") -> None:
+        duration = _perf() - started
+        now = time.time()
+        record = MessageRecorded(id=next(self._ids), call=call, source=source, target=target,
+                                 type=type, size=size, duration=duration, outcome=outcome,
+                                 error=error, payload=payload, response=response, time=now)
+        self.history.append(record)
+        stats = self._pairs.get((source, target))
+        if stats is None:
+            stats = self._pairs[(source, target)] = _PairStats()
+        stats.count += 1
+        stats.latency += duration
+        stats.last = now
+        stats.types.add(type)
+        if outcome != OK:
+            stats.errors += 1
+        self.events.emit(record)
+
+    def _refuse(self, call: str, source: str, target: str, type: str, started: float,
+                kind: str, what: str) -> sdk.PermissionDenied:
+        needed = required_permission(kind, target if kind != "broadcast" else (target or None),
+                                     type)
+        message = f"{source} may not {what}: its manifest needs the permission {needed!r}"
+        self._record(call, source, target, type, 0, started, REFUSED, message)
+        return sdk.PermissionDenied(message, needed)
+
+    def _encode(self, call: str, source: str, target: str, type: str, value: Any,
+                started: float) -> str:
+        try:
+            return payloads.encode(value, self.config.payload_limit)
+        except sdk.InvalidPayload as exc:
+            self._record(call, source, target, type, 0, started, INVALID, str(exc))
+            raise
+
+    # -- calls ------------------------------------------------------------------------------
+
+    async def send(self, source: str, target: str, type: str, payload: Any = None,
+                   timeout: float | None = None) -> Any:
+        """Deliver ``type`` to ``target``'s handler and return its (copied) response."""
+        started = _perf()
+        if not self._permissions.get(source, _NO_PERMISSIONS).allows("send", target, type):
+            raise self._refuse("send", source, target, type, started, "send",
+                               f"send {type!r} to {target}")
+        text = self._encode("send", source, target, type, payload, started)
+        return await self._deliver("send", source, target, type, payload, text, timeout, started)
+
+    async def _deliver(self, call: str, source: str, target: str, type: str, payload: Any,
+                       text: str, timeout: float | None, started: float,
+                       fallback_execute: bool = False) -> Any:
+        route = self._routes.get(target)
+        while route is not None and route.gate is not None:
+            await route.gate  # held for a reload: wait for the new version
+            route = self._routes.get(target)
+        if route is None:
+            self._record(call, source, target, type, len(text), started, NOT_FOUND,
+                         f"no plugin {target!r} is running", text)
+            raise sdk.PluginNotFound(f"no plugin {target!r} is running")
+        instance = route.instance
+        method = instance.handler_for(type)
+        if method is None and fallback_execute and type_overrides_execute(instance):
+            method = instance.execute
+            message: Any = payloads.decode(text, payload)
+        else:
+            message = sdk.Message(source, type, payloads.decode(text, payload), 0)
+        if method is None:
+            handled = ", ".join(instance.handled_types()) or "none"
+            error = f"{target} has no handler for {type!r} (it handles: {handled})"
+            self._record(call, source, target, type, len(text), started, NO_HANDLER, error, text)
+            raise sdk.NoHandler(error)
+        route.inflight += 1
+        try:
+            result = method(message)
+            if inspect.isawaitable(result):
+                async with asyncio.timeout(timeout or self.config.message_timeout):
+                    result = await result
+        except TimeoutError:
+            error = f"{target} did not answer {type!r} within {timeout or self.config.message_timeout} s"
+            self._record(call, source, target, type, len(text), started, TIMEOUT, error, text)
+            raise sdk.MessageTimeout(error) from None
+        except Exception as exc:
+            route.log.error("handler for %r from %s raised", type, source, exc_info=exc)
+            error = f"{type_name(exc)}: {exc}"
+            self._record(call, source, target, type, len(text), started, ERROR, error, text)
+            raise sdk.RemoteError(target, type_name(exc), str(exc)) from None
+        finally:
+            route.inflight -= 1
+            if not route.inflight and route.drained is not None and not route.drained.done():
+                route.drained.set_result(None)
+        try:
+            reply = payloads.encode(result, self.config.payload_limit, "response")
+        except sdk.InvalidPayload as exc:
+            self._record(call, source, target, type, len(text), started, ERROR, str(exc), text)
+            raise sdk.RemoteError(target, "InvalidPayload", str(exc)) from None
+        self._record(call, source, target, type, len(text), started, OK, "", text, reply)
+        return payloads.decode(reply, result)
+
+    async def broadcast(self, source: str, type: str, payload: Any = None,
+                        capability: str | None = None) -> dict[str, Any]:
+        """Deliver to every other plugin handling ``type`` (or every provider of
+        ``capability``) at once. Values are responses, or the PluginError of a receiver
+        that failed."""
+        started = _perf()
+        if not self._permissions.get(source, _NO_PERMISSIONS).allows(
+                "broadcast", capability or "", type):
+            where = f"providers of {capability!r}" if capability else "every plugin"
+            raise self._refuse("broadcast", source, capability or "*", type, started,
+                               "broadcast", f"broadcast {type!r} to {where}")
+        text = self._encode("broadcast", source, capability or "*", type, payload, started)
+        if capability is not None:
+            targets = [pid for pid in self.providers(capability) if pid != source]
+        else:
+            targets = [pid for pid, r in self._routes.items()
+                       if pid != source and r.instance.handler_for(type) is not None]
+        results = await asyncio.gather(
+            *(self._deliver("broadcast", source, pid, type, payload, text, None, started)
+              for pid in targets), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, sdk.PluginError):
+                raise result
+        return dict(zip(targets, results, strict=True))
+
+    async def request_capability(self, source: str, name: str, params: Any = None
+                                 ) -> tuple[str, Any]:
+        """Try providers of ``name`` in order until one answers; ``(provider, result)``.
+
+        A provider answers through its handler for the message type ``name``, or its
+        ``execute(params)`` when it has no such handler.
+        """
+        started = _perf()
+        if not self._permissions.get(source, _NO_PERMISSIONS).allows("capability", name):
+            raise self._refuse("capability", source, name, name, started, "capability",
+                               f"request capability {name!r}")
+        text = self._encode("capability", source, name, name, params, started)
+        errors: dict[str, str] = {}
+        for pid in self.providers(name):
+            if pid == source:
+                continue
+            try:
+                return pid, await self._deliver("capability", source, pid, name, params, text,
+                                                None, _perf(), fallback_execute=True)
+            except sdk.PluginError as exc:
+                errors[pid] = str(exc)
+        raise sdk.CapabilityUnavailable(name, errors)
+
+
+def type_name(exc: BaseException) -> str:
+    return type(exc).__name__
+
+
+def type_overrides_execute(instance: sdk.Plugin) -> bool:
+    """True if the plugin class implements ``execute`` itself."""
+    return type(instance).execute is not sdk.Plugin.execute

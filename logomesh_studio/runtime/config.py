@@ -1,0 +1,23 @@
+"""Runtime settings with their defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeConfig:
+    """Tunables of one runtime; every field has a sensible default."""
+
+    message_timeout: float = 30.0
+    """Seconds an async handler may take before the sender gets MessageTimeout."""
+    lifecycle_timeout: float = 30.0
+    """Seconds ``initialize``/``cleanup`` may take before the plugin is marked failed."""
+    payload_limit: int = 1024 * 1024
+    """Largest payload (JSON-encoded bytes) a message may carry."""
+    history_size: int = 10_000
+    """Messages kept in the bridge's history ring."""
+    debounce: float = 0.020
+    """Seconds of quiet after a file event before a plugin reloads."""
+    entry_points: bool = True
+    """Also load plugins installed as ``logomesh.plugins`` entry points."""

@@ -1,0 +1,157 @@
+"""Find plugins: folders of a workspace and installed ``logomesh.plugins`` entry points."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from logomesh_studio.runtime.manifest import (
+    MANIFEST_NAMES,
+    Manifest,
+    ManifestError,
+    Problem,
+    load_manifest,
+    validate_manifest,
+)
+
+ENTRY_POINT_GROUP = "logomesh.plugins"
+
+
+@dataclass(frozen=True, slots=True)
+class PluginSource:
+    """A plugin found on disk: its manifest, its folder and where to import it from."""
+
+    manifest: Manifest
+    folder: Path
+    manifest_path: Path
+    import_root: Path
+    origin: str = "workspace"
+
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+
+@dataclass(slots=True)
+class Discovery:
+    """What a discovery pass found: valid plugins and the problems of the rest."""
+
+    plugins: list[PluginSource] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def manifest_in(folder: Path) -> Path | None:
+    """The manifest file of a plugin folder, or None if it has none."""
+    for name in MANIFEST_NAMES:
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_plugin_folder(folder: Path) -> PluginSource:
+    """Load the manifest of one plugin folder (raises ManifestError)."""
+    found = [folder / n for n in MANIFEST_NAMES if (folder / n).is_file()]
+    if not found:
+        raise ManifestError([Problem(str(folder), "(manifest)",
+                                     f"no {' or '.join(MANIFEST_NAMES)} in this folder")])
+    if len(found) > 1:
+        raise ManifestError([Problem(str(found[1]), "(file)",
+                                     f"both {found[0].name} and {found[1].name} exist; keep one")])
+    manifest = load_manifest(found[0])
+    return PluginSource(manifest, folder, found[0], import_root=folder)
+
+
+def _workspace_folders(workspace: Path) -> Iterable[Path]:
+    try:
+        children = sorted(workspace.iterdir())
+    except OSError:
+        return []
+    return [c for c in children
+            if c.is_dir() and not c.name.startswith((".", "_")) and manifest_in(c) is not None]
+
+
+def _entry_point_source(ep: metadata.EntryPoint, dist: metadata.Distribution) -> PluginSource:
+    """A plugin from an installed distribution: a manifest beside its module, or one
+    built from the distribution's metadata (id = entry point name)."""
+    root = Path(str(dist.locate_file("")))
+    module_name = ep.value.partition(":")[0].strip()
+    where = f"entry point {ep.name} = {ep.value} ({dist.metadata['Name']})"
+    spec = None
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        pass
+    if spec is None:
+        candidate = root.joinpath(*module_name.split("."))
+        folder = candidate if candidate.is_dir() else candidate.parent
+    elif spec.submodule_search_locations:
+        folder = Path(next(iter(spec.submodule_search_locations)))
+    else:
+        folder = Path(spec.origin or root).parent
+    manifest_path = manifest_in(folder)
+    if manifest_path is not None:
+        manifest = load_manifest(manifest_path)
+    else:
+        manifest_path = Path(where)
+        manifest = validate_manifest(manifest_path, {
+            "id": ep.name,
+            "name": dist.metadata["Name"] or ep.name,
+            "version": dist.version,
+            "description": dist.metadata["Summary"] or "",
+            "entry": ep.value if ":" in ep.value else f"{ep.value}:Plugin",
+        })
+    return PluginSource(manifest, folder, manifest_path, import_root=root,
+                        origin=f"entry-point:{dist.metadata['Name']}")
+
+
+def discover_entry_points(paths: list[str] | None = None) -> Discovery:
+    """Plugins advertised by installed distributions (``paths`` defaults to sys.path)."""
+    found = Discovery()
+    dists = metadata.distributions(path=paths) if paths is not None else metadata.distributions()
+    for dist in dists:
+        for ep in dist.entry_points:
+            if ep.group != ENTRY_POINT_GROUP:
+                continue
+            try:
+                found.plugins.append(_entry_point_source(ep, dist))
+            except ManifestError as exc:
+                found.problems.extend(exc.problems)
+    return found
+
+
+def discover(workspace: Path | None, *, entry_points: bool = True,
+             entry_point_paths: list[str] | None = None) -> Discovery:
+    """Discover every plugin of ``workspace`` plus installed ones; ids must be unique."""
+    found = Discovery()
+    if workspace is not None:
+        for folder in _workspace_folders(workspace):
+            try:
+                found.plugins.append(load_plugin_folder(folder))
+            except ManifestError as exc:
+                found.problems.extend(exc.problems)
+    if entry_points:
+        installed = discover_entry_points(entry_point_paths)
+        found.plugins.extend(installed.plugins)
+        found.problems.extend(installed.problems)
+    return _reject_duplicates(found)
+
+
+def _reject_duplicates(found: Discovery) -> Discovery:
+    first: dict[str, PluginSource] = {}
+    unique: list[PluginSource] = []
+    for source in found.plugins:
+        other = first.get(source.id)
+        if other is None:
+            first[source.id] = source
+            unique.append(source)
+        else:
+            found.problems.append(Problem(
+                str(source.manifest_path), "id",
+                f"duplicate plugin id {source.id!r}: already used by {other.folder} "
+                f"(this one is in {source.folder})"))
+    found.plugins = unique
+    return found

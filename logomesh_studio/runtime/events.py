@@ -1,0 +1,171 @@
+"""Runtime events: plain, frozen data that crosses from the runtime to its front ends.
+
+Every event serialises with ``to_json()`` and comes back with ``event_from_json``,
+so a front end never holds a live runtime object (and a future child-process
+runtime can send the same events over a socket).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+_log = logging.getLogger(__name__)
+_REGISTRY: dict[str, type[Event]] = {}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of all runtime events; ``kind`` names the event in JSON."""
+
+    kind: ClassVar[str] = "event"
+    time: float = field(default_factory=time.time)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # No super(): slots=True rebuilds the class, which breaks zero-argument super.
+        _REGISTRY[cls.kind] = cls
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for key, value in data.items():
+            if isinstance(value, tuple):
+                data[key] = list(value)
+        return {"event": self.kind, **data}
+
+
+def event_from_json(data: dict[str, Any]) -> Event:
+    """Rebuild an event from ``Event.to_json()`` output."""
+    payload = dict(data)
+    cls = _REGISTRY[payload.pop("event")]
+    for f in dataclasses.fields(cls):
+        if isinstance(payload.get(f.name), list):
+            payload[f.name] = tuple(payload[f.name])
+    return cls(**payload)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ManifestInvalid(Event):
+    """A manifest or dependency problem found while loading the workspace."""
+
+    kind: ClassVar[str] = "manifest_invalid"
+    path: str
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PluginLoaded(Event):
+    """A plugin was imported and initialized and is now running."""
+
+    kind: ClassVar[str] = "plugin_loaded"
+    plugin_id: str
+    version: str
+    folder: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PluginFailed(Event):
+    """A plugin could not start (or failed while running); it is marked failed."""
+
+    kind: ClassVar[str] = "plugin_failed"
+    plugin_id: str
+    stage: str
+    error: str
+    traceback: str = ""
+    path: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PluginStopped(Event):
+    """A plugin was stopped (cleanup ran) and unloaded."""
+
+    kind: ClassVar[str] = "plugin_stopped"
+    plugin_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkspaceLoaded(Event):
+    """The initial load of a workspace finished."""
+
+    kind: ClassVar[str] = "workspace_loaded"
+    workspace: str
+    running: tuple[str, ...]
+    failed: tuple[str, ...]
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogRecorded(Event):
+    """A plugin wrote a log record through ``ctx.log``."""
+
+    kind: ClassVar[str] = "log"
+    plugin_id: str
+    level: str
+    message: str
+    path: str = ""
+    line: int = 0
+    traceback: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageRecorded(Event):
+    """One bridge call as the history records it.
+
+    ``call`` is send, broadcast or capability; ``outcome`` is ok, error, refused,
+    timeout, not_found, no_handler or invalid. Payload and response are kept as the
+    JSON text that was delivered, so the record can be shown and replayed later.
+    """
+
+    kind: ClassVar[str] = "message"
+    id: int
+    call: str
+    source: str
+    target: str
+    type: str
+    size: int
+    duration: float
+    outcome: str
+    error: str = ""
+    payload: str = ""
+    response: str = ""
+
+
+Subscriber = Callable[[Event], None]
+
+
+class EventHub:
+    """Fan-out of events to subscribers, called synchronously on the emitting thread.
+
+    Subscribers must be quick and thread-safe (a GUI client only queues the event);
+    one raising subscriber is logged and never stops the others.
+    """
+
+    def __init__(self) -> None:
+        self._subscribers: tuple[Subscriber, ...] = ()
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Add ``subscriber``; returns a function that removes it."""
+        self._subscribers = (*self._subscribers, subscriber)
+
+        def unsubscribe() -> None:
+            self._subscribers = tuple(s for s in self._subscribers if s is not subscriber)
+
+        return unsubscribe
+
+    @property
+    def has_subscribers(self) -> bool:
+        return bool(self._subscribers)
+
+    def emit(self, event: Event) -> None:
+        for subscriber in self._subscribers:
+            try:
+                subscriber(event)
+            except Exception:
+                _log.exception("event subscriber %r failed on %s", subscriber, event.kind)

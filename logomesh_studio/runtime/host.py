@@ -1,0 +1,346 @@
+"""The plugin host: loads, starts, stops and unloads plugins on the runtime loop.
+
+A failure in one plugin's import, ``initialize`` or ``cleanup`` marks that plugin
+``failed`` with its traceback; the others keep running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from logomesh_studio import sdk
+from logomesh_studio.runtime.bus import CommunicationBridge
+from logomesh_studio.runtime.config import RuntimeConfig
+from logomesh_studio.runtime.discovery import PluginSource, discover
+from logomesh_studio.runtime.events import (
+    EventHub,
+    LogRecorded,
+    ManifestInvalid,
+    PluginFailed,
+    PluginLoaded,
+    PluginStopped,
+    WorkspaceLoaded,
+)
+from logomesh_studio.runtime.manifest import Problem
+from logomesh_studio.runtime.resolver import Resolution, resolve
+from logomesh_studio.runtime.tracebacks import PluginTraceback, plugin_traceback
+
+RUNNING, FAILED, STOPPED, LOADING, RELOADING = "running", "failed", "stopped", "loading", "reloading"
+
+
+class PluginLoadError(Exception):
+    """A plugin failed at ``stage`` (import, instantiate, initialize, cleanup, ...)."""
+
+    def __init__(self, plugin_id: str, stage: str, detail: PluginTraceback) -> None:
+        super().__init__(f"{plugin_id}: {stage} failed: {detail.error}")
+        self.plugin_id = plugin_id
+        self.stage = stage
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class PluginInfo:
+    """A plain-data snapshot of one plugin for front ends."""
+
+    id: str
+    name: str
+    version: str
+    status: str
+    folder: str
+    manifest_path: str
+    description: str
+    capabilities: tuple[str, ...]
+    dependencies: dict[str, str]
+    permissions: tuple[str, ...]
+    handles: tuple[str, ...]
+    error: str = ""
+    traceback: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: (list(v) if isinstance(v, tuple) else v)
+                for name, v in ((n, getattr(self, n)) for n in self.__dataclass_fields__)}
+
+
+@dataclass(slots=True)
+class LoadedPlugin:
+    """A live plugin instance with its context and the modules it was imported from."""
+
+    instance: sdk.Plugin
+    context: sdk.PluginContext
+    modules: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class PluginRecord:
+    """The host's bookkeeping for one plugin (private to the runtime)."""
+
+    source: PluginSource
+    status: str = STOPPED
+    loaded: LoadedPlugin | None = None
+    error: PluginTraceback | None = None
+
+    @property
+    def id(self) -> str:
+        return self.source.id
+
+
+_FORMATTER = logging.Formatter()
+
+
+class _EventLogHandler(logging.Handler):
+    """Turns a plugin's log records into LogRecorded events."""
+
+    def __init__(self, hub: EventHub, plugin_id: str) -> None:
+        super().__init__(logging.DEBUG)
+        self._hub = hub
+        self._plugin_id = plugin_id
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            tb = _FORMATTER.formatException(record.exc_info) if record.exc_info else ""
+            self._hub.emit(LogRecorded(plugin_id=self._plugin_id, level=record.levelname,
+                                       message=record.getMessage(), path=record.pathname,
+                                       line=record.lineno, traceback=tb, time=record.created))
+        except Exception:
+            self.handleError(record)
+
+
+async def call_plugin(func: Any, *args: Any, timeout: float | None = None) -> Any:
+    """Call a plugin method that may be sync or async, with an optional timeout."""
+    result = func(*args)
+    if inspect.isawaitable(result):
+        async with asyncio.timeout(timeout):
+            result = await result
+    return result
+
+
+def _modules_under(folder: Path, names: Iterable[str]) -> dict[str, Any]:
+    """The modules among ``names`` whose files live under ``folder``."""
+    prefix = os.path.join(os.path.realpath(folder), "")
+    found = {}
+    for name in names:
+        module = sys.modules.get(name)
+        filename = getattr(module, "__file__", None)
+        if filename and os.path.realpath(filename).startswith(prefix):
+            found[name] = module
+    return found
+
+
+class PluginHost:
+    """Owns the plugins of one workspace and the bridge they talk through.
+
+    All coroutine methods run on the runtime's asyncio loop.
+    """
+
+    def __init__(self, workspace: Path | None, config: RuntimeConfig | None = None,
+                 events: EventHub | None = None) -> None:
+        self.workspace = Path(workspace).resolve() if workspace is not None else None
+        self.config = config or RuntimeConfig()
+        self.events = events or EventHub()
+        self.bus = CommunicationBridge(self.events, self.config)
+        self.records: dict[str, PluginRecord] = {}
+        self.problems: list[Problem] = []
+        self.resolution = Resolution()
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def plugin(self, plugin_id: str) -> PluginInfo:
+        """Snapshot of one plugin (KeyError if unknown)."""
+        record = self.records[plugin_id]
+        m = record.source.manifest
+        handles = tuple(type(record.loaded.instance).handled_types()) if record.loaded else ()
+        return PluginInfo(
+            id=m.id, name=m.name, version=m.version, status=record.status,
+            folder=str(record.source.folder), manifest_path=str(record.source.manifest_path),
+            description=m.description, capabilities=tuple(m.capabilities),
+            dependencies=dict(m.dependencies), permissions=tuple(m.permissions),
+            handles=handles, error=record.error.error if record.error else "",
+            traceback=record.error.text if record.error else "")
+
+    def plugins(self) -> list[PluginInfo]:
+        """Snapshots of every known plugin, in load order then by id."""
+        order = {pid: i for i, pid in enumerate(self.resolution.order)}
+        ids = sorted(self.records, key=lambda pid: (order.get(pid, len(order)), pid))
+        return [self.plugin(pid) for pid in ids]
+
+    def instance(self, plugin_id: str) -> sdk.Plugin | None:
+        """The live instance (runtime-internal: tests and devtools only)."""
+        record = self.records.get(plugin_id)
+        return record.loaded.instance if record and record.loaded else None
+
+    # -- loading ---------------------------------------------------------------------------
+
+    async def load_workspace(self) -> None:
+        """Discover, resolve and start every plugin of the workspace, in dependency order."""
+        started = time.perf_counter()
+        found = discover(self.workspace, entry_points=self.config.entry_points)
+        self.problems = list(found.problems)
+        for problem in found.problems:
+            self.events.emit(ManifestInvalid(path=problem.path, field=problem.field,
+                                             reason=problem.reason))
+        self.resolution = resolve(found.plugins)
+        for source in found.plugins:
+            self.records[source.id] = PluginRecord(source)
+        for pid, problem in self.resolution.failed.items():
+            self.problems.append(problem)
+            self._mark_failed(self.records[pid], "resolve",
+                              PluginTraceback(f"{problem.field}: {problem.reason}", str(problem),
+                                              problem.path))
+        for pid in self.resolution.order:
+            await self.start(pid)
+        self.events.emit(WorkspaceLoaded(
+            workspace=str(self.workspace or ""),
+            running=tuple(p for p in self.resolution.order if self.records[p].status == RUNNING),
+            failed=tuple(sorted(p for p, r in self.records.items() if r.status == FAILED)),
+            seconds=time.perf_counter() - started))
+
+    def _mark_failed(self, record: PluginRecord, stage: str, detail: PluginTraceback) -> None:
+        record.status = FAILED
+        record.error = detail
+        self.events.emit(PluginFailed(plugin_id=record.id, stage=stage, error=detail.error,
+                                      traceback=detail.text, path=detail.path, line=detail.line))
+
+    def _failure(self, record: PluginRecord, stage: str, exc: BaseException) -> PluginLoadError:
+        return PluginLoadError(record.id, stage, plugin_traceback(exc, record.source.folder))
+
+    def _import_class(self, record: PluginRecord) -> tuple[type[sdk.Plugin], dict[str, Any]]:
+        source = record.source
+        module_name, _, attr = source.manifest.entry.partition(":")
+        root = str(source.import_root)
+        if root not in sys.path:
+            sys.path.insert(0, root)
+        top = sys.modules.get(module_name.split(".")[0])
+        top_file = getattr(top, "__file__", None)
+        if top_file and not Path(top_file).resolve().is_relative_to(source.folder.resolve()):
+            raise PluginLoadError(record.id, "import", PluginTraceback(
+                f"ImportError: package {module_name.split('.')[0]!r} is already imported from "
+                f"{top_file}; give this plugin's package a unique name",
+                "", str(source.manifest_path)))
+        importlib.invalidate_caches()
+        before = set(sys.modules)
+        try:
+            obj: Any = importlib.import_module(module_name)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except Exception as exc:
+            raise self._failure(record, "import", exc) from exc
+        finally:
+            modules = _modules_under(source.folder, set(sys.modules) - before)
+        if not (isinstance(obj, type) and issubclass(obj, sdk.Plugin)):
+            raise PluginLoadError(record.id, "import", PluginTraceback(
+                f"TypeError: entry {source.manifest.entry!r} is not a subclass of "
+                "logomesh_studio.sdk.Plugin", "", str(source.manifest_path)))
+        return obj, modules
+
+    def new_context(self, record: PluginRecord) -> sdk.PluginContext:
+        """A fresh context for ``record``, logging into the event hub."""
+        logger = logging.Logger(f"logomesh.plugin.{record.id}", logging.DEBUG)
+        logger.addHandler(_EventLogHandler(self.events, record.id))
+        return sdk.PluginContext(record.id, record.source.manifest.config, logger)
+
+    async def instantiate(self, record: PluginRecord) -> LoadedPlugin:
+        """Import and construct the plugin (not yet initialized); raises PluginLoadError."""
+        cls, modules = self._import_class(record)
+        try:
+            instance = cls()
+        except Exception as exc:
+            raise self._failure(record, "instantiate", exc) from exc
+        return LoadedPlugin(instance, self.new_context(record), modules)
+
+    async def initialize(self, record: PluginRecord, loaded: LoadedPlugin) -> None:
+        """Run ``initialize(ctx)`` with the context bound to the bridge."""
+        self.bus.bind_context(loaded.context, record.source.manifest)
+        try:
+            await call_plugin(loaded.instance.initialize, loaded.context,
+                              timeout=self.config.lifecycle_timeout)
+        except Exception as exc:
+            sdk._unbind(loaded.context)
+            raise self._failure(record, "initialize", exc) from exc
+
+    async def start(self, plugin_id: str) -> bool:
+        """Import, instantiate and initialize a plugin; False (and marked failed) on error."""
+        record = self.records[plugin_id]
+        if record.status == RUNNING:
+            return True
+        for dep_id in record.source.manifest.dependencies:
+            dep = self.records.get(dep_id)
+            if dep is None or dep.status != RUNNING:
+                why = "is not loaded" if dep is None else f"is {dep.status}"
+                self._mark_failed(record, "dependencies", PluginTraceback(
+                    f"dependencies.{dep_id}: not started because {dep_id} {why}", "",
+                    str(record.source.manifest_path)))
+                return False
+        record.status = LOADING
+        started = time.perf_counter()
+        try:
+            loaded = await self.instantiate(record)
+            await self.initialize(record, loaded)
+        except PluginLoadError as exc:
+            self._mark_failed(record, exc.stage, exc.detail)
+            return False
+        record.loaded, record.status, record.error = loaded, RUNNING, None
+        self.bus.attach(record.id, loaded.instance, record.source.manifest, loaded.context.log)
+        self.events.emit(PluginLoaded(plugin_id=record.id, version=record.source.manifest.version,
+                                      folder=str(record.source.folder),
+                                      seconds=time.perf_counter() - started))
+        return True
+
+    async def cleanup(self, record: PluginRecord, loaded: LoadedPlugin) -> PluginLoadError | None:
+        """Run ``cleanup()``; returns the failure instead of raising (stopping goes on)."""
+        try:
+            await call_plugin(loaded.instance.cleanup, timeout=self.config.lifecycle_timeout)
+        except Exception as exc:
+            return self._failure(record, "cleanup", exc)
+        finally:
+            sdk._unbind(loaded.context)
+        return None
+
+    async def stop(self, plugin_id: str, reason: str = "stopped") -> None:
+        """Stop a plugin: detach it from the bridge, run cleanup, forget its modules."""
+        record = self.records[plugin_id]
+        loaded = record.loaded
+        if loaded is None:
+            if record.status != FAILED:
+                record.status = STOPPED
+            return
+        self.bus.detach(plugin_id)
+        record.loaded = None
+        failure = await self.cleanup(record, loaded)
+        purge_modules(loaded.modules)
+        if failure is not None:
+            self._mark_failed(record, failure.stage, failure.detail)
+        else:
+            record.status = STOPPED
+        self.events.emit(PluginStopped(plugin_id=plugin_id, reason=reason))
+
+    async def shutdown(self) -> None:
+        """Stop every plugin, dependents before their dependencies."""
+        for pid in reversed(self.resolution.order):
+            if pid in self.records:
+                await self.stop(pid, reason="shutdown")
+        for pid in list(self.records):
+            await self.stop(pid, reason="shutdown")
+
+    async def execute(self, plugin_id: str, input: Any = None) -> Any:
+        """Call a running plugin's ``execute(input)`` directly (CLI, orchestration)."""
+        instance = self.instance(plugin_id)
+        if instance is None:
+            raise sdk.PluginNotFound(f"plugin {plugin_id!r} is not running")
+        return await call_plugin(instance.execute, input, timeout=self.config.message_timeout)
+
+
+def purge_modules(modules: dict[str, Any]) -> None:
+    """Drop a plugin's modules from ``sys.modules`` so the next import reads the files."""
+    for name, module in modules.items():
+        if sys.modules.get(name) is module:
+            del sys.modules[name]

@@ -1,0 +1,233 @@
+"""Plugin manifests: ``plugin.toml`` or ``manifest.json``, validated with pydantic.
+
+Every invalid manifest becomes a :class:`ManifestError` whose problems each name
+the file, the field and the reason; nothing here lets a raw traceback escape.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from logomesh_studio.runtime.security import PermissionSyntaxError, parse_permission
+
+MANIFEST_NAMES = ("plugin.toml", "manifest.json")
+MAX_MANIFEST_BYTES = 1024 * 1024
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:[.\-_][a-z0-9]+)*$")
+_ENTRY_PATTERN = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a workspace: the file, the field and the reason."""
+
+    path: str
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.field}: {self.reason}"
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class ManifestError(Exception):
+    """A manifest could not be read or is invalid; ``problems`` lists every reason."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+    @property
+    def path(self) -> str:
+        return self.problems[0].path
+
+    @property
+    def field(self) -> str:
+        return self.problems[0].field
+
+    @property
+    def reason(self) -> str:
+        return self.problems[0].reason
+
+
+def _check_id(value: str, what: str = "id") -> str:
+    if len(value) > 100:
+        raise ValueError(f"{what} is {len(value)} characters long (at most 100)")
+    if not ID_PATTERN.match(value):
+        raise ValueError(
+            f"{value[:60]!r} is not a valid plugin id (lowercase letters and digits, "
+            "separated by single dots, dashes or underscores, e.g. 'text.tokenizer')"
+        )
+    return value
+
+
+class Manifest(BaseModel):
+    """A validated plugin manifest. Field meanings are in docs/plugin-guide.md."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    id: str
+    name: str = Field(min_length=1, max_length=200)
+    version: str
+    description: str = Field(default="", max_length=10_000)
+    entry: str
+    capabilities: list[str] = Field(default_factory=list)
+    dependencies: dict[str, str] = Field(default_factory=dict)
+    permissions: list[str] = Field(default_factory=list)
+    priority: int = 0
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        return _check_id(value)
+
+    @field_validator("version")
+    @classmethod
+    def _valid_version(cls, value: str) -> str:
+        try:
+            Version(value)
+        except InvalidVersion:
+            raise ValueError(f"{value[:60]!r} is not a PEP 440 version (e.g. '1.0.2')") from None
+        return value
+
+    @field_validator("entry")
+    @classmethod
+    def _valid_entry(cls, value: str) -> str:
+        if not _ENTRY_PATTERN.match(value):
+            raise ValueError(f"{value[:60]!r} is not 'module:Class' (e.g. 'echo:EchoPlugin')")
+        return value
+
+    @field_validator("capabilities")
+    @classmethod
+    def _valid_capabilities(cls, value: list[str]) -> list[str]:
+        for cap in value:
+            if not re.match(r"^[a-z0-9][a-z0-9._\-]{0,99}$", cap):
+                raise ValueError(f"{cap[:60]!r} is not a valid capability name "
+                                 "(lowercase letters, digits, '.', '-', '_')")
+        if len(set(value)) != len(value):
+            raise ValueError("lists the same capability twice")
+        return value
+
+    @field_validator("dependencies")
+    @classmethod
+    def _valid_dependencies(cls, value: dict[str, str]) -> dict[str, str]:
+        for dep_id, spec in value.items():
+            _check_id(dep_id, "dependency id")
+            try:
+                SpecifierSet(spec)
+            except InvalidSpecifier:
+                hint = f" (try '>={spec.lstrip('^~')}')" if spec[:1] in "^~" else ""
+                raise ValueError(f"{dep_id}: {spec[:60]!r} is not a valid version "
+                                 f"specifier{hint}") from None
+        return value
+
+    @field_validator("permissions")
+    @classmethod
+    def _valid_permissions(cls, value: list[str]) -> list[str]:
+        for perm in value:
+            try:
+                parse_permission(perm)
+            except PermissionSyntaxError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def parsed_version(self) -> Version:
+        return Version(self.version)
+
+
+def _reason(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        allowed = ", ".join(Manifest.model_fields)
+        return f"unknown field (allowed: {allowed})"
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    message = error["msg"]
+    return message[0].lower() + message[1:]
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(manifest)"
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ManifestError([Problem(str(path), "(file)",
+                                     f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                                     f"{exc.start})")]) from None
+
+
+def parse_manifest_text(path: Path, raw: bytes) -> dict[str, Any]:
+    """Parse manifest bytes into a raw dict; syntax problems become ManifestError."""
+    where = str(path)
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ManifestError([Problem(where, "(file)", f"is {len(raw)} bytes "
+                                     f"(manifests are limited to {MAX_MANIFEST_BYTES})")])
+    text = _decode(path, raw)
+    if "\x00" in text:
+        raise ManifestError([Problem(where, "(file)", "contains NUL bytes (binary file?)")])
+    if path.name.endswith(".json"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ManifestError([Problem(where, "(syntax)", f"invalid JSON: {exc.msg} "
+                                         f"(line {exc.lineno}, column {exc.colno})")]) from None
+        except RecursionError:
+            raise ManifestError([Problem(where, "(syntax)", "JSON nested too deeply")]) from None
+        if not isinstance(data, dict):
+            raise ManifestError([Problem(where, "(manifest)",
+                                         f"must be a JSON object, not {type(data).__name__}")])
+        if "main" in data:
+            if "entry" in data:
+                raise ManifestError([Problem(where, "main",
+                                             "give either 'entry' or its alias 'main', not both")])
+            data["entry"] = data.pop("main")
+        return data
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError([Problem(where, "(syntax)", f"invalid TOML: {exc}")]) from None
+    except RecursionError:
+        raise ManifestError([Problem(where, "(syntax)", "TOML nested too deeply")]) from None
+
+
+def validate_manifest(path: Path, data: dict[str, Any]) -> Manifest:
+    """Validate a raw manifest dict; every problem is reported at once."""
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        problems = [Problem(str(path), _field_path(err["loc"]), _reason(err))
+                    for err in exc.errors(include_url=False)]
+        raise ManifestError(problems) from None
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Read and validate the manifest file at ``path``."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ManifestError([Problem(str(path), "(file)", f"cannot read: {exc.strerror}")]) from None
+    return validate_manifest(path, parse_manifest_text(path, raw))

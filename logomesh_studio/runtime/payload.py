@@ -1,0 +1,67 @@
+"""Message payloads travel as JSON: validated, size-limited and copied on delivery.
+
+Encoding to JSON text once gives all three at C speed: the text's length is the
+size, decoding it is the deep copy, and an encoder error means the payload is not
+JSON-compatible (then :func:`find_invalid` names the offending path). As in JSON,
+tuples arrive as lists and number keys as strings.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from logomesh_studio.sdk import InvalidPayload
+
+_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+def find_invalid(value: Any, path: str = "payload", _active: frozenset[int] = frozenset()) -> str:
+    """Describe the first non-JSON-compatible part of ``value``, e.g.
+    ``payload.items[3]: set is not JSON-compatible``; '' if there is none."""
+    if isinstance(value, bool | int | str) or value is None:
+        return ""
+    if isinstance(value, float):
+        return "" if math.isfinite(value) else f"{path}: {value!r} is not JSON-compatible"
+    if id(value) in _active:
+        return f"{path}: refers back to itself (circular reference)"
+    if isinstance(value, dict):
+        inner = _active | {id(value)}
+        for key, item in value.items():
+            if not isinstance(key, _IMMUTABLE):
+                return f"{path}: key {key!r} is {type(key).__name__}, keys must be strings"
+            found = find_invalid(item, f"{path}.{key}", inner)
+            if found:
+                return found
+        return ""
+    if isinstance(value, list | tuple):
+        inner = _active | {id(value)}
+        for index, item in enumerate(value):
+            found = find_invalid(item, f"{path}[{index}]", inner)
+            if found:
+                return found
+        return ""
+    return f"{path}: {type(value).__name__} is not JSON-compatible"
+
+
+def encode(value: Any, limit: int, what: str = "payload") -> str:
+    """JSON text of ``value``; raises InvalidPayload naming the path or the size."""
+    problem = ""
+    try:
+        text = _encode(value)
+    except (TypeError, ValueError, RecursionError):
+        problem = find_invalid(value, what) or f"{what}: is not JSON-compatible (nested too deeply?)"
+    if problem:
+        raise InvalidPayload(problem)
+    if len(text) > limit:
+        raise InvalidPayload(f"{what}: is {len(text)} bytes as JSON, over the {limit}-byte limit")
+    return text
+
+
+def decode(text: str, original: Any) -> Any:
+    """A private copy of ``original`` from its JSON text (immutable values are shared)."""
+    if isinstance(original, _IMMUTABLE):
+        return original
+    return json.loads(text)

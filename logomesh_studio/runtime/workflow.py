@@ -1,0 +1,69 @@
+"""``ctx.workflow(steps)``: ordered message steps, each able to use earlier outputs."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from logomesh_studio import sdk
+from logomesh_studio.runtime.templates import TemplateError, render
+
+if TYPE_CHECKING:
+    from logomesh_studio.runtime.bus import CommunicationBridge
+
+_STEP_KEYS = {"name", "target", "type", "payload", "required", "timeout"}
+
+
+def _check_step(index: int, step: Any) -> dict[str, Any]:
+    where = f"steps[{index}]"
+    if not isinstance(step, dict):
+        raise ValueError(f"{where}: must be a dict with target and type")
+    unknown = set(step) - _STEP_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(_STEP_KEYS)})")
+    for key in ("target", "type"):
+        if not isinstance(step.get(key), str) or not step[key]:
+            raise ValueError(f"{where}.{key}: required, a non-empty string")
+    return {"name": step.get("name") or f"step{index + 1}", "payload": None, "required": True,
+            "timeout": None, **step}
+
+
+async def run_workflow(bus: CommunicationBridge, source: str, steps: list[dict[str, Any]]
+                       ) -> dict[str, Any]:
+    """Run ``steps`` in order as ``source``.
+
+    Each step is ``{name?, target, type, payload?, required? (True), timeout?}``; a
+    payload may reference earlier outputs as ``${<step name>...}`` (``${previous}`` is
+    the last output). A failing required step stops the workflow (later steps are
+    ``skipped``); a failing optional step is recorded and the workflow goes on.
+    """
+    checked = [_check_step(i, step) for i, step in enumerate(steps)]
+    names = [s["name"] for s in checked]
+    if len(set(names)) != len(names):
+        raise ValueError(f"step names must be unique: {names}")
+    started = time.perf_counter()
+    outputs: dict[str, Any] = {"previous": None}
+    results: list[dict[str, Any]] = []
+    status = "completed"
+    for step in checked:
+        result = {"name": step["name"], "target": step["target"], "type": step["type"],
+                  "status": "skipped", "output": None, "error": "", "duration": 0.0}
+        results.append(result)
+        if status == "failed":
+            continue
+        step_started = time.perf_counter()
+        try:
+            payload = render(step["payload"], outputs)
+            output = await bus.send(source, step["target"], step["type"], payload,
+                                    step["timeout"])
+        except (sdk.PluginError, TemplateError) as exc:
+            result.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+            if step["required"]:
+                status = "failed"
+        else:
+            result.update(status="completed", output=output)
+            outputs[step["name"]] = outputs["previous"] = output
+        result["duration"] = time.perf_counter() - step_started
+    return {"status": status, "steps": results, "duration": time.perf_counter() - started,
+            "error": next((f"{r['name']}: {r['error']}" for r in results
+                           if r["status"] == "failed" and status == "failed"), "")}

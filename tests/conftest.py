@@ -1,0 +1,75 @@
+"""Shared test setup: Qt runs offscreen, and a builder for throwaway plugin workspaces."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+DEFAULT_CODE = """
+from logomesh_studio.sdk import Plugin, handler
+
+
+class {cls}(Plugin):
+    @handler("ping")
+    def ping(self, message):
+        return {{"pong": message.payload, "from": "{id}"}}
+"""
+
+
+def toml_value(value: Any) -> str:
+    """A TOML literal for the plain values manifests use."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+class Workspace:
+    """Writes plugin folders into a temporary workspace; package names are unique per test."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._suffix = format(abs(hash(str(root))) % 10**8, "08d")
+
+    def package_name(self, plugin_id: str) -> str:
+        return f"{plugin_id.replace('-', '_').replace('.', '_')}_p{self._suffix}"
+
+    def plugin(self, plugin_id: str, code: str | None = None, *, fmt: str = "toml",
+               cls: str = "TestPlugin", **fields: Any) -> Path:
+        """Create plugin ``plugin_id``; ``fields`` override manifest fields."""
+        folder = self.root / plugin_id
+        package = self.package_name(plugin_id)
+        (folder / package).mkdir(parents=True, exist_ok=True)
+        source = DEFAULT_CODE.format(cls=cls, id=plugin_id) if code is None else code
+        (folder / package / "__init__.py").write_text(textwrap.dedent(source))
+        manifest = {"id": plugin_id, "name": plugin_id.title(), "version": "1.0.0",
+                    "entry": f"{package}:{cls}", **fields}
+        self.write_manifest(folder, manifest, fmt)
+        return folder
+
+    def write_manifest(self, folder: Path, manifest: dict[str, Any], fmt: str = "toml") -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        if fmt == "json":
+            path = folder / "manifest.json"
+            path.write_text(json.dumps(manifest, indent=2))
+        else:
+            path = folder / "plugin.toml"
+            path.write_text("".join(f"{k} = {toml_value(v)}\n" for k, v in manifest.items()))
+        return path
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    """An empty plugin workspace in ``tmp_path``."""
+    return Workspace(tmp_path / "workspace")
