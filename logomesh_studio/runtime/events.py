@@ -137,6 +137,52 @@ class MessageRecorded(Event):
     response: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Watching(Event):
+    """The file watcher is running: saved edits under ``workspace`` now reload."""
+
+    kind: ClassVar[str] = "watching"
+    workspace: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReloadStarted(Event):
+    """A reload of ``plugin_id`` began; ``cause`` is the changed file or the trigger."""
+
+    kind: ClassVar[str] = "reload_started"
+    plugin_id: str
+    cause: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReloadCompleted(Event):
+    """``plugin_id`` now runs the new code with its state restored.
+
+    ``timings`` splits the seconds spent: detect, debounce, unload, import, init,
+    restore and total (detect/debounce are 0 for a manual reload).
+    """
+
+    kind: ClassVar[str] = "reload_completed"
+    plugin_id: str
+    version: str
+    cause: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReloadFailed(Event):
+    """A reload failed at ``stage``; the old version keeps running with its state."""
+
+    kind: ClassVar[str] = "reload_failed"
+    plugin_id: str
+    stage: str
+    error: str
+    traceback: str = ""
+    path: str = ""
+    line: int = 0
+    cause: str = ""
+
+
 Subscriber = Callable[[Event], None]
 
 
