@@ -1,6 +1,6 @@
 """``logomesh-studio``: the Studio by default, plus headless subcommands.
 
-    logomesh-studio [WORKSPACE]                 open WORKSPACE (default: the bundled examples)
+    logomesh-studio [WORKSPACE] [--headless]    open WORKSPACE (default: the bundled examples)
     logomesh-studio check WORKSPACE [--json]    validate manifests and dependencies
     logomesh-studio run WORKSPACE [--json] [--for SECONDS]
                                                 run headless, printing events
@@ -125,17 +125,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _default_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="logomesh-studio", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"subcommands: {', '.join(SUBCOMMANDS)} (see logomesh-studio SUBCOMMAND --help)")
+    parser.add_argument("workspace", nargs="?", type=_workspace_arg,
+                        help="plugin workspace folder (default: the bundled examples)")
+    parser.add_argument("--headless", action="store_true",
+                        help="load the workspace without a window, print what loaded, exit")
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``logomesh-studio`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in SUBCOMMANDS or argv[:1] in (["-h"], ["--help"]):
+    if argv and argv[0] in SUBCOMMANDS:
         args = _parser().parse_args(argv)
         return args.func(args)
-    # No subcommand: the Studio window arrives with the studio-shell issue; until then
-    # load the workspace headless, print what loaded, and exit.
-    workspace = _workspace_arg(argv[0]) if argv else default_workspace()
-    args = argparse.Namespace(workspace=workspace, json=False, duration=None, once=True)
-    return cmd_run(args)
+    args = _default_parser().parse_args(argv)
+    workspace = args.workspace or default_workspace()
+    # The Studio window arrives with the studio-shell issue; until then the default
+    # command loads the workspace headless, prints what loaded, and exits.
+    return cmd_run(argparse.Namespace(workspace=workspace, json=False, duration=None, once=True))
 
 
 if __name__ == "__main__":

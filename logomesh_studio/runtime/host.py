@@ -151,6 +151,8 @@ class PluginHost:
         self.records: dict[str, PluginRecord] = {}
         self.problems: list[Problem] = []
         self.resolution = Resolution()
+        self.entry_point_paths: list[str] | None = None
+        """Where to look for installed plugins (None: sys.path)."""
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -183,7 +185,8 @@ class PluginHost:
     async def load_workspace(self) -> None:
         """Discover, resolve and start every plugin of the workspace, in dependency order."""
         started = time.perf_counter()
-        found = discover(self.workspace, entry_points=self.config.entry_points)
+        found = discover(self.workspace, entry_points=self.config.entry_points,
+                         entry_point_paths=self.entry_point_paths)
         self.problems = list(found.problems)
         for problem in found.problems:
             self.events.emit(ManifestInvalid(path=problem.path, field=problem.field,

@@ -148,6 +148,17 @@ class Manifest(BaseModel):
         return Version(self.version)
 
 
+_TYPE_NAMES = {"string_type": "a string", "int_type": "an integer", "list_type": "a list",
+               "dict_type": "a table/object", "bool_type": "true or false",
+               "int_from_float": "an integer"}
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+             list: "a list", dict: "a table/object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
 def _reason(error: dict[str, Any]) -> str:
     kind = error["type"]
     if kind == "missing":
@@ -157,6 +168,8 @@ def _reason(error: dict[str, Any]) -> str:
         return f"unknown field (allowed: {allowed})"
     if kind == "value_error":
         return str(error["ctx"]["error"])
+    if kind in _TYPE_NAMES:
+        return f"must be {_TYPE_NAMES[kind]}, not {_json_type(error.get('input'))}"
     message = error["msg"]
     return message[0].lower() + message[1:]
 
