@@ -151,6 +151,7 @@ class PluginHost:
         self.records: dict[str, PluginRecord] = {}
         self.problems: list[Problem] = []
         self.resolution = Resolution()
+        self._added_paths: set[str] = set()
         self.entry_point_paths: list[str] | None = None
         """Where to look for installed plugins (None: sys.path)."""
 
@@ -222,6 +223,7 @@ class PluginHost:
         root = str(source.import_root)
         if root not in sys.path:
             sys.path.insert(0, root)
+            self._added_paths.add(root)
         top = sys.modules.get(module_name.split(".")[0])
         top_file = getattr(top, "__file__", None)
         if top_file and not Path(top_file).resolve().is_relative_to(source.folder.resolve()):
@@ -333,6 +335,10 @@ class PluginHost:
                 await self.stop(pid, reason="shutdown")
         for pid in list(self.records):
             await self.stop(pid, reason="shutdown")
+        for root in self._added_paths:
+            if root in sys.path:
+                sys.path.remove(root)
+        self._added_paths.clear()
 
     async def execute(self, plugin_id: str, input: Any = None) -> Any:
         """Call a running plugin's ``execute(input)`` directly (CLI, orchestration)."""
