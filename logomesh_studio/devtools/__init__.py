@@ -1,0 +1,1 @@
+"""Developer tools that run headless: debugger, profiler, test runner, scaffolding."""

@@ -1,0 +1,201 @@
+"""The sampling thread: reads one thread's Python stack every interval.
+
+The target is never interrupted: a background thread wakes up, takes the GIL,
+reads the target's current frame from ``sys._current_frames()`` and walks
+``f_back``. A CPU-bound target only releases the GIL every switch interval, so
+the achieved rate can be well below ``1 / interval``; each sample is therefore
+weighted by the clock's real advance since the previous one.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import selectors
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import CodeType
+
+from ._model import IDLE_FRAME, Frame, Sample
+from ._roots import PluginRoots
+
+
+def _source(module) -> str:
+    return os.path.normcase(os.path.abspath(module.__file__))
+
+
+# The top Python frame of a thread that is waiting rather than working: the
+# asyncio loop (and anything else) blocked in a selector, and threading's waits
+# (Event, Condition, Queue, join). Blocking C calls made directly from plugin
+# code, such as time.sleep, leave no frame of their own and cannot be told apart.
+_IDLE_FUNCTIONS = frozenset(
+    {
+        (_source(selectors), "select"),
+        (_source(threading), "wait"),
+        (_source(threading), "_wait_for_tstate_lock"),
+    }
+)
+
+
+def cpu_clock_of(ident: int) -> Callable[[], float]:
+    """Return a function reading the CPU time of thread ``ident`` (a pthread id)."""
+    getcpuclockid = getattr(time, "pthread_getcpuclockid", None)
+    if getcpuclockid is None:
+        raise ValueError(
+            "clock='cpu' needs time.pthread_getcpuclockid, which this platform "
+            "lacks; use clock='wall'"
+        )
+    return functools.partial(time.clock_gettime, getcpuclockid(ident))
+
+
+class StackSampler:
+    """Samples thread ``ident`` from a daemon thread until :meth:`stop`."""
+
+    def __init__(
+        self,
+        ident: int,
+        interval: float,
+        *,
+        read_clock: Callable[[], float] = time.perf_counter,
+        roots: PluginRoots | None = None,
+        message_of: Callable[[], str | None] | None = None,
+    ) -> None:
+        self.ident = ident
+        self.interval = interval
+        self.frames: list[Frame] = []
+        self.started_at = 0.0
+        self.stopped_at = 0.0
+        self.finished = threading.Event()
+        self.error: BaseException | None = None
+        self._read_clock = read_clock
+        self._roots = roots or PluginRoots()
+        self._message_of = message_of
+        self._frame_index: dict[Frame, int] = {}
+        # id(code) -> (frame index, plugin id, is an idle wait, code). Keyed by id
+        # because equal code objects from different files compare equal; holding
+        # the code keeps its id from being reused.
+        self._code_info: dict[int, tuple[int, str | None, bool, CodeType]] = {}
+        self._stack_ids: dict[tuple[int, ...], tuple[int, ...]] = {}
+        self._stacks: list[tuple[int, ...]] = []
+        self._plugins: list[str | None] = []
+        self._messages: list[str | None] = []
+        self._weights: list[float] = []
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="logomesh-profiler", daemon=True)
+
+    def start(self) -> None:
+        """Begin sampling."""
+        self.started_at = time.perf_counter()
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sampling and wait for the sampling thread to finish."""
+        self._stopping = True
+        if self._thread.is_alive():
+            self._thread.join()
+        if not self.stopped_at:
+            self.stopped_at = time.perf_counter()
+        if self.error is not None:
+            raise RuntimeError("the profiler's sampling thread failed") from self.error
+
+    def samples(self) -> list[Sample]:
+        """The samples taken so far (safe to call while sampling)."""
+        count = len(self._weights)  # appended last, so the other lists are at least this long
+        return [
+            Sample(self._stacks[i], self._weights[i], self._plugins[i], self._messages[i])
+            for i in range(count)
+        ]
+
+    def _intern(self, frame: Frame) -> int:
+        index = self._frame_index.get(frame)
+        if index is None:
+            index = self._frame_index[frame] = len(self.frames)
+            self.frames.append(frame)
+        return index
+
+    def _learn(self, code: CodeType) -> tuple[int, str | None, bool, CodeType]:
+        filename = code.co_filename
+        frame = Frame(code.co_qualname, filename, code.co_firstlineno)
+        normalised = os.path.normcase(os.path.abspath(filename))
+        info = (
+            self._intern(frame),
+            self._roots.plugin_of(filename),
+            (normalised, code.co_name) in _IDLE_FUNCTIONS,
+            code,
+        )
+        self._code_info[id(code)] = info
+        return info
+
+    def _run(self) -> None:
+        try:
+            self._sample_until_stopped()
+        except BaseException as error:  # reported to the caller by stop()
+            self.error = error
+        finally:
+            self.stopped_at = time.perf_counter()
+            self.finished.set()
+
+    def _sample_until_stopped(self) -> None:
+        # Locals rather than attribute look-ups: this loop runs ~1000 times a second
+        # while holding the GIL the profiled code wants.
+        ident = self.ident
+        interval = self.interval
+        current_frames = sys._current_frames
+        read_clock = self._read_clock
+        sleep = time.sleep
+        wall = time.perf_counter
+        info_of = self._code_info.get
+        learn = self._learn
+        stack_ids = self._stack_ids
+        message_of = self._message_of
+        idle_index = self._intern(IDLE_FRAME)
+        add_stack, add_plugin = self._stacks.append, self._plugins.append
+        add_message, add_weight = self._messages.append, self._weights.append
+        last = read_clock()
+        # Aim at a fixed schedule rather than sleeping a full interval after each
+        # sample: waiting for the GIL already used up part of the interval.
+        due = wall() + interval
+        while True:
+            delay = due - wall()
+            sleep(delay if delay > 0 else 0)
+            due = max(due + interval, wall())
+            if self._stopping:
+                return  # don't sample the target inside stop(), joining this thread
+            frame = current_frames().get(ident)
+            if frame is None:
+                return  # the target thread has ended
+            try:
+                now = read_clock()
+            except OSError:
+                return  # the target's CPU clock went away with the thread
+            stack = []
+            plugin = None
+            code = frame.f_code
+            info = top = info_of(id(code)) or learn(code)
+            while True:
+                stack.append(info[0])
+                if plugin is None:
+                    plugin = info[1]
+                frame = frame.f_back
+                if frame is None:
+                    break
+                code = frame.f_code
+                info = info_of(id(code)) or learn(code)
+            stack.reverse()
+            if top[2]:
+                stack.append(idle_index)
+                plugin = None
+            key = tuple(stack)
+            message = None
+            if message_of is not None:
+                try:
+                    message = message_of()
+                except Exception:  # a broken hook must not end the profile
+                    message = None
+            add_stack(stack_ids.setdefault(key, key))
+            add_plugin(plugin)
+            add_message(message)
+            add_weight(now - last)
+            last = now
