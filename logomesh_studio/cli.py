@@ -2,7 +2,7 @@
 
     logomesh-studio [WORKSPACE] [--headless]    open WORKSPACE (default: the bundled examples)
     logomesh-studio check WORKSPACE [--json]    validate manifests and dependencies
-    logomesh-studio run WORKSPACE [--json] [--for SECONDS]
+    logomesh-studio run WORKSPACE [--json] [--for SECONDS] [--watch]
                                                 run headless, printing events
 """
 
@@ -51,6 +51,17 @@ def format_event(event: Event) -> str:
     if kind == "workspace_loaded":
         return (f"workspace {e['workspace']}: {len(e['running'])} running, "
                 f"{len(e['failed'])} failed ({e['seconds'] * 1000:.0f} ms)")
+    if kind == "reload_completed":
+        t = e["timings"]
+        return (f"reloaded  {e['plugin_id']} {e['version']} in {t['total'] * 1000:.1f} ms "
+                f"(import {t['import'] * 1000:.1f} ms, init {t['init'] * 1000:.1f} ms) "
+                f"<- {e['cause']}")
+    if kind == "reload_failed":
+        return f"RELOAD FAILED {e['plugin_id']}: {e['stage']}: {e['error']} (old version kept)"
+    if kind == "reload_started":
+        return f"reloading {e['plugin_id']} <- {e['cause']}"
+    if kind == "watching":
+        return f"watching  {e['workspace']}"
     if kind == "log":
         return f"log       [{e['plugin_id']}] {e['level']}: {e['message']}"
     if kind == "message":
@@ -100,6 +111,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         runtime.start()
         if args.once:
             return 0
+        if args.watch:
+            runtime.run(runtime.host.watch())
         done.wait(args.duration)
     except KeyboardInterrupt:
         pass
@@ -121,6 +134,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print events as JSON lines")
     run.add_argument("--for", dest="duration", type=float, default=None, metavar="SECONDS",
                      help="stop after SECONDS (default: until Ctrl+C)")
+    run.add_argument("--watch", action="store_true",
+                     help="hot-reload plugins when their files change")
     run.set_defaults(func=cmd_run, once=False)
     return parser
 
@@ -146,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     workspace = args.workspace or default_workspace()
     # The Studio window arrives with the studio-shell issue; until then the default
     # command loads the workspace headless, prints what loaded, and exits.
-    return cmd_run(argparse.Namespace(workspace=workspace, json=False, duration=None, once=True))
+    return cmd_run(argparse.Namespace(workspace=workspace, json=False, duration=None, once=True,
+                                      watch=False))
 
 
 if __name__ == "__main__":

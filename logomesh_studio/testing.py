@@ -13,6 +13,8 @@ with that plugin's permissions).
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +35,43 @@ class PluginHarness:
     def __init__(self, workspace: Path | str, config: RuntimeConfig | None = None) -> None:
         self.runtime = RuntimeThread(Path(workspace), config or RuntimeConfig(entry_points=False))
         self.events: list[Event] = []
-        self.runtime.events.subscribe(self.events.append)
+        self._arrived = threading.Condition()
+        self.runtime.events.subscribe(self._on_event)
         self.runtime.host.bus.grant(DRIVER, ["send:*", "broadcast", "capability:*"])
+
+    def _on_event(self, event: Event) -> None:
+        with self._arrived:
+            self.events.append(event)
+            self._arrived.notify_all()
+
+    def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 10.0,
+                 after: int = 0) -> Event:
+        """The first event (from index ``after`` on) matching ``predicate``; waits for it.
+        Raises TimeoutError if none arrives within ``timeout`` seconds."""
+        with self._arrived:
+            found: list[Event] = []
+
+            def arrived() -> bool:
+                found[:] = [e for e in self.events[after:] if predicate(e)][:1]
+                return bool(found)
+
+            if not self._arrived.wait_for(arrived, timeout):
+                raise TimeoutError(f"no matching event within {timeout} s; got "
+                                   f"{[e.kind for e in self.events[after:]]}")
+            return found[0]
+
+    def mark(self) -> int:
+        """The index of the next event, to ``wait_for(..., after=mark)`` later."""
+        with self._arrived:
+            return len(self.events)
+
+    def watch(self) -> None:
+        """Start hot reload on the workspace; returns once the watcher is live."""
+        self.runtime.run(self.host.watch())
+
+    def reload(self, plugin_id: str) -> bool:
+        """Reload a plugin (and its dependents) now."""
+        return self.runtime.run(self.host.reload(plugin_id))
 
     def __enter__(self) -> PluginHarness:
         self.runtime.start()

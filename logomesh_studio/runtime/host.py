@@ -32,6 +32,7 @@ from logomesh_studio.runtime.events import (
     WorkspaceLoaded,
 )
 from logomesh_studio.runtime.manifest import Problem
+from logomesh_studio.runtime.reload import Reloader
 from logomesh_studio.runtime.resolver import Resolution, resolve
 from logomesh_studio.runtime.tracebacks import PluginTraceback, plugin_traceback
 
@@ -88,6 +89,8 @@ class PluginRecord:
     status: str = STOPPED
     loaded: LoadedPlugin | None = None
     error: PluginTraceback | None = None
+    failed_stage: str = ""
+    ever_started: bool = False
 
     @property
     def id(self) -> str:
@@ -152,6 +155,7 @@ class PluginHost:
         self.problems: list[Problem] = []
         self.resolution = Resolution()
         self._added_paths: set[str] = set()
+        self.reloader = Reloader(self)
         self.entry_point_paths: list[str] | None = None
         """Where to look for installed plugins (None: sys.path)."""
 
@@ -188,10 +192,8 @@ class PluginHost:
         started = time.perf_counter()
         found = discover(self.workspace, entry_points=self.config.entry_points,
                          entry_point_paths=self.entry_point_paths)
-        self.problems = list(found.problems)
-        for problem in found.problems:
-            self.events.emit(ManifestInvalid(path=problem.path, field=problem.field,
-                                             reason=problem.reason))
+        self.problems = []
+        self.report_problems(found.problems)
         self.resolution = resolve(found.plugins)
         for source in found.plugins:
             self.records[source.id] = PluginRecord(source)
@@ -208,9 +210,17 @@ class PluginHost:
             failed=tuple(sorted(p for p, r in self.records.items() if r.status == FAILED)),
             seconds=time.perf_counter() - started))
 
+    def report_problems(self, problems: list[Problem]) -> None:
+        """Record and announce manifest problems found after the initial load."""
+        self.problems.extend(problems)
+        for problem in problems:
+            self.events.emit(ManifestInvalid(path=problem.path, field=problem.field,
+                                             reason=problem.reason))
+
     def _mark_failed(self, record: PluginRecord, stage: str, detail: PluginTraceback) -> None:
         record.status = FAILED
         record.error = detail
+        record.failed_stage = stage
         self.events.emit(PluginFailed(plugin_id=record.id, stage=stage, error=detail.error,
                                       traceback=detail.text, path=detail.path, line=detail.line))
 
@@ -294,6 +304,7 @@ class PluginHost:
             self._mark_failed(record, exc.stage, exc.detail)
             return False
         record.loaded, record.status, record.error = loaded, RUNNING, None
+        record.failed_stage, record.ever_started = "", True
         self.bus.attach(record.id, loaded.instance, record.source.manifest, loaded.context.log)
         self.events.emit(PluginLoaded(plugin_id=record.id, version=record.source.manifest.version,
                                       folder=str(record.source.folder),
@@ -328,8 +339,56 @@ class PluginHost:
             record.status = STOPPED
         self.events.emit(PluginStopped(plugin_id=plugin_id, reason=reason))
 
+    async def start_startable(self) -> list[str]:
+        """Re-resolve and start plugins that never started or waited on a dependency
+        (after a plugin folder was added); returns the ids started."""
+        self.resolution = resolve([r.source for r in self.records.values()])
+        started = []
+        for pid in self.resolution.order:
+            record = self.records[pid]
+            waiting = record.status == FAILED and record.failed_stage in ("resolve",
+                                                                          "dependencies")
+            if (waiting or (record.status == STOPPED and not record.ever_started)) \
+                    and await self.start(pid):
+                started.append(pid)
+        for pid, problem in self.resolution.failed.items():
+            record = self.records[pid]
+            if record.status != RUNNING and record.failed_stage != "resolve":
+                self._mark_failed(record, "resolve", PluginTraceback(
+                    f"{problem.field}: {problem.reason}", str(problem), problem.path))
+        return started
+
+    async def remove(self, plugin_id: str, dependents: list[str]) -> None:
+        """Unload a plugin whose folder is gone; its running dependents stop, marked
+        failed with the reason."""
+        for pid in reversed(dependents):
+            record = self.records.get(pid)
+            if record is not None and record.status == RUNNING:
+                await self.stop(pid, reason=f"dependency {plugin_id} was removed")
+                self._mark_failed(record, "dependencies", PluginTraceback(
+                    f"dependencies.{plugin_id}: stopped because {plugin_id} was removed", "",
+                    str(record.source.manifest_path)))
+        await self.stop(plugin_id, reason="plugin folder removed")
+        del self.records[plugin_id]
+        self.resolution = resolve([r.source for r in self.records.values()])
+
+    # -- hot reload (see reload.py) ----------------------------------------------------------
+
+    async def reload(self, plugin_id: str) -> bool:
+        """Reload ``plugin_id`` (and its dependents) from disk now; True on success."""
+        return await self.reloader.reload(plugin_id)
+
+    async def watch(self) -> None:
+        """Reload plugins when their files change; emits Watching once live."""
+        await self.reloader.watch()
+
+    async def unwatch(self) -> None:
+        """Stop watching the workspace."""
+        await self.reloader.unwatch()
+
     async def shutdown(self) -> None:
-        """Stop every plugin, dependents before their dependencies."""
+        """Stop watching, then every plugin, dependents before their dependencies."""
+        await self.reloader.unwatch()
         for pid in reversed(self.resolution.order):
             if pid in self.records:
                 await self.stop(pid, reason="shutdown")

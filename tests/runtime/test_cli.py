@@ -71,3 +71,25 @@ def test_default_command_loads_the_example_workspace_and_exits():
     assert proc.returncode == 0, proc.stderr
     assert "loaded    coordinator" in proc.stdout
     assert "7 running, 0 failed" in proc.stdout
+
+
+def test_run_watch_prints_watching_then_reload_events(workspace):
+    folder = workspace.plugin("alpha")
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "logomesh_studio.cli", "run",
+                             str(workspace.root), "--watch", "--json", "--for", "30"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        seen = []
+        for line in proc.stdout:
+            event = json.loads(line)
+            seen.append(event["event"])
+            if event["event"] == "watching":
+                module = folder / workspace.package_name("alpha") / "__init__.py"
+                module.write_text(module.read_text() + "\n# edited\n")
+            if event["event"] == "reload_completed":
+                assert event["plugin_id"] == "alpha" and event["timings"]["total"] > 0
+                break
+        assert seen.index("watching") < seen.index("reload_started")
+    finally:
+        proc.kill()
+        proc.wait()
