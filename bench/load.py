@@ -25,7 +25,7 @@ def generate(root: Path, count: int, seed: int = 7) -> None:
         folder = root / f"plugin-{i:04d}"
         folder.mkdir()
         lines = [f'id = "plugin-{i:04d}"', f'name = "Plugin {i}"', f'version = "1.{i % 7}.0"',
-                 f'entry = "pkg_{i:04d}:Plugin"', 'capabilities = ["cap-%d"]' % (i % 20),
+                 f'entry = "pkg_{i:04d}:Plugin"', f'capabilities = ["cap-{i % 20}"]',
                  'permissions = ["send:plugin-*", "capability:cap-*"]', "[dependencies]"]
         lines += [f'"plugin-{d:04d}" = ">=1.0,<2"' for d in deps]
         if i % 2:

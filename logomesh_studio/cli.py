@@ -16,12 +16,13 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from logomesh_studio.orchestration import commands as orchestration_commands
 from logomesh_studio.runtime.discovery import discover
 from logomesh_studio.runtime.events import Event
 from logomesh_studio.runtime.resolver import resolve
 from logomesh_studio.runtime.runner import RuntimeThread
 
-SUBCOMMANDS = ("check", "run")
+SUBCOMMANDS = ("check", "run", *orchestration_commands.NAMES)
 
 
 def default_workspace() -> Path:
@@ -137,6 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--watch", action="store_true",
                      help="hot-reload plugins when their files change")
     run.set_defaults(func=cmd_run, once=False)
+    orchestration_commands.register(sub)
     return parser
 
 

@@ -9,6 +9,7 @@ and published as a :class:`MessageRecorded` event.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import itertools
 import logging
@@ -21,7 +22,7 @@ from logomesh_studio import sdk
 from logomesh_studio.runtime import payload as payloads
 from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.events import EventHub, MessageRecorded
-from logomesh_studio.runtime.security import PermissionSet, required_permission
+from logomesh_studio.runtime.security import EVERYONE, PermissionSet, required_permission
 from logomesh_studio.runtime.workflow import run_workflow
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 OK, ERROR, REFUSED, TIMEOUT = "ok", "error", "refused", "timeout"
 NOT_FOUND, NO_HANDLER, INVALID = "not_found", "no_handler", "invalid"
+CANCELLED = "cancelled"
 
 _perf = time.perf_counter
 _NO_PERMISSIONS = PermissionSet(())
@@ -81,28 +83,24 @@ class _Route:
 
 
 class _Port:
-    """The messaging port of one plugin's context: the bridge with the sender fixed."""
+    """The messaging port of one plugin's context: the bridge's calls with the sender fixed.
 
-    __slots__ = ("_bus", "_source")
+    It holds only callables (partials and a closure), so nothing reachable from a
+    context through plain attributes leads to the bridge itself.
+    """
+
+    __slots__ = ("send", "broadcast", "request_capability", "providers", "workflow")
 
     def __init__(self, bus: CommunicationBridge, source: str) -> None:
-        self._bus = bus
-        self._source = source
+        self.send = functools.partial(bus.send, source)
+        self.broadcast = functools.partial(bus.broadcast, source)
+        self.request_capability = functools.partial(bus.request_capability, source)
+        self.providers = bus.providers
 
-    def send(self, target: str, type: str, payload: Any, timeout: float | None):
-        return self._bus.send(self._source, target, type, payload, timeout)
+        async def workflow(steps: list[dict]) -> dict[str, Any]:
+            return await run_workflow(bus, source, steps)
 
-    def broadcast(self, type: str, payload: Any, capability: str | None):
-        return self._bus.broadcast(self._source, type, payload, capability)
-
-    def request_capability(self, name: str, params: Any):
-        return self._bus.request_capability(self._source, name, params)
-
-    def providers(self, capability: str) -> list[str]:
-        return self._bus.providers(capability)
-
-    def workflow(self, steps: list[dict]):
-        return run_workflow(self._bus, self._source, steps)
+        self.workflow = workflow
 
 
 class CommunicationBridge:
@@ -213,30 +211,33 @@ class CommunicationBridge:
     # -- recording --------------------------------------------------------------------------
 
     def _record(self, call: str, source: str, target: str, type: str, size: int, started: float,
-                outcome: str, error: str = "", payload: str = "", response: str = "") -> None:
+                outcome: str, error: str = "", payload: str = "", response: str = "",
+                peer: bool = True) -> None:
+        """Append to the history, publish it, and (``peer``: target is a plugin) count
+        it in the pair's statistics; broadcast and capability targets are not peers."""
         duration = _perf() - started
         now = time.time()
         record = MessageRecorded(id=next(self._ids), call=call, source=source, target=target,
                                  type=type, size=size, duration=duration, outcome=outcome,
                                  error=error, payload=payload, response=response, time=now)
         self.history.append(record)
-        stats = self._pairs.get((source, target))
-        if stats is None:
-            stats = self._pairs[(source, target)] = _PairStats()
-        stats.count += 1
-        stats.latency += duration
-        stats.last = now
-        stats.types.add(type)
-        if outcome != OK:
-            stats.errors += 1
+        if peer:
+            stats = self._pairs.get((source, target))
+            if stats is None:
+                stats = self._pairs[(source, target)] = _PairStats()
+            stats.count += 1
+            stats.latency += duration
+            stats.last = now
+            stats.types.add(type)
+            if outcome != OK:
+                stats.errors += 1
         self.events.emit(record)
 
     def _refuse(self, call: str, source: str, target: str, type: str, started: float,
-                kind: str, what: str) -> sdk.PermissionDenied:
-        needed = required_permission(kind, target if kind != "broadcast" else (target or None),
-                                     type)
+                needed: str, what: str) -> sdk.PermissionDenied:
         message = f"{source} may not {what}: its manifest needs the permission {needed!r}"
-        self._record(call, source, target, type, 0, started, REFUSED, message)
+        self._record(call, source, target, type, 0, started, REFUSED, message,
+                     peer=call == "send")
         return sdk.PermissionDenied(message, needed)
 
     def _encode(self, call: str, source: str, target: str, type: str, value: Any,
@@ -244,7 +245,8 @@ class CommunicationBridge:
         try:
             return payloads.encode(value, self.config.payload_limit)
         except sdk.InvalidPayload as exc:
-            self._record(call, source, target, type, 0, started, INVALID, str(exc))
+            self._record(call, source, target, type, 0, started, INVALID, str(exc),
+                         peer=call == "send")
             raise
 
     # -- calls ------------------------------------------------------------------------------
@@ -254,10 +256,24 @@ class CommunicationBridge:
         """Deliver ``type`` to ``target``'s handler and return its (copied) response."""
         started = _perf()
         if not self._permissions.get(source, _NO_PERMISSIONS).allows("send", target, type):
-            raise self._refuse("send", source, target, type, started, "send",
+            raise self._refuse("send", source, target, type, started,
+                               required_permission("send", target, type),
                                f"send {type!r} to {target}")
         text = self._encode("send", source, target, type, payload, started)
         return await self._deliver("send", source, target, type, payload, text, timeout, started)
+
+    async def execute(self, source: str, target: str, input: Any = None,
+                      timeout: float | None = None) -> Any:
+        """Call ``target``'s ``execute(input)`` as a recorded message of type ``execute``
+        (needs ``send:<target>:execute``); a handler for ``execute`` takes precedence."""
+        started = _perf()
+        if not self._permissions.get(source, _NO_PERMISSIONS).allows("send", target, "execute"):
+            raise self._refuse("send", source, target, "execute", started,
+                               required_permission("send", target, "execute"),
+                               f"execute {target}")
+        text = self._encode("send", source, target, "execute", input, started)
+        return await self._deliver("send", source, target, "execute", input, text, timeout,
+                                   started, fallback_execute=True)
 
     async def _deliver(self, call: str, source: str, target: str, type: str, payload: Any,
                        text: str, timeout: float | None, started: float,
@@ -283,20 +299,27 @@ class CommunicationBridge:
             self._record(call, source, target, type, len(text), started, NO_HANDLER, error, text)
             raise sdk.NoHandler(error)
         route.inflight += 1
+        scope = None
         try:
             result = method(message)
             if inspect.isawaitable(result):
-                async with asyncio.timeout(timeout or self.config.message_timeout):
+                scope = asyncio.timeout(self.config.message_timeout if timeout is None
+                                        else timeout)
+                async with scope:
                     result = await result
-        except TimeoutError:
-            error = f"{target} did not answer {type!r} within {timeout or self.config.message_timeout} s"
+        except TimeoutError as exc:
+            if scope is None or not scope.expired():  # the handler's own TimeoutError
+                raise self._remote_error(route, call, source, type, text, started, exc) from None
+            limit = self.config.message_timeout if timeout is None else timeout
+            error = f"{target} did not answer {type!r} within {limit} s"
             self._record(call, source, target, type, len(text), started, TIMEOUT, error, text)
             raise sdk.MessageTimeout(error) from None
-        except Exception as exc:
-            route.log.error("handler for %r from %s raised", type, source, exc_info=exc)
-            error = f"{type_name(exc)}: {exc}"
-            self._record(call, source, target, type, len(text), started, ERROR, error, text)
-            raise sdk.RemoteError(target, type_name(exc), str(exc)) from None
+        except (Exception, SystemExit) as exc:  # SystemExit would stop the runtime's loop
+            raise self._remote_error(route, call, source, type, text, started, exc) from None
+        except asyncio.CancelledError:
+            self._record(call, source, target, type, len(text), started, CANCELLED,
+                         "cancelled by the sender", text)
+            raise
         finally:
             route.inflight -= 1
             if not route.inflight and route.drained is not None and not route.drained.done():
@@ -309,23 +332,37 @@ class CommunicationBridge:
         self._record(call, source, target, type, len(text), started, OK, "", text, reply)
         return payloads.decode(reply, result)
 
+    def _remote_error(self, route: _Route, call: str, source: str, type: str, text: str,
+                      started: float, exc: BaseException) -> sdk.RemoteError:
+        """Log and record a handler's exception; the RemoteError the sender gets."""
+        route.log.error("handler for %r from %s raised", type, source, exc_info=exc)
+        error = f"{type_name(exc)}: {exc}"
+        self._record(call, source, route.plugin_id, type, len(text), started, ERROR, error, text)
+        return sdk.RemoteError(route.plugin_id, type_name(exc), str(exc))
+
     async def broadcast(self, source: str, type: str, payload: Any = None,
                         capability: str | None = None) -> dict[str, Any]:
         """Deliver to every other plugin handling ``type`` (or every provider of
         ``capability``) at once. Values are responses, or the PluginError of a receiver
         that failed."""
         started = _perf()
-        if not self._permissions.get(source, _NO_PERMISSIONS).allows(
-                "broadcast", capability or "", type):
+        scope = EVERYONE if capability is None else capability
+        shown = capability or "*"
+        if not self._permissions.get(source, _NO_PERMISSIONS).allows("broadcast", scope, type):
             where = f"providers of {capability!r}" if capability else "every plugin"
-            raise self._refuse("broadcast", source, capability or "*", type, started,
-                               "broadcast", f"broadcast {type!r} to {where}")
-        text = self._encode("broadcast", source, capability or "*", type, payload, started)
+            raise self._refuse("broadcast", source, shown, type, started,
+                               required_permission("broadcast", scope),
+                               f"broadcast {type!r} to {where}")
+        text = self._encode("broadcast", source, shown, type, payload, started)
         if capability is not None:
             targets = [pid for pid in self.providers(capability) if pid != source]
         else:
             targets = [pid for pid, r in self._routes.items()
                        if pid != source and r.instance.handler_for(type) is not None]
+        if not targets:
+            self._record("broadcast", source, shown, type, len(text), started, OK, "", text, "{}",
+                         peer=False)
+            return {}
         results = await asyncio.gather(
             *(self._deliver("broadcast", source, pid, type, payload, text, None, started)
               for pid in targets), return_exceptions=True)
@@ -343,13 +380,16 @@ class CommunicationBridge:
         """
         started = _perf()
         if not self._permissions.get(source, _NO_PERMISSIONS).allows("capability", name):
-            raise self._refuse("capability", source, name, name, started, "capability",
+            raise self._refuse("capability", source, name, name, started,
+                               required_permission("capability", name),
                                f"request capability {name!r}")
         text = self._encode("capability", source, name, name, params, started)
+        providers = [pid for pid in self.providers(name) if pid != source]
+        if not providers:
+            self._record("capability", source, name, name, len(text), started, NOT_FOUND,
+                         f"no running plugin provides {name!r}", text, peer=False)
         errors: dict[str, str] = {}
-        for pid in self.providers(name):
-            if pid == source:
-                continue
+        for pid in providers:
             try:
                 return pid, await self._deliver("capability", source, pid, name, params, text,
                                                 None, _perf(), fallback_execute=True)

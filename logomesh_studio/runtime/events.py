@@ -119,7 +119,7 @@ class MessageRecorded(Event):
     """One bridge call as the history records it.
 
     ``call`` is send, broadcast or capability; ``outcome`` is ok, error, refused,
-    timeout, not_found, no_handler or invalid. Payload and response are kept as the
+    cancelled, timeout, not_found, no_handler or invalid. Payload and response are kept as the
     JSON text that was delivered, so the record can be shown and replayed later.
     """
 

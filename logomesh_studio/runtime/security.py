@@ -4,6 +4,7 @@ Grammar (``*`` matches any run of characters inside one part):
 
 - ``send:<plugin>[:<type>]``   send any (or one) message type to a plugin
 - ``broadcast[:<capability>]`` broadcast to everyone, or to one capability's providers
+  (``broadcast:*`` reaches the providers of any capability, not everyone)
 - ``capability:<name>``        request a capability from its providers
 
 In one process these checks stop mistakes and make intent visible; they are not a
@@ -27,17 +28,34 @@ class PermissionSyntaxError(ValueError):
     """A permission string does not follow the grammar."""
 
 
+EVERYONE = ""
+"""The target of a plain ``broadcast``: every plugin rather than one capability's providers."""
+
+
 @dataclass(frozen=True, slots=True)
 class Permission:
-    """One parsed permission: ``kind`` is send, broadcast or capability."""
+    """One parsed permission: ``kind`` is send, broadcast or capability.
+
+    ``target`` is a plugin, capability or ``EVERYONE`` pattern; ``type`` (send only)
+    a message type pattern.
+    """
 
     kind: str
     target: str = "*"
     type: str = "*"
 
     def allows(self, kind: str, target: str, type: str = "") -> bool:
-        return (self.kind == kind and fnmatchcase(target, self.target)
-                and (kind != "send" or fnmatchcase(type, self.type)))
+        """True if this rule grants ``kind`` on ``target`` (and ``type`` for send).
+
+        For broadcast, ``target`` is the capability, or ``EVERYONE`` for a plain one.
+        """
+        if self.kind != kind:
+            return False
+        if kind == "send":
+            return fnmatchcase(target, self.target) and fnmatchcase(type, self.type)
+        if kind == "broadcast" and self.target == EVERYONE:
+            return True  # everyone includes the providers of any capability
+        return target != EVERYONE and fnmatchcase(target, self.target)
 
 
 def parse_permission(text: object) -> Permission:
@@ -47,7 +65,7 @@ def parse_permission(text: object) -> Permission:
     if m := _SEND.match(text):
         return Permission("send", m.group(1), m.group(2) or "*")
     if m := _BROADCAST.match(text):
-        return Permission("broadcast", m.group(1) or "*")
+        return Permission("broadcast", m.group(1) or EVERYONE)
     if m := _CAPABILITY.match(text):
         return Permission("capability", m.group(1))
     raise PermissionSyntaxError(
@@ -78,9 +96,14 @@ class PermissionSet:
 
 
 def required_permission(kind: str, target: str | None, type: str = "") -> str:
-    """The narrowest permission string that would allow the call."""
+    """The narrowest permission string that would allow the call.
+
+    For broadcast, ``target`` is the capability (``EVERYONE`` or None for a plain one).
+    A send of a type the grammar cannot name (say, with a space) needs ``send:<plugin>``.
+    """
     if kind == "send":
-        return f"send:{target}:{type}" if type else f"send:{target}"
+        typed = f"send:{target}:{type}"
+        return typed if type and _SEND.match(typed) else f"send:{target}"
     if kind == "broadcast":
         return f"broadcast:{target}" if target else "broadcast"
     return f"capability:{target}"

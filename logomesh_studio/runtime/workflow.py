@@ -24,6 +24,12 @@ def _check_step(index: int, step: Any) -> dict[str, Any]:
     for key in ("target", "type"):
         if not isinstance(step.get(key), str) or not step[key]:
             raise ValueError(f"{where}.{key}: required, a non-empty string")
+    if not isinstance(step.get("required", True), bool):
+        raise ValueError(f"{where}.required: must be true or false")
+    timeout = step.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
+                                or not timeout > 0):
+        raise ValueError(f"{where}.timeout: must be a positive number of seconds")
     return {"name": step.get("name") or f"step{index + 1}", "payload": None, "required": True,
             "timeout": None, **step}
 
@@ -41,10 +47,13 @@ async def run_workflow(bus: CommunicationBridge, source: str, steps: list[dict[s
     names = [s["name"] for s in checked]
     if len(set(names)) != len(names):
         raise ValueError(f"step names must be unique: {names}")
+    if "previous" in names:
+        raise ValueError("'previous' is not a step name: ${previous} means the last output")
     started = time.perf_counter()
     outputs: dict[str, Any] = {"previous": None}
     results: list[dict[str, Any]] = []
     status = "completed"
+    error = ""
     for step in checked:
         result = {"name": step["name"], "target": step["target"], "type": step["type"],
                   "status": "skipped", "output": None, "error": "", "duration": 0.0}
@@ -60,10 +69,10 @@ async def run_workflow(bus: CommunicationBridge, source: str, steps: list[dict[s
             result.update(status="failed", error=f"{type(exc).__name__}: {exc}")
             if step["required"]:
                 status = "failed"
+                error = f"{step['name']}: {result['error']}"
         else:
             result.update(status="completed", output=output)
             outputs[step["name"]] = outputs["previous"] = output
         result["duration"] = time.perf_counter() - step_started
     return {"status": status, "steps": results, "duration": time.perf_counter() - started,
-            "error": next((f"{r['name']}: {r['error']}" for r in results
-                           if r["status"] == "failed" and status == "failed"), "")}
+            "error": error}

@@ -89,7 +89,8 @@ def test_binary_junk_and_wrong_encodings_are_manifest_errors(raw, name, encoding
         outcome(path)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(plausible, min_size=1, max_size=4),
        st.lists(st.sampled_from(["plugin.toml", "manifest.json"]), min_size=4, max_size=4))
 def test_check_never_raises_on_garbled_workspaces(manifests, names):

@@ -1,0 +1,40 @@
+"""Orchestrations: multi-plugin workflows described in ``*.orchestration.yaml`` files.
+
+- :mod:`.model`: the document (pydantic) and its problems (``file:line: field: reason``)
+- :mod:`.io`: reading and writing the YAML, with the line of every field
+- :mod:`.validation`: checks against the file and against the running workspace
+- :mod:`.conditions`: safe task conditions (simpleeval, no ``eval``)
+- :mod:`.engine`: :class:`OrchestrationEngine`; :mod:`.run`: one live run
+- :mod:`.store`: run history in SQLite; :mod:`.records`: runs as plain data
+- :mod:`.events`: what front ends see; :mod:`.commands`: the CLI subcommands
+
+The format is documented in ``docs/orchestration-format.md``. No Qt here.
+"""
+
+from logomesh_studio.orchestration.engine import OrchestrationEngine, RunNotResumable
+from logomesh_studio.orchestration.io import dump, load, loads
+from logomesh_studio.orchestration.model import (
+    Orchestration,
+    OrchestrationFile,
+    OrchestrationInvalid,
+    Problem,
+)
+from logomesh_studio.orchestration.records import RunRecord, RunSummary
+from logomesh_studio.orchestration.run import OrchestrationRun
+from logomesh_studio.orchestration.store import RunStore
+
+__all__ = [
+    "Orchestration",
+    "OrchestrationEngine",
+    "OrchestrationFile",
+    "OrchestrationInvalid",
+    "OrchestrationRun",
+    "Problem",
+    "RunNotResumable",
+    "RunRecord",
+    "RunStore",
+    "RunSummary",
+    "dump",
+    "load",
+    "loads",
+]

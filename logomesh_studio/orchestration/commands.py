@@ -1,0 +1,222 @@
+"""``logomesh-studio orchestrate`` and ``logomesh-studio runs``.
+
+    logomesh-studio orchestrate FILE [--workspace DIR] [--input JSON] [--json]
+    logomesh-studio orchestrate --resume RUN_ID --workspace DIR [--json]
+    logomesh-studio runs WORKSPACE [--json] [--limit N]
+
+``orchestrate`` exits 0 when the run completed, 1 when it failed or was cancelled
+and 2 when the file (or the request) is invalid, with the validation report on
+stderr. ``cli.py`` adds these subcommands with :func:`register`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from logomesh_studio.orchestration.engine import OrchestrationEngine, RunNotResumable
+from logomesh_studio.orchestration.events import RunStatusChanged, TaskFinished
+from logomesh_studio.orchestration.io import load
+from logomesh_studio.orchestration.model import OrchestrationFile, OrchestrationInvalid, Problem
+from logomesh_studio.orchestration.records import (
+    COMPLETED,
+    FAILED,
+    NOT_REACHED,
+    SKIPPED,
+    RunRecord,
+)
+from logomesh_studio.orchestration.store import RunStore, workspace_store_path
+from logomesh_studio.runtime.events import Event
+from logomesh_studio.runtime.runner import RuntimeThread
+
+NAMES = ("orchestrate", "runs")
+"""The subcommands :func:`register` adds."""
+
+EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def _directory(value: str) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value}: not a directory")
+    return path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``orchestrate`` and ``runs`` subcommands to the CLI's subparsers."""
+    orchestrate = subparsers.add_parser(
+        "orchestrate", help="validate and run an orchestration file, or resume a stored run",
+        description="Validate FILE against the workspace, run it and print a summary. "
+                    "Exit 0 completed, 1 failed or cancelled, 2 invalid.")
+    orchestrate.add_argument("file", nargs="?", type=Path, help="a *.orchestration.yaml file")
+    orchestrate.add_argument("--workspace", type=_directory, metavar="DIR",
+                             help="the plugin workspace (default: the file's folder)")
+    orchestrate.add_argument("--input", metavar="JSON", help="the run's input as JSON "
+                             "(default: {})")
+    orchestrate.add_argument("--resume", metavar="RUN_ID", help="re-run a failed, cancelled "
+                             "or interrupted run from its first unfinished task")
+    orchestrate.add_argument("--json", action="store_true", help="print the final run as JSON")
+    orchestrate.set_defaults(func=cmd_orchestrate)
+    runs = subparsers.add_parser("runs", help="list a workspace's orchestration runs")
+    runs.add_argument("workspace", type=_directory)
+    runs.add_argument("--json", action="store_true", help="print the runs as JSON")
+    runs.add_argument("--limit", type=int, default=50, help="newest N runs (default 50)")
+    runs.set_defaults(func=cmd_runs)
+
+
+def cmd_orchestrate(args: argparse.Namespace) -> int:
+    """Run (or resume) one orchestration; returns the exit code."""
+    if bool(args.file) == bool(args.resume):
+        return _invalid("orchestrate: give either FILE or --resume RUN_ID")
+    if args.resume and args.workspace is None:
+        return _invalid("orchestrate: --resume needs --workspace DIR")
+    try:
+        input = json.loads(args.input) if args.input is not None else {}
+    except json.JSONDecodeError as exc:
+        return _invalid(f"--input: not valid JSON: {exc}")
+    file = None
+    if args.file:
+        try:
+            file = load(args.file)
+        except OrchestrationInvalid as exc:
+            return _report(exc.problems)
+        _report(list(file.warnings))
+    workspace = args.workspace or Path(args.file).resolve().parent
+    runtime = RuntimeThread(workspace)
+    printer = _ProgressPrinter(sys.stderr if args.json else sys.stdout)
+    runtime.events.subscribe(printer)
+    engine: OrchestrationEngine | None = None
+    try:
+        runtime.start()
+        engine = OrchestrationEngine(runtime.host)
+        outcome = _execute(runtime, engine, args.resume, file, input)
+    finally:
+        if engine is not None:
+            runtime.run(engine.close())
+        runtime.stop()
+    if isinstance(outcome, int):
+        return outcome
+    record = outcome
+    if args.json:
+        print(json.dumps(record.to_json(), indent=2))
+    else:
+        printer.summary(record, workspace)
+    return EXIT_COMPLETED if record.status == COMPLETED else EXIT_FAILED
+
+
+def _execute(runtime: RuntimeThread, engine: OrchestrationEngine, resume: str | None,
+             file: OrchestrationFile | None, input: Any) -> RunRecord | int:
+    """Start (or resume) the run and wait for it; an exit code if it could not start."""
+    try:
+        run = runtime.run(engine.resume(resume) if resume else engine.start(file, input))
+    except OrchestrationInvalid as exc:
+        shown = file.warnings if file is not None else ()  # printed when the file was read
+        return _report([p for p in exc.problems if p not in shown])
+    except RunNotResumable as exc:
+        return _invalid(f"orchestrate: {exc}")
+    try:
+        return runtime.submit(run.wait()).result()
+    except KeyboardInterrupt:
+        runtime.call_soon(run.cancel)
+        return runtime.submit(run.wait()).result()
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """List a workspace's run history, newest first."""
+    path = workspace_store_path(args.workspace)
+    if not path.exists():
+        runs = []
+    else:
+        store = RunStore(path)
+        try:
+            store.recover()
+            runs = store.runs(args.limit)
+        finally:
+            store.close()
+    if args.json:
+        print(json.dumps([run.to_json() for run in runs], indent=2))
+        return 0
+    if not runs:
+        print(f"no orchestration runs in {args.workspace}")
+        return 0
+    print(f"{'ID':<12}  {'STATUS':<11}  {'DONE':>4}  {'CREATED':<19}  {'ORCHESTRATION':<20}  ERROR")
+    for run in runs:
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.created))
+        note = run.error or (f"resumes {run.resumed_from}" if run.resumed_from else "")
+        print(f"{run.id:<12}  {run.status:<11}  {run.progress:>4.0%}  {created}  "
+              f"{run.orchestration[:20]:<20}  {note[:100]}")
+    return 0
+
+
+def _invalid(message: str) -> int:
+    print(message, file=sys.stderr)
+    return EXIT_INVALID
+
+
+def _report(problems: list[Problem]) -> int:
+    """Print problems to stderr; EXIT_INVALID if any is an error."""
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    errors = sum(p.severity == "error" for p in problems)
+    if errors:
+        print(f"{errors} problem{'s' * (errors != 1)}; nothing was run", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_COMPLETED
+
+
+class _ProgressPrinter:
+    """Prints status changes and finished tasks (on the runtime thread)."""
+
+    EVERY_TASK_UP_TO = 200
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self._lock = threading.Lock()
+        self._total = 0
+        self._done = 0
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStatusChanged):
+            self._total = event.total
+            self._line(f"run {event.run_id} {event.status}"
+                       + (f": {event.error}" if event.error else ""))
+        elif isinstance(event, TaskFinished):
+            self._done += 1
+            if event.skipped_by == NOT_REACHED:
+                return
+            if event.status != FAILED and self._total > self.EVERY_TASK_UP_TO:
+                step = max(1, self._total // 20)  # big runs: a line per 5%, and every failure
+                if self._done % step:
+                    return
+            detail = event.error or ("reused" if event.reused else "") or event.skipped_by
+            took = "" if event.status == SKIPPED else f" ({event.duration * 1000:.1f} ms)"
+            width = len(str(self._total))
+            self._line(f"[{self._done:>{width}}/{self._total}] {event.phase}/{event.task}: "
+                       f"{event.status}{took}" + (f" {detail}" if detail else ""))
+
+    def _line(self, text: str) -> None:
+        with self._lock:
+            print(text, file=self.stream, flush=True)
+
+    def summary(self, record: RunRecord, workspace: Path) -> None:
+        """The closing lines: outcome, counts per phase, the error and how to resume."""
+        metrics = record.metrics or {}
+        self._line(f"\n{record.orchestration}: {record.status} in "
+                   f"{metrics.get('duration', 0) * 1000:.1f} ms, {record.progress:.0%} done, "
+                   f"{metrics.get('messages', 0)} messages, run {record.id}")
+        for phase in record.phases:
+            counts: dict[str, int] = {}
+            for task in phase.tasks:
+                counts[task.status] = counts.get(task.status, 0) + 1
+            shown = ", ".join(f"{n} {status}" for status, n in counts.items())
+            self._line(f"  {phase.name:<20} {phase.status:<10} {shown}")
+        if record.error:
+            self._line(f"error: {record.error}")
+        if record.status != COMPLETED:
+            self._line(f"resume with: logomesh-studio orchestrate --resume {record.id} "
+                       f"--workspace {workspace}")

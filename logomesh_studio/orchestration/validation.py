@@ -1,0 +1,225 @@
+"""Checks that run before any task does.
+
+:func:`check_document` needs only the file: duplicate names, targets that are not
+participants, condition syntax, ``${...}`` references no earlier task can satisfy,
+inputs that are not JSON, two tasks writing one key (a warning).
+:func:`check_runtime` asks the running workspace: participants and the initiator
+loaded, capabilities provided, handlers present, and the initiator's permission
+for every task, so a run that would be refused half-way is refused up front.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import TYPE_CHECKING, Any
+
+from logomesh_studio.orchestration.conditions import ConditionError, compile_condition
+from logomesh_studio.orchestration.model import (
+    CONDITIONAL,
+    PARALLEL,
+    OrchestrationFile,
+    Problem,
+    Task,
+)
+from logomesh_studio.runtime.payload import find_invalid
+from logomesh_studio.runtime.security import PermissionSet, required_permission
+from logomesh_studio.runtime.templates import references
+
+if TYPE_CHECKING:
+    from logomesh_studio.runtime.host import PluginHost
+
+EXECUTE_TYPE = "execute"
+"""The message type a task without ``type`` is checked as: ``send:<target>:execute``."""
+
+_TOP = re.compile(r"[A-Za-z_][\w\-]*")
+_PATH_PART = re.compile(r"(?:^|\.)([^.\[]+)|\[(\d+)\]")
+
+
+def writes(task: Task) -> list[str]:
+    """The context keys ``task`` writes: its mapping's keys, else its own name."""
+    return list(task.output_mapping) or [task.name]
+
+
+def check_document(file: OrchestrationFile) -> list[Problem]:
+    """Problems visible in the file alone (errors and warnings)."""
+    doc = file.document
+    problems: list[Problem] = []
+    participants: dict[str, int] = {}
+    for i, participant in enumerate(doc.participants):
+        if participant.id in participants:
+            problems.append(file.problem(("participants", i), f"{participant.id!r} is listed "
+                                         f"twice (first at participants[{participants[participant.id]}])"))
+        participants.setdefault(participant.id, i)
+    phase_names: dict[str, int] = {}
+    task_names: dict[str, tuple[Any, ...]] = {}
+    writers: dict[str, tuple[str, tuple[Any, ...]]] = {}
+    known = {"input"}
+    used: set[str] = set()
+    for p, phase in enumerate(doc.phases):
+        if phase.name in phase_names:
+            problems.append(file.problem(("phases", p, "name"), f"phase {phase.name!r} is defined "
+                                         f"twice (first on line {phase_names[phase.name]})"))
+        phase_names.setdefault(phase.name, file.line(("phases", p, "name")))
+        written_here: set[str] = set()
+        for t, task in enumerate(phase.tasks):
+            loc = ("phases", p, "tasks", t)
+            if task.name in task_names:
+                problems.append(file.problem((*loc, "name"), f"task {task.name!r} is defined twice "
+                                             f"(first on line {file.line(task_names[task.name])}); "
+                                             "task names must be unique in the file"))
+            task_names.setdefault(task.name, (*loc, "name"))
+            problems += _check_target(file, loc, task, participants)
+            used.add(task.target)
+            problems += _check_condition(file, loc, task, phase.mode, known)
+            problems += _check_input(file, loc, task, known)
+            for key in writes(task):
+                where = (*loc, "output_mapping", key) if task.output_mapping else (*loc, "name")
+                if key in writers:
+                    other, other_loc = writers[key]
+                    problems.append(file.problem(where, f"{key!r} is also written by task "
+                                                 f"{other!r} (line {file.line(other_loc)}); the "
+                                                 "later write wins", "warning"))
+                writers[key] = (task.name, where)
+                (written_here if phase.mode == PARALLEL else known).add(key)
+        known |= written_here
+    for i, participant in enumerate(doc.participants):
+        if participant.id not in used:
+            problems.append(file.problem(("participants", i), f"{participant.id!r} is not the "
+                                         "target of any task", "warning"))
+    return problems
+
+
+def _check_target(file: OrchestrationFile, loc: tuple[Any, ...], task: Task,
+                  participants: dict[str, int]) -> list[Problem]:
+    if task.capability is not None:
+        if task.type is not None:
+            return [file.problem((*loc, "type"), "a capability task cannot set a type (the "
+                                 "capability name is the message type); remove 'type'")]
+        return []
+    if task.target not in participants:
+        close = difflib.get_close_matches(task.target, participants, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return [file.problem((*loc, "target"), f"{task.target!r} is not a participant ({hint}"
+                             "add it to participants, or use capability:<name>)")]
+    return []
+
+
+def _check_condition(file: OrchestrationFile, loc: tuple[Any, ...], task: Task, mode: str,
+                     known: set[str]) -> list[Problem]:
+    if task.condition is None:
+        if mode == CONDITIONAL:
+            return [file.problem((*loc, "condition"), "every task in a conditional phase needs "
+                                 "a condition")]
+        return []
+    try:
+        condition = compile_condition(task.condition)
+    except ConditionError as exc:
+        return [file.problem((*loc, "condition"), str(exc))]
+    return [file.problem((*loc, "condition"), _unknown(name, known))
+            for name in sorted(condition.names - known)]
+
+
+def _check_input(file: OrchestrationFile, loc: tuple[Any, ...], task: Task,
+                 known: set[str]) -> list[Problem]:
+    problems = []
+    invalid = find_invalid(task.input, "input")
+    if invalid:
+        field, _, reason = invalid.partition(": ")
+        parts = tuple(key or int(index)
+                      for key, index in _PATH_PART.findall(field))
+        problems.append(file.problem((*loc, *parts), f"{reason} (quote the value)"))
+    for text in _strings(task.input):
+        found = references(text)
+        if text.count("${") > len(found):
+            problems.append(file.problem((*loc, "input"), f"{text[:60]!r} has a malformed "
+                                         "reference (write ${name} or ${name.key[0]})"))
+        for ref in found:
+            top = _TOP.match(ref).group(0)  # type: ignore[union-attr]
+            if top not in known:
+                problems.append(file.problem((*loc, "input"), f"${{{ref}}}: {_unknown(top, known)}"))
+    return problems
+
+
+def _unknown(name: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return (f"{name!r} is not written by any earlier task ({hint}available here: "
+            f"{', '.join(sorted(known))})")
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def check_runtime(file: OrchestrationFile, host: PluginHost) -> list[Problem]:
+    """Problems against the running workspace: loaded plugins, providers, permissions.
+
+    Call on the runtime loop (it reads the host's live state).
+    """
+    doc = file.document
+    plugins = {info.id: info for info in host.plugins()}
+    problems: list[Problem] = []
+
+    def not_running(plugin_id: str, loc: tuple[Any, ...]) -> bool:
+        info = plugins.get(plugin_id)
+        if info is None:
+            close = difflib.get_close_matches(plugin_id, plugins, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(file.problem(loc, f"no plugin {plugin_id!r} in the workspace{hint}"))
+            return True
+        if info.status != "running":
+            why = f": {info.error}" if info.error else ""
+            problems.append(file.problem(loc, f"plugin {plugin_id!r} is not loaded "
+                                         f"({info.status}{why})"))
+            return True
+        return False
+
+    initiator_missing = not_running(doc.initiator, ("initiator",))
+    permissions = PermissionSet(plugins[doc.initiator].permissions) if not initiator_missing \
+        else None
+    for i, participant in enumerate(doc.participants):
+        not_running(participant.id, ("participants", i))
+    for p, t, _phase, task in doc.tasks():
+        loc = ("phases", p, "tasks", t)
+        if task.capability is not None:
+            problems += _check_provider(file, loc, task.capability, plugins, host)
+        elif task.type is not None:
+            info = plugins.get(task.target)
+            if info is not None and info.status == "running" and task.type not in info.handles:
+                handled = ", ".join(info.handles) or "none"
+                problems.append(file.problem((*loc, "type"), f"{task.target} has no handler for "
+                                             f"{task.type!r} (it handles: {handled})"))
+        if permissions is not None:
+            kind, target, type_ = permission_request(task)
+            if not permissions.allows(kind, target, type_):
+                needed = required_permission(kind, target, type_ if kind == "send" else "")
+                problems.append(file.problem((*loc, "target"), f"the initiator {doc.initiator!r} "
+                                             f"lacks the permission {needed!r} (add it to its "
+                                             "manifest's permissions)"))
+    return problems
+
+
+def permission_request(task: Task) -> tuple[str, str, str]:
+    """``(kind, target, type)`` the initiator needs for ``task``, as PermissionSet.allows takes."""
+    if task.capability is not None:
+        return "capability", task.capability, ""
+    return "send", task.target, task.type or EXECUTE_TYPE
+
+
+def _check_provider(file: OrchestrationFile, loc: tuple[Any, ...], capability: str,
+                    plugins: dict[str, Any], host: PluginHost) -> list[Problem]:
+    if host.bus.providers(capability):
+        return []
+    declared = sorted(pid for pid, info in plugins.items() if capability in info.capabilities)
+    if declared:
+        return [file.problem((*loc, "target"), f"no running plugin provides {capability!r} "
+                             f"(declared by {', '.join(declared)}, not loaded)")]
+    return [file.problem((*loc, "target"), f"no plugin in the workspace provides capability "
+                         f"{capability!r}")]
