@@ -16,25 +16,20 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from logomesh_studio._argtypes import directory
+from logomesh_studio.devtools import commands as devtools_commands
 from logomesh_studio.orchestration import commands as orchestration_commands
 from logomesh_studio.runtime.discovery import discover
 from logomesh_studio.runtime.events import Event
 from logomesh_studio.runtime.resolver import resolve
 from logomesh_studio.runtime.runner import RuntimeThread
 
-SUBCOMMANDS = ("check", "run", *orchestration_commands.NAMES)
+SUBCOMMANDS = ("check", "run", *orchestration_commands.NAMES, *devtools_commands.NAMES)
 
 
 def default_workspace() -> Path:
     """The example workspace shipped beside the package (``plugins/``)."""
     return Path(__file__).resolve().parent.parent / "plugins"
-
-
-def _workspace_arg(value: str) -> Path:
-    path = Path(value)
-    if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{value}: not a directory")
-    return path
 
 
 def format_event(event: Event) -> str:
@@ -127,11 +122,11 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="validate every manifest and the dependency graph")
-    check.add_argument("workspace", type=_workspace_arg)
+    check.add_argument("workspace", type=directory)
     check.add_argument("--json", action="store_true", help="print a JSON report")
     check.set_defaults(func=cmd_check)
     run = sub.add_parser("run", help="run a workspace headless and print events")
-    run.add_argument("workspace", type=_workspace_arg)
+    run.add_argument("workspace", type=directory)
     run.add_argument("--json", action="store_true", help="print events as JSON lines")
     run.add_argument("--for", dest="duration", type=float, default=None, metavar="SECONDS",
                      help="stop after SECONDS (default: until Ctrl+C)")
@@ -139,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="hot-reload plugins when their files change")
     run.set_defaults(func=cmd_run, once=False)
     orchestration_commands.register(sub)
+    devtools_commands.register(sub)
     return parser
 
 
@@ -146,7 +142,7 @@ def _default_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="logomesh-studio", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"subcommands: {', '.join(SUBCOMMANDS)} (see logomesh-studio SUBCOMMAND --help)")
-    parser.add_argument("workspace", nargs="?", type=_workspace_arg,
+    parser.add_argument("workspace", nargs="?", type=directory,
                         help="plugin workspace folder (default: the bundled examples)")
     parser.add_argument("--headless", action="store_true",
                         help="load the workspace without a window, print what loaded, exit")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from types import CodeType, FrameType
 from typing import Any
@@ -67,11 +68,16 @@ class Tracer:
         self._hidden = frozenset(hidden_files)
         self._suspend = suspend
         self._log = log
-        self._decide_lock = threading.Lock()
+        # Re-entrant: on an attached thread our own calls are traced, so deciding for
+        # one code object can trigger the decision for another.
+        self._decide_lock = threading.RLock()
         self._table: dict[CodeType, Any] = {}
         self._canonical_files: dict[str, str] = {}
         self._visible_files: dict[str, bool] = {}
-        self._code_lines: dict[CodeType, frozenset[int]] = {}
+        # Weak: reloaded modules leave their old code objects behind.
+        self._code_lines: weakref.WeakKeyDictionary[CodeType, frozenset[int]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._index: BreakpointIndex = {}
         self._local = self._trace_local
         self._wide = False
@@ -85,7 +91,7 @@ class Tracer:
     # called from any thread
 
     def reset(self) -> None:
-        """Forget steps, pauses and termination before a new session."""
+        """Forget steps, pauses, termination and cached decisions (between sessions)."""
         self._step_mode = self._step_frame = None
         self.pause_requested = self.terminating = False
         self._refresh()

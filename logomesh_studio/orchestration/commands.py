@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from logomesh_studio._argtypes import directory
 from logomesh_studio.orchestration.engine import OrchestrationEngine, RunNotResumable
 from logomesh_studio.orchestration.events import RunStatusChanged, TaskFinished
 from logomesh_studio.orchestration.io import load
@@ -40,13 +41,6 @@ NAMES = ("orchestrate", "runs")
 EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
-def _directory(value: str) -> Path:
-    path = Path(value)
-    if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{value}: not a directory")
-    return path
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``orchestrate`` and ``runs`` subcommands to the CLI's subparsers."""
     orchestrate = subparsers.add_parser(
@@ -54,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Validate FILE against the workspace, run it and print a summary. "
                     "Exit 0 completed, 1 failed or cancelled, 2 invalid.")
     orchestrate.add_argument("file", nargs="?", type=Path, help="a *.orchestration.yaml file")
-    orchestrate.add_argument("--workspace", type=_directory, metavar="DIR",
+    orchestrate.add_argument("--workspace", type=directory, metavar="DIR",
                              help="the plugin workspace (default: the file's folder)")
     orchestrate.add_argument("--input", metavar="JSON", help="the run's input as JSON "
                              "(default: {})")
@@ -63,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     orchestrate.add_argument("--json", action="store_true", help="print the final run as JSON")
     orchestrate.set_defaults(func=cmd_orchestrate)
     runs = subparsers.add_parser("runs", help="list a workspace's orchestration runs")
-    runs.add_argument("workspace", type=_directory)
+    runs.add_argument("workspace", type=directory)
     runs.add_argument("--json", action="store_true", help="print the runs as JSON")
     runs.add_argument("--limit", type=int, default=50, help="newest N runs (default 50)")
     runs.set_defaults(func=cmd_runs)
