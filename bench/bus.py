@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
-import sys
 import tempfile
 import time
 from collections import deque
@@ -29,11 +27,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-try:
-    from logomesh_studio.runtime.config import RuntimeConfig
-except ImportError:  # run from a checkout without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from logomesh_studio.runtime.config import RuntimeConfig
+from _workspace import QUIET, emit, write_plugin
+
+from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.host import PluginHost
 
 GOALS = {"p50_us": 20.0, "p99_us": 100.0, "msg_per_s": 50_000.0, "ratio": 3.0}
@@ -61,37 +57,16 @@ class Listener(Plugin):
         return message.payload["n"] + 1
 '''
 
-QUIET = '''
-from logomesh_studio.sdk import Plugin
-
-
-class Quiet(Plugin):
-    pass
-'''
-
-
-def _line(name: str, **fields: Any) -> None:
-    print(json.dumps({"bench": f"bus.{name}", **fields}), flush=True)
-
-
-def _plugin(root: Path, plugin_id: str, code: str, cls: str, permissions: list[str]) -> None:
-    package = "bench_" + plugin_id.replace("-", "_")
-    folder = root / plugin_id
-    (folder / package).mkdir(parents=True)
-    (folder / package / "__init__.py").write_text(code)
-    (folder / "plugin.toml").write_text(
-        f'id = "{plugin_id}"\nname = "{plugin_id}"\nversion = "1.0.0"\n'
-        f'entry = "{package}:{cls}"\npermissions = {json.dumps(permissions)}\n')
 
 
 def build_workspace(root: Path) -> None:
     """client + server + 10 senders + 100 listeners, each in its own folder."""
-    _plugin(root, "server", SERVER, "Server", [])
-    _plugin(root, "client", QUIET, "Quiet", ["send:server:echo", "broadcast"])
+    write_plugin(root, "server", SERVER, "Server", [])
+    write_plugin(root, "client", QUIET, "Quiet", ["send:server:echo", "broadcast"])
     for i in range(SENDERS):
-        _plugin(root, f"sender-{i}", QUIET, "Quiet", ["send:server:*"])
+        write_plugin(root, f"sender-{i}", QUIET, "Quiet", ["send:server:*"])
     for i in range(LISTENERS):
-        _plugin(root, f"listener-{i:03d}", LISTENER, "Listener", [])
+        write_plugin(root, f"listener-{i:03d}", LISTENER, "Listener", [])
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -164,7 +139,7 @@ async def run(requests: int, broadcasts: int) -> None:
         assert await request() == PAYLOAD
         bus_times = await latencies(request, requests)
         bus = _stats(bus_times)
-        _line("request_response", **bus, requests=requests,
+        emit("bus", "request_response", **bus, requests=requests,
               goal_p50_us=GOALS["p50_us"], goal_p99_us=GOALS["p99_us"],
               ok=bus["p50_us"] <= GOALS["p50_us"] and bus["p99_us"] <= GOALS["p99_us"])
 
@@ -174,14 +149,14 @@ async def run(requests: int, broadcasts: int) -> None:
             [lambda ctx=ctx: ctx.send("server", "echo", PAYLOAD) for ctx in senders],
             requests // SENDERS)
         for count, rate in ((1, one), (SENDERS, many)):
-            _line("throughput", senders=count, msg_per_s=round(rate),
+            emit("bus", "throughput", senders=count, msg_per_s=round(rate),
                   goal_msg_per_s=GOALS["msg_per_s"], ok=rate >= GOALS["msg_per_s"])
 
         replies = await client.broadcast("tick", {"n": 1})
         assert len(replies) == LISTENERS and set(replies.values()) == {2}, replies
         cast_times = await latencies(lambda: client.broadcast("tick", {"n": 1}), broadcasts)
         cast = _stats(cast_times)
-        _line("broadcast", receivers=LISTENERS, broadcasts=broadcasts,
+        emit("bus", "broadcast", receivers=LISTENERS, broadcasts=broadcasts,
               p50_ms=round(cast["p50_us"] / 1000, 3), p99_ms=round(cast["p99_us"] / 1000, 3),
               per_receiver_us=round(cast["p50_us"] / LISTENERS, 2))
 
@@ -191,12 +166,12 @@ async def run(requests: int, broadcasts: int) -> None:
         base_rate = await throughput([pair.call], requests)
         pair.server.cancel()
         ratio = bus["p50_us"] / base["p50_us"]
-        _line("baseline_queue_pair", **base, msg_per_s=round(base_rate))
-        _line("ratio_to_baseline", p50=round(ratio, 2),
+        emit("bus", "baseline_queue_pair", **base, msg_per_s=round(base_rate))
+        emit("bus", "ratio_to_baseline", p50=round(ratio, 2),
               mean=round(bus["mean_us"] / base["mean_us"], 2),
               throughput=round(base_rate / one, 2),
               goal=GOALS["ratio"], ok=ratio <= GOALS["ratio"])
-        _line("history", recorded=len(host.bus.history), events=len(inspector))
+        emit("bus", "history", recorded=len(host.bus.history), events=len(inspector))
         await host.shutdown()
 
 

@@ -18,19 +18,15 @@ and the process's peak RSS. Goals: overhead <= 100 us/task, peak <= 300 MB.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-try:
-    from logomesh_studio.orchestration.engine import OrchestrationEngine
-except ImportError:  # run from a checkout without installing
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from logomesh_studio.orchestration.engine import OrchestrationEngine
+from _workspace import QUIET, emit, write_plugin
+
+from logomesh_studio.orchestration.engine import OrchestrationEngine
 from logomesh_studio.orchestration.io import loads
 from logomesh_studio.orchestration.store import RunStore
 from logomesh_studio.runtime.config import RuntimeConfig
@@ -57,27 +53,6 @@ class Participant(Plugin):
         return {"ok": True, "i": message.payload["i"]}
 '''
 
-QUIET = '''
-from logomesh_studio.sdk import Plugin
-
-
-class Quiet(Plugin):
-    pass
-'''
-
-
-def _line(name: str, **fields: Any) -> None:
-    print(json.dumps({"bench": f"orchestration.{name}", **fields}), flush=True)
-
-
-def _plugin(root: Path, plugin_id: str, code: str, cls: str, permissions: list[str]) -> None:
-    package = "bench_orch_" + plugin_id.replace("-", "_")
-    folder = root / plugin_id
-    (folder / package).mkdir(parents=True)
-    (folder / package / "__init__.py").write_text(code)
-    (folder / "plugin.toml").write_text(
-        f'id = "{plugin_id}"\nname = "{plugin_id}"\nversion = "1.0.0"\n'
-        f'entry = "{package}:{cls}"\npermissions = {json.dumps(permissions)}\n')
 
 
 def participant(i: int) -> str:
@@ -86,8 +61,8 @@ def participant(i: int) -> str:
 
 def build_workspace(root: Path, participants: int) -> None:
     for i in range(participants):
-        _plugin(root, participant(i), PARTICIPANT, "Participant", [])
-    _plugin(root, INITIATOR, QUIET, "Quiet", ["send:*", "capability:*"])
+        write_plugin(root, participant(i), PARTICIPANT, "Participant", [], prefix="bench_orch_")
+    write_plugin(root, INITIATOR, QUIET, "Quiet", ["send:*", "capability:*"], prefix="bench_orch_")
 
 
 def document(participants: int, tasks: int, phases: int = 10) -> tuple[str, list[tuple]]:
@@ -169,7 +144,7 @@ def main() -> int:
 
         runtime.events.subscribe(count)  # a front end's subscriber: it only counts
         runtime.start(timeout=300)
-        _line("setup", participants=len(runtime.host.bus.running()) - 1, tasks=len(calls),
+        emit("orchestration", "setup", participants=len(runtime.host.bus.running()) - 1, tasks=len(calls),
               seconds=round(time.perf_counter() - started, 2))
         try:
             store = _TimedStore(root / ".logomesh" / "runs.sqlite")
@@ -178,7 +153,7 @@ def main() -> int:
             file = loads(text, str(root / "bench.orchestration.yaml"))
             parsed = time.perf_counter() - started
             problems = runtime.run(_validate(engine, file))
-            _line("load", parse_seconds=round(parsed, 3),
+            emit("orchestration", "load", parse_seconds=round(parsed, 3),
                   validate_seconds=round(time.perf_counter() - started - parsed, 3),
                   problems=len(problems))
             direct_times, engine_times = [], []
@@ -196,13 +171,13 @@ def main() -> int:
         best_direct, best_engine = min(direct_times) / n * 1e6, min(engine_times) / n * 1e6
         overhead = best_engine - best_direct
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        _line("direct", us_per_call=round(best_direct, 1),
+        emit("orchestration", "direct", us_per_call=round(best_direct, 1),
               rounds_us=[round(t / n * 1e6, 1) for t in direct_times])
-        _line("engine", us_per_task=round(best_engine, 1),
+        emit("orchestration", "engine", us_per_task=round(best_engine, 1),
               rounds_us=[round(t / n * 1e6, 1) for t in engine_times], events=events[0])
-        _line("overhead", us_per_task=round(overhead, 1),
+        emit("orchestration", "overhead", us_per_task=round(overhead, 1),
               goal=GOALS["overhead_us_per_task"], ok=overhead <= GOALS["overhead_us_per_task"])
-        _line("memory", peak_rss_mb=round(peak, 1), goal=GOALS["peak_rss_mb"],
+        emit("orchestration", "memory", peak_rss_mb=round(peak, 1), goal=GOALS["peak_rss_mb"],
               ok=peak <= GOALS["peak_rss_mb"])
     return 0
 
@@ -216,7 +191,7 @@ def _engine_round(runtime: RuntimeThread, engine: OrchestrationEngine, file: Any
     commits, flushed = store.commits, store.flush_seconds
     seconds, record = runtime.run(orchestrate(engine, file), timeout=600)
     assert record.status == "completed", record.error
-    _line("run", seconds=round(seconds, 3), status=record.status,
+    emit("orchestration", "run", seconds=round(seconds, 3), status=record.status,
           max_concurrency=record.metrics["max_concurrency"],
           store_commits=store.commits - commits,
           store_seconds=round(store.flush_seconds - flushed, 3),

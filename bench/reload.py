@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+from _workspace import write_plugin
 from watchdog.events import FileSystemEventHandler
 from watchdog.observers import Observer
 
@@ -74,21 +75,15 @@ def watchdog_baseline(root: Path) -> list[float]:
     return samples
 
 
-def write_plugin(root: Path, index: int, depends_on: int | None) -> Path:
-    folder = root / f"p{index:02d}"
-    package = folder / f"bench_p{index:02d}"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text(CODE.format(version=0))
-    deps = f'\n[dependencies]\n"p{depends_on:02d}" = ">=1"\n' if depends_on is not None else ""
-    (folder / "plugin.toml").write_text(
-        f'id = "p{index:02d}"\nname = "P{index}"\nversion = "1.0"\n'
-        f'entry = "bench_p{index:02d}:BenchPlugin"\n{deps}')
-    return package / "__init__.py"
+def chain_plugin(root: Path, index: int, depends_on: int | None) -> Path:
+    deps = {f"p{depends_on:02d}": ">=1"} if depends_on is not None else None
+    return write_plugin(root, f"p{index:02d}", CODE.format(version=0), "BenchPlugin", [],
+                        dependencies=deps)
 
 
 def measure(root: Path, depth: int) -> tuple[list[float], list[dict[str, float]]]:
     """Save the chain's root plugin ``SAVES`` times; time until its last dependent reloads."""
-    files = [write_plugin(root, i, i - 1 if i else None) for i in range(depth)]
+    files = [chain_plugin(root, i, i - 1 if i else None) for i in range(depth)]
     last = f"p{depth - 1:02d}"
     done = threading.Event()
     timings: list[dict[str, float]] = []
