@@ -15,6 +15,7 @@ import itertools
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +116,9 @@ class CommunicationBridge:
         self._pairs: dict[tuple[str, str], _PairStats] = {}
         self._ids = itertools.count(1)
         self._order = itertools.count()
+        self.delivery_hooks: list[Callable[[str, str, str], None]] = []
+        """Called as ``hook(source, target, type)`` on the runtime thread right before a
+        handler runs (devtools use it for message breakpoints)."""
 
     # -- wiring (runtime only) --------------------------------------------------------------
 
@@ -301,6 +305,9 @@ class CommunicationBridge:
         route.inflight += 1
         scope = None
         try:
+            if self.delivery_hooks:
+                for hook in self.delivery_hooks:
+                    hook(source, target, type)
             result = method(message)
             if inspect.isawaitable(result):
                 scope = asyncio.timeout(self.config.message_timeout if timeout is None

@@ -585,3 +585,12 @@ def test_a_cancelled_message_is_recorded_as_cancelled(workspace):
 
         h.runtime.run(send_then_cancel())
         assert bus.history[-1].outcome == "cancelled"
+
+
+def test_delivery_hooks_see_each_message_before_its_handler(workspace):
+    workspace.plugin("worker", EXECUTES)
+    with PluginHarness(workspace.root) as h:
+        seen = []
+        h.host.bus.delivery_hooks.append(lambda *call: seen.append(call))
+        h.runtime.run(h.host.bus.execute("test", "worker", 1))
+        assert seen == [("test", "worker", "execute")]
