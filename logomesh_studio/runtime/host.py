@@ -6,22 +6,17 @@ A failure in one plugin's import, ``initialize`` or ``cleanup`` marks that plugi
 
 from __future__ import annotations
 
-import asyncio
 import importlib
-import inspect
 import logging
-import os
 import sys
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from logomesh_studio import sdk
 from logomesh_studio.runtime.bus import CommunicationBridge
 from logomesh_studio.runtime.config import RuntimeConfig
-from logomesh_studio.runtime.discovery import PluginSource, discover
+from logomesh_studio.runtime.discovery import discover
 from logomesh_studio.runtime.events import (
     EventHub,
     LogRecorded,
@@ -32,70 +27,22 @@ from logomesh_studio.runtime.events import (
     WorkspaceLoaded,
 )
 from logomesh_studio.runtime.manifest import Problem
+from logomesh_studio.runtime.plugin_record import (
+    FAILED,
+    LOADING,
+    RUNNING,
+    STOPPED,
+    LoadedPlugin,
+    PluginInfo,
+    PluginLoadError,
+    PluginRecord,
+    call_plugin,
+    modules_under,
+    purge_modules,
+)
 from logomesh_studio.runtime.reload import Reloader
 from logomesh_studio.runtime.resolver import Resolution, resolve
 from logomesh_studio.runtime.tracebacks import PluginTraceback, plugin_traceback
-
-RUNNING, FAILED, STOPPED, LOADING, RELOADING = "running", "failed", "stopped", "loading", "reloading"
-
-
-class PluginLoadError(Exception):
-    """A plugin failed at ``stage`` (import, instantiate, initialize, cleanup, ...)."""
-
-    def __init__(self, plugin_id: str, stage: str, detail: PluginTraceback) -> None:
-        super().__init__(f"{plugin_id}: {stage} failed: {detail.error}")
-        self.plugin_id = plugin_id
-        self.stage = stage
-        self.detail = detail
-
-
-@dataclass(frozen=True, slots=True)
-class PluginInfo:
-    """A plain-data snapshot of one plugin for front ends."""
-
-    id: str
-    name: str
-    version: str
-    status: str
-    folder: str
-    manifest_path: str
-    description: str
-    capabilities: tuple[str, ...]
-    dependencies: dict[str, str]
-    permissions: tuple[str, ...]
-    handles: tuple[str, ...]
-    error: str = ""
-    traceback: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {name: (list(v) if isinstance(v, tuple) else v)
-                for name, v in ((n, getattr(self, n)) for n in self.__dataclass_fields__)}
-
-
-@dataclass(slots=True)
-class LoadedPlugin:
-    """A live plugin instance with its context and the modules it was imported from."""
-
-    instance: sdk.Plugin
-    context: sdk.PluginContext
-    modules: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class PluginRecord:
-    """The host's bookkeeping for one plugin (private to the runtime)."""
-
-    source: PluginSource
-    status: str = STOPPED
-    loaded: LoadedPlugin | None = None
-    error: PluginTraceback | None = None
-    failed_stage: str = ""
-    ever_started: bool = False
-
-    @property
-    def id(self) -> str:
-        return self.source.id
-
 
 _FORMATTER = logging.Formatter()
 
@@ -116,27 +63,6 @@ class _EventLogHandler(logging.Handler):
                                        line=record.lineno, traceback=tb, time=record.created))
         except Exception:
             self.handleError(record)
-
-
-async def call_plugin(func: Any, *args: Any, timeout: float | None = None) -> Any:
-    """Call a plugin method that may be sync or async, with an optional timeout."""
-    result = func(*args)
-    if inspect.isawaitable(result):
-        async with asyncio.timeout(timeout):
-            result = await result
-    return result
-
-
-def _modules_under(folder: Path, names: Iterable[str]) -> dict[str, Any]:
-    """The modules among ``names`` whose files live under ``folder``."""
-    prefix = os.path.join(os.path.realpath(folder), "")
-    found = {}
-    for name in names:
-        module = sys.modules.get(name)
-        filename = getattr(module, "__file__", None)
-        if filename and os.path.realpath(filename).startswith(prefix):
-            found[name] = module
-    return found
 
 
 class PluginHost:
@@ -224,7 +150,9 @@ class PluginHost:
         self.events.emit(PluginFailed(plugin_id=record.id, stage=stage, error=detail.error,
                                       traceback=detail.text, path=detail.path, line=detail.line))
 
-    def _failure(self, record: PluginRecord, stage: str, exc: BaseException) -> PluginLoadError:
+    def failure(self, record: PluginRecord, stage: str, exc: BaseException) -> PluginLoadError:
+        """``exc`` raised by plugin code at ``stage``, as a PluginLoadError with a trimmed
+        traceback."""
         return PluginLoadError(record.id, stage, plugin_traceback(exc, record.source.folder))
 
     def _import_class(self, record: PluginRecord) -> tuple[type[sdk.Plugin], dict[str, Any]]:
@@ -248,9 +176,9 @@ class PluginHost:
             for part in attr.split("."):
                 obj = getattr(obj, part)
         except Exception as exc:
-            raise self._failure(record, "import", exc) from exc
+            raise self.failure(record, "import", exc) from exc
         finally:
-            modules = _modules_under(source.folder, set(sys.modules) - before)
+            modules = modules_under(source.folder, set(sys.modules) - before)
         if not (isinstance(obj, type) and issubclass(obj, sdk.Plugin)):
             raise PluginLoadError(record.id, "import", PluginTraceback(
                 f"TypeError: entry {source.manifest.entry!r} is not a subclass of "
@@ -269,7 +197,7 @@ class PluginHost:
         try:
             instance = cls()
         except Exception as exc:
-            raise self._failure(record, "instantiate", exc) from exc
+            raise self.failure(record, "instantiate", exc) from exc
         return LoadedPlugin(instance, self.new_context(record), modules)
 
     async def initialize(self, record: PluginRecord, loaded: LoadedPlugin) -> None:
@@ -280,7 +208,7 @@ class PluginHost:
                               timeout=self.config.lifecycle_timeout)
         except Exception as exc:
             sdk._unbind(loaded.context)
-            raise self._failure(record, "initialize", exc) from exc
+            raise self.failure(record, "initialize", exc) from exc
 
     async def start(self, plugin_id: str) -> bool:
         """Import, instantiate and initialize a plugin; False (and marked failed) on error."""
@@ -316,7 +244,7 @@ class PluginHost:
         try:
             await call_plugin(loaded.instance.cleanup, timeout=self.config.lifecycle_timeout)
         except Exception as exc:
-            return self._failure(record, "cleanup", exc)
+            return self.failure(record, "cleanup", exc)
         finally:
             sdk._unbind(loaded.context)
         return None
@@ -405,10 +333,3 @@ class PluginHost:
         if instance is None:
             raise sdk.PluginNotFound(f"plugin {plugin_id!r} is not running")
         return await call_plugin(instance.execute, input, timeout=self.config.message_timeout)
-
-
-def purge_modules(modules: dict[str, Any]) -> None:
-    """Drop a plugin's modules from ``sys.modules`` so the next import reads the files."""
-    for name, module in modules.items():
-        if sys.modules.get(name) is module:
-            del sys.modules[name]

@@ -19,16 +19,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from logomesh_studio import sdk
 from logomesh_studio.runtime.discovery import PluginSource, load_plugin_folder, manifest_in
 from logomesh_studio.runtime.events import ReloadCompleted, ReloadFailed, ReloadStarted, Watching
-from logomesh_studio.runtime.manifest import ManifestError
+from logomesh_studio.runtime.manifest import ManifestError, Problem
+from logomesh_studio.runtime.plugin_record import (
+    RELOADING,
+    RUNNING,
+    LoadedPlugin,
+    PluginLoadError,
+    PluginRecord,
+    call_plugin,
+    modules_under,
+    purge_modules,
+)
 from logomesh_studio.runtime.resolver import resolve
 from logomesh_studio.runtime.security import PermissionSet
 from logomesh_studio.runtime.tracebacks import PluginTraceback
 from logomesh_studio.runtime.watcher import WorkspaceWatcher, is_ignored
 
 if TYPE_CHECKING:
-    from logomesh_studio.runtime.host import LoadedPlugin, PluginHost, PluginRecord
+    from logomesh_studio.runtime.host import PluginHost
 
 HASHED_SUFFIXES = (".py", ".toml", ".json", ".yaml", ".yml", ".cfg", ".ini", ".txt")
 SKIPPED_SUBDIRS = ("tests",)
@@ -71,8 +82,6 @@ def drop_bytecode(folder: Path) -> None:
 def default_state(record: PluginRecord, loaded: LoadedPlugin, connections: list[Any]
                   ) -> dict[str, Any]:
     """The state carried when a plugin defines no hooks: data, configuration, connections."""
-    from logomesh_studio import sdk
-
     instance = loaded.instance
     hooks = type(instance).on_before_reload is not sdk.Plugin.on_before_reload
     state = instance.on_before_reload()
@@ -277,8 +286,6 @@ class Reloader:
         return source
 
     async def _reload_one(self, record: PluginRecord, cause: str, clock: dict[str, float]) -> bool:
-        from logomesh_studio.runtime.host import RUNNING, PluginLoadError, PluginRecord, call_plugin
-
         host, bus = self.host, self.host.bus
         started = time.perf_counter()
         host.events.emit(ReloadStarted(plugin_id=record.id, cause=cause))
@@ -295,7 +302,7 @@ class Reloader:
             self._completed(record, cause, clock, started, {})
             return True
 
-        record.status = "reloading"
+        record.status = RELOADING
         try:
             await bus.hold(record.id, drain_timeout=host.config.message_timeout)
         except TimeoutError:
@@ -307,13 +314,12 @@ class Reloader:
         t_unload = time.perf_counter()
         staging = PluginRecord(source)
         old_modules = dict(old.modules)
-        loaded = None
         try:
             try:
                 state = copy.deepcopy(default_state(record, old, bus.connections(record.id)))
             except Exception as exc:
-                raise host._failure(record, "on_before_reload", exc) from exc
-            _swap_out(old_modules)
+                raise host.failure(record, "on_before_reload", exc) from exc
+            purge_modules(old_modules)
             drop_bytecode(source.folder)
             t_unload = time.perf_counter() - t_unload
             t_import = time.perf_counter()
@@ -325,7 +331,7 @@ class Reloader:
                 try:
                     state = loaded.instance.migrate_state(state, old_version)
                 except Exception as exc:
-                    raise host._failure(staging, "migrate_state", exc) from exc
+                    raise host.failure(staging, "migrate_state", exc) from exc
             await host.initialize(staging, loaded)
             t_init = time.perf_counter() - t_init
             t_restore = time.perf_counter()
@@ -334,9 +340,9 @@ class Reloader:
                                   timeout=host.config.lifecycle_timeout)
             except Exception as exc:
                 await host.cleanup(staging, loaded)
-                raise host._failure(staging, "on_after_reload", exc) from exc
+                raise host.failure(staging, "on_after_reload", exc) from exc
         except PluginLoadError as exc:
-            _swap_back(old_modules, source.folder, loaded)
+            _swap_back(old_modules, source.folder)
             bus.bind_context(old.context, record.source.manifest)
             bus.release(record.id, manifest=record.source.manifest)
             record.status = RUNNING
@@ -367,8 +373,6 @@ class Reloader:
     # -- workspace membership ---------------------------------------------------------------
 
     async def _add_plugin(self, folder: Path) -> None:
-        from logomesh_studio.runtime.host import PluginRecord
-
         try:
             source = load_plugin_folder(folder)
         except ManifestError as exc:
@@ -388,28 +392,13 @@ class Reloader:
         self._hashes.pop(plugin_id, None)
 
 
-def _duplicate(source: PluginSource, other: Path):
-    from logomesh_studio.runtime.manifest import Problem
-
+def _duplicate(source: PluginSource, other: Path) -> Problem:
     return Problem(str(source.manifest_path), "id",
                    f"duplicate plugin id {source.id!r}: already used by {other} "
                    f"(this one is in {source.folder})")
 
 
-def _swap_out(modules: dict[str, Any]) -> None:
-    for name, module in modules.items():
-        if sys.modules.get(name) is module:
-            del sys.modules[name]
-
-
-def _swap_back(old_modules: dict[str, Any], folder: Path, loaded: LoadedPlugin | None) -> None:
+def _swap_back(old_modules: dict[str, Any], folder: Path) -> None:
     """Undo a failed import: forget half-imported new modules, restore the old ones."""
-    prefix = os.path.join(os.path.realpath(folder), "")
-    for name, module in list(sys.modules.items()):
-        filename = getattr(module, "__file__", None)
-        if filename and name not in old_modules and os.path.realpath(filename).startswith(prefix):
-            del sys.modules[name]
-    if loaded is not None:
-        for name in loaded.modules:
-            sys.modules.pop(name, None)
+    purge_modules(modules_under(folder, [n for n in list(sys.modules) if n not in old_modules]))
     sys.modules.update(old_modules)
