@@ -221,9 +221,14 @@ class CommunicationBridge:
         it in the pair's statistics; broadcast and capability targets are not peers."""
         duration = _perf() - started
         now = time.time()
+        keep = self.config.history_text_limit
+        truncated = len(payload) > keep or len(response) > keep
+        if truncated:  # the ring must not hold 10,000 copies of megabyte payloads
+            payload, response = payload[:keep], response[:keep]
         record = MessageRecorded(id=next(self._ids), call=call, source=source, target=target,
                                  type=type, size=size, duration=duration, outcome=outcome,
-                                 error=error, payload=payload, response=response, time=now)
+                                 error=error, payload=payload, response=response, time=now,
+                                 truncated=truncated)
         self.history.append(record)
         if peer:
             stats = self._pairs.get((source, target))

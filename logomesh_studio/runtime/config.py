@@ -17,6 +17,8 @@ class RuntimeConfig:
     """Largest payload (JSON-encoded bytes) a message may carry."""
     history_size: int = 10_000
     """Messages kept in the bridge's history ring."""
+    history_text_limit: int = 64 * 1024
+    """Characters of payload/response JSON a history record keeps (the rest is cut)."""
     debounce: float = 0.020
     """Seconds of quiet after a file event before a plugin reloads."""
     entry_points: bool = True

@@ -120,7 +120,9 @@ class MessageRecorded(Event):
 
     ``call`` is send, broadcast or capability; ``outcome`` is ok, error, refused,
     cancelled, timeout, not_found, no_handler or invalid. Payload and response are kept as the
-    JSON text that was delivered, so the record can be shown and replayed later.
+    JSON text that was delivered, so the record can be shown and replayed later;
+    text longer than ``RuntimeConfig.history_text_limit`` is cut and ``truncated`` set
+    (such a record cannot be replayed).
     """
 
     kind: ClassVar[str] = "message"
@@ -135,6 +137,7 @@ class MessageRecorded(Event):
     error: str = ""
     payload: str = ""
     response: str = ""
+    truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -594,3 +594,16 @@ def test_delivery_hooks_see_each_message_before_its_handler(workspace):
         h.host.bus.delivery_hooks.append(lambda *call: seen.append(call))
         h.runtime.run(h.host.bus.execute("test", "worker", 1))
         assert seen == [("test", "worker", "execute")]
+
+
+def test_history_keeps_at_most_the_text_limit_of_big_payloads(workspace):
+    workspace.plugin("worker", EXECUTES)
+    config = RuntimeConfig(entry_points=False, history_text_limit=100)
+    with PluginHarness(workspace.root, config) as h:
+        bus = h.host.bus
+        assert h.runtime.run(bus.execute("test", "worker", "x" * 500)) == {"ran": "x" * 500}
+        record = bus.history[-1]
+        assert record.truncated and len(record.payload) == 100 and len(record.response) == 100
+        assert record.size == 502
+        h.runtime.run(bus.execute("test", "worker", "small"))
+        assert not bus.history[-1].truncated
