@@ -8,6 +8,7 @@ the target thread is traced, only during a session. The trace functions live in
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import sys
 import threading
@@ -34,6 +35,7 @@ __all__ = [
 ExceptionMode = Literal["never", "raised", "uncaught"]
 StopReason = Literal["breakpoint", "step", "exception", "pause"]
 
+_log = logging.getLogger(__name__)
 _EXCEPTION_MODES = ("never", "raised", "uncaught")
 _OWN_FILES = (__file__, _breakpoints.__file__, _tracing.__file__)
 # Seconds a variables()/evaluate() call waits for the paused target thread to answer.
@@ -116,6 +118,10 @@ class Stop:
         )
 
 
+#: ``listener(stop)`` on each stop, ``listener(None)`` when the target runs again or ends.
+StopListener = Callable[[Stop | None], None]
+
+
 class EvaluationError(Exception):
     """An expression or the variables of a frame could not be evaluated; says why."""
 
@@ -186,6 +192,7 @@ class Debugger:
         self._stop_frames: dict[int, FrameType] = {}
         self._command: str | None = None
         self._requests: deque[_Request] = deque()
+        self._listeners: tuple[StopListener, ...] = ()
 
     # breakpoints
 
@@ -262,6 +269,24 @@ class Debugger:
         """Logpoint messages of the current or last session, in order."""
         with self._cond:
             return list(self._log)
+
+    def is_visible(self, path: str | os.PathLike[str]) -> bool:
+        """True when code in ``path`` is under the roots: it may be stopped in and shown."""
+        return self._tracer.is_visible(os.fspath(path))
+
+    def add_stop_listener(self, listener: StopListener) -> Callable[[], None]:
+        """Call ``listener(stop)`` whenever the target stops, and ``listener(None)`` when
+        it runs again or the session ends; returns a function that removes it.
+
+        Listeners run on the target thread, so a front end need not poll
+        :meth:`wait_for_stop`; they must be quick and must not wait for the target.
+        """
+        self._listeners = (*self._listeners, listener)
+
+        def remove() -> None:
+            self._listeners = tuple(known for known in self._listeners if known is not listener)
+
+        return remove
 
     # session
 
@@ -482,6 +507,8 @@ class Debugger:
             self._finish(result, None)
 
     def _finish(self, result: Any, error: BaseException | None) -> None:
+        # Listeners hear the end before waiters wake, so whoever waits sees it heard.
+        self._notify(None)
         with self._cond:
             self._result, self._error = result, error
             self._active = False
@@ -491,6 +518,13 @@ class Debugger:
             self._stop_frames = {}
             self._tracer.reset()
             self._cond.notify_all()
+
+    def _notify(self, stop: Stop | None) -> None:
+        for listener in self._listeners:
+            try:
+                listener(stop)
+            except Exception:  # a front end's bug must not take the target down
+                _log.exception("debugger stop listener %r failed", listener)
 
     def _append_log(self, message: str) -> None:
         with self._cond:
@@ -520,20 +554,25 @@ class Debugger:
             stop_frames[frame_id] = frame
             path = self._tracer.canonical_file(frame.f_code.co_filename)
             frames.append(Frame(frame_id, frame.f_code.co_name, path, line))
+        stop = Stop(reason, frames, **details)  # type: ignore[arg-type]
         with self._cond:
-            self._stop = Stop(reason, frames, **details)  # type: ignore[arg-type]
+            self._stop = stop
             self._stop_frames, self._command = stop_frames, None
             if self._tracer.terminating:
                 self._send("terminate")
             self._cond.notify_all()
+        self._notify(stop)
+        with self._cond:
             while True:
                 self._cond.wait_for(lambda: self._command is not None or bool(self._requests))
                 if not self._requests:
                     command, self._command = self._command, None
-                    return command
+                    break
                 request = self._requests.popleft()
                 self._cond.release()
                 try:
                     request.run()
                 finally:
                     self._cond.acquire()
+        self._notify(None)
+        return command

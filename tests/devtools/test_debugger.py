@@ -724,3 +724,38 @@ def test_step_commands_need_a_stopped_target(dbg, workspace):
     for command in (dbg.step_over, dbg.step_into, dbg.step_out, dbg.resume):
         with pytest.raises(TargetNotStopped):
             command()
+
+
+def test_stop_listener_hears_each_stop_and_each_resume(dbg, workspace):
+    heard = []
+    remove = dbg.add_stop_listener(heard.append)
+    dbg.set_breakpoint(workspace.plugin_path, workspace.line("add-body"))
+    dbg.start(workspace.plugin.accumulate, [1, 2])
+    for _ in range(2):
+        stop_at(dbg)
+        dbg.resume()
+    assert dbg.wait_finished(timeout=WAIT) == 3
+    remove()
+
+    assert [where(event) if event else None for event in heard] == [
+        ("add", workspace.line("add-body")), None,
+        ("add", workspace.line("add-body")), None,
+        None,  # the session ended
+    ]
+
+
+def test_stop_listener_may_resume_the_target_itself(dbg, workspace):
+    def resume_at_once(stop):
+        if stop is not None:
+            dbg.resume()
+
+    dbg.add_stop_listener(resume_at_once)
+    dbg.set_breakpoint(workspace.plugin_path, workspace.line("add-body"))
+    dbg.start(workspace.plugin.accumulate, [1, 2, 3])
+
+    assert dbg.wait_finished(timeout=WAIT) == 6
+
+
+def test_is_visible_only_under_the_roots(dbg, workspace):
+    assert dbg.is_visible(workspace.plugin_path)
+    assert not dbg.is_visible(workspace.library.__file__)
