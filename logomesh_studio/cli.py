@@ -9,22 +9,26 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from logomesh_studio._argtypes import directory
-from logomesh_studio.devtools import commands as devtools_commands
-from logomesh_studio.orchestration import commands as orchestration_commands
-from logomesh_studio.runtime.discovery import discover
-from logomesh_studio.runtime.events import Event
-from logomesh_studio.runtime.resolver import resolve
-from logomesh_studio.runtime.runner import RuntimeThread
 
-SUBCOMMANDS = ("check", "run", *orchestration_commands.NAMES, *devtools_commands.NAMES)
+if TYPE_CHECKING:
+    from logomesh_studio.runtime.events import Event
+
+# Subcommands and the modules that register them. They are imported only when used,
+# so that opening the Studio window does not pay for the headless tools.
+EXTRA_COMMANDS = {"orchestrate": "logomesh_studio.orchestration.commands",
+                  "runs": "logomesh_studio.orchestration.commands",
+                  "profile": "logomesh_studio.devtools.commands"}
+SUBCOMMANDS = ("check", "run", *EXTRA_COMMANDS)
 
 
 def default_workspace() -> Path:
@@ -69,6 +73,9 @@ def format_event(event: Event) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from logomesh_studio.runtime.discovery import discover
+    from logomesh_studio.runtime.resolver import resolve
+
     found = discover(args.workspace)
     resolution = resolve(found.plugins)
     problems = found.problems + list(resolution.failed.values())
@@ -90,6 +97,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from logomesh_studio.runtime.runner import RuntimeThread
+
     lock = threading.Lock()
 
     def show(event: Event) -> None:
@@ -133,8 +142,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--watch", action="store_true",
                      help="hot-reload plugins when their files change")
     run.set_defaults(func=cmd_run, once=False)
-    orchestration_commands.register(sub)
-    devtools_commands.register(sub)
+    for module in dict.fromkeys(EXTRA_COMMANDS.values()):
+        importlib.import_module(module).register(sub)
     return parser
 
 
@@ -157,10 +166,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     args = _default_parser().parse_args(argv)
     workspace = args.workspace or default_workspace()
-    # The Studio window arrives with the studio-shell issue; until then the default
-    # command loads the workspace headless, prints what loaded, and exits.
-    return cmd_run(argparse.Namespace(workspace=workspace, json=False, duration=None, once=True,
-                                      watch=False))
+    if args.headless:
+        return cmd_run(argparse.Namespace(workspace=workspace, json=False, duration=None,
+                                          once=True, watch=False))
+    from logomesh_studio.studio.app import main as studio_main
+
+    return studio_main(workspace)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,7 @@ class Reloader:
         self._pending = _Pending()
         self._timer: asyncio.TimerHandle | None = None
         self._lock = asyncio.Lock()
+        self._watch_lock = asyncio.Lock()
         self._hashes: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -123,25 +124,28 @@ class Reloader:
 
     async def watch(self) -> None:
         """Start the file watcher on the workspace; emits Watching once it is live."""
-        workspace = self.host.workspace
-        if self._watcher is not None or workspace is None:
-            return
-        for record in self.host.records.values():
-            if record.source.origin == "workspace":
-                self._hashes[record.id] = content_hash(record.source.folder)
-        self._watcher = WorkspaceWatcher(workspace, asyncio.get_running_loop(), self._on_change)
-        await asyncio.to_thread(self._watcher.start)
-        self.host.events.emit(Watching(workspace=str(workspace)))
+        async with self._watch_lock:
+            workspace = self.host.workspace
+            if self._watcher is not None or workspace is None:
+                return
+            for record in self.host.records.values():
+                if record.source.origin == "workspace":
+                    self._hashes[record.id] = content_hash(record.source.folder)
+            watcher = WorkspaceWatcher(workspace, asyncio.get_running_loop(), self._on_change)
+            await asyncio.to_thread(watcher.start)
+            self._watcher = watcher
+            self.host.events.emit(Watching(workspace=str(workspace)))
 
     async def unwatch(self) -> None:
         """Stop the watcher and drop pending changes (a running reload finishes)."""
-        watcher, self._watcher = self._watcher, None
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._pending = _Pending()
-        if watcher is not None:
-            await asyncio.to_thread(watcher.stop)
+        async with self._watch_lock:  # never stop a watcher that is still starting
+            watcher, self._watcher = self._watcher, None
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._pending = _Pending()
+            if watcher is not None:
+                await asyncio.to_thread(watcher.stop)
         for task in list(self._tasks):
             await asyncio.shield(task)
 

@@ -1,0 +1,318 @@
+"""RuntimeClient: the Studio's only door into the runtime.
+
+Commands go in as a name plus plain arguments and come back as plain data
+(``await client.call("plugins")``). Runtime events come out as Qt signals on the GUI
+thread. The runtime's EventHub calls subscribers on the runtime thread, so the
+client only appends there; the GUI drains the queue once per tick and emits one
+batch per kind, so 10,000 messages a second are ~30 signals a second, not 10,000.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from logomesh_studio.runtime.events import (
+    Event,
+    LogRecorded,
+    ManifestInvalid,
+    MessageRecorded,
+    PluginFailed,
+    PluginLoaded,
+    PluginStopped,
+    ReloadCompleted,
+    ReloadFailed,
+    ReloadStarted,
+    Watching,
+    WorkspaceLoaded,
+)
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from logomesh_studio.runtime.bus import Connection
+    from logomesh_studio.runtime.config import RuntimeConfig
+    from logomesh_studio.runtime.host import PluginHost, PluginInfo
+    from logomesh_studio.runtime.runner import RuntimeThread
+
+_log = logging.getLogger(__name__)
+
+STOPPED, LOADING, RUNNING, STOPPING = "stopped", "loading", "running", "stopping"
+TICK_MS = 30
+"""How often (at most) queued runtime events are delivered to the GUI."""
+MAX_BATCH_MESSAGES = 20_000
+"""Messages kept from one tick's backlog; older ones are dropped (the views keep fewer)."""
+
+
+def _traffic(host: PluginHost) -> dict[str, list[Connection]]:
+    return {pid: host.bus.connections(pid) for pid in host.records}
+
+
+# Each command runs on the runtime loop with the host; it may return a value or an
+# awaitable. Results are plain data (frozen dataclasses, dicts, JSON values).
+COMMANDS: dict[str, Callable[..., Any]] = {
+    "plugins": lambda host: host.plugins(),
+    "plugin": lambda host, plugin_id: host.plugin(plugin_id),
+    "connections": lambda host, plugin_id: host.bus.connections(plugin_id),
+    "traffic": _traffic,
+    "history": lambda host: list(host.bus.history),
+    "clear_history": lambda host: host.bus.clear_history(),
+    "problems": lambda host: [p.to_json() for p in host.problems],
+    "start": lambda host, plugin_id: host.start(plugin_id),
+    "stop": lambda host, plugin_id: host.stop(plugin_id),
+    "reload": lambda host, plugin_id: host.reload(plugin_id),
+    "watch": lambda host: host.watch(),
+    "unwatch": lambda host: host.unwatch(),
+    "execute": lambda host, plugin_id, input=None: host.execute(plugin_id, input),
+    "send": lambda host, source, target, type, payload=None, timeout=None:
+        host.bus.send(source, target, type, payload, timeout),
+}
+
+
+def _asyncio():
+    # asyncio costs ~40 ms to import; the window is shown before anything needs it.
+    import asyncio
+
+    return asyncio
+
+
+async def _run_command(host: PluginHost, name: str, args: dict[str, Any]) -> Any:
+    result = COMMANDS[name](host, **args)
+    if hasattr(result, "__await__"):
+        result = await result
+    return result
+
+
+class RuntimeClient(QObject):
+    """Commands into one runtime thread; its events out as (batched) Qt signals."""
+
+    sig_state_changed = Signal(str)
+    sig_workspace_opened = Signal(str)
+    sig_messages_recorded = Signal(object)  # list[MessageRecorded]
+    sig_logs_recorded = Signal(object)  # list[LogRecorded]
+    sig_plugins_changed = Signal()  # a lifecycle event happened: re-query "plugins"
+    sig_plugins_listed = Signal(object)  # list[PluginInfo], after each change
+    sig_plugin_loaded = Signal(object)
+    sig_plugin_failed = Signal(object)
+    sig_plugin_stopped = Signal(object)
+    sig_manifest_invalid = Signal(object)
+    sig_workspace_loaded = Signal(object)
+    sig_watching = Signal(object)
+    sig_reload_started = Signal(object)
+    sig_reload_completed = Signal(object)
+    sig_reload_failed = Signal(object)
+    sig_command_failed = Signal(str, str)  # command, error
+    _sig_events_queued = Signal()  # emitted from the runtime thread: a queued connection
+
+    def __init__(self, config: RuntimeConfig | None = None, parent: QObject | None = None,
+                 watch: bool = True) -> None:
+        super().__init__(parent)
+        self._config = config
+        self._watch = watch
+        self._runtime: RuntimeThread | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._queue: deque[Event] = deque()
+        self._pending = False
+        self._state = STOPPED
+        self._workspace: Path | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._listing: asyncio.Task | None = None
+        self._relist = False
+        self.plugin_infos: list[PluginInfo] = []
+        self.watching = False
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setSingleShot(True)
+        self._drain_timer.setInterval(TICK_MS)
+        self._signals: dict[type[Event], Signal] = {
+            PluginLoaded: self.sig_plugin_loaded, PluginFailed: self.sig_plugin_failed,
+            PluginStopped: self.sig_plugin_stopped, ManifestInvalid: self.sig_manifest_invalid,
+            WorkspaceLoaded: self.sig_workspace_loaded, Watching: self.sig_watching,
+            ReloadStarted: self.sig_reload_started, ReloadCompleted: self.sig_reload_completed,
+            ReloadFailed: self.sig_reload_failed,
+        }
+        self._wire_signals()
+
+    def _wire_signals(self) -> None:
+        self._sig_events_queued.connect(self._on_runtime_events_queued)
+        self._drain_timer.timeout.connect(self._on_drain_timer_timeout)
+        self.sig_plugins_changed.connect(self._on_self_plugins_changed)
+
+    # -- state ------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def runtime(self) -> RuntimeThread | None:
+        """The runtime thread itself: for tests and benchmarks, never for panes."""
+        return self._runtime
+
+    @property
+    def workspace(self) -> Path | None:
+        return self._workspace
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.sig_state_changed.emit(state)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def open(self, workspace: Path | None) -> None:
+        """Start a runtime on ``workspace`` (closing the current one) and watch it."""
+        await self.close()
+        # Imported here, not at the top: the window shows before the runtime loads.
+        from logomesh_studio.runtime.runner import RuntimeThread
+
+        self._workspace = Path(workspace).resolve() if workspace is not None else None
+        runtime = RuntimeThread(self._workspace, self._config)
+        self._runtime = runtime
+        self._unsubscribe = runtime.events.subscribe(self._enqueue)
+        self.watching = False
+        self._set_state(LOADING)
+        self.sig_workspace_opened.emit(str(self._workspace or ""))
+        await _asyncio().to_thread(runtime.start)
+        if runtime is not self._runtime:  # closed or reopened meanwhile
+            return
+        self._set_state(RUNNING)
+        self.sig_plugins_changed.emit()
+        if self._watch:
+            self.spawn(self.call("watch"), "watch")
+
+    async def close(self) -> None:
+        """Stop the runtime (plugins get their cleanup) without blocking the GUI."""
+        runtime, self._runtime = self._runtime, None
+        if runtime is None:
+            return
+        self._set_state(STOPPING)
+        try:
+            await _asyncio().to_thread(runtime.stop)
+        finally:
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+                self._unsubscribe = None
+            self._on_drain_timer_timeout()
+            self._set_state(STOPPED)
+
+    def close_now(self, timeout: float = 10.0) -> None:
+        """Stop the runtime synchronously (application exit)."""
+        self._drain_timer.stop()
+        runtime, self._runtime = self._runtime, None
+        if runtime is not None:
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+                self._unsubscribe = None
+            runtime.stop(timeout)
+            self._set_state(STOPPED)
+        for task in list(self._tasks):
+            task.cancel()
+
+    # -- commands ---------------------------------------------------------------------------
+
+    async def call(self, command: str, **args: Any) -> Any:
+        """Run ``command`` on the runtime loop and return its plain-data result."""
+        if command not in COMMANDS:
+            raise KeyError(f"unknown runtime command {command!r} (known: {', '.join(COMMANDS)})")
+        runtime = self._runtime
+        if runtime is None:
+            raise RuntimeError(f"{command}: no workspace is open")
+        future = runtime.submit(_run_command(runtime.host, command, args))
+        return await _asyncio().wrap_future(future)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], what: str,
+              done: Callable[[Any], None] | None = None) -> asyncio.Task:
+        """Run ``coro`` as a task; ``done(result)`` on success, sig_command_failed on error."""
+        task = _asyncio().ensure_future(coro)
+        self._tasks.add(task)
+
+        def finished(t: asyncio.Task) -> None:
+            self._tasks.discard(t)
+            if t.cancelled():
+                return
+            exc = t.exception()
+            if exc is not None:
+                _log.info("%s failed: %s", what, exc, exc_info=exc)
+                self.sig_command_failed.emit(what, f"{type(exc).__name__}: {exc}")
+            elif done is not None:
+                done(t.result())
+
+        task.add_done_callback(finished)
+        return task
+
+    async def plugins(self) -> list[PluginInfo]:
+        return await self.call("plugins")
+
+    async def send(self, source: str, target: str, type: str, payload: Any = None,
+                   timeout: float | None = None) -> Any:
+        """Send as ``source`` (a plugin id: its permissions apply)."""
+        return await self.call("send", source=source, target=target, type=type,
+                               payload=payload, timeout=timeout)
+
+    def _on_self_plugins_changed(self) -> None:
+        # One query at a time; changes during a query cause exactly one more.
+        if self._listing is not None:
+            self._relist = True
+            return
+        if self._runtime is None:
+            return
+        self._listing = self.spawn(self.plugins(), "list plugins", self._on_plugins_listed)
+        self._listing.add_done_callback(self._on_listing_done)
+
+    def _on_plugins_listed(self, infos: list[PluginInfo]) -> None:
+        self.plugin_infos = infos
+        self.sig_plugins_listed.emit(infos)
+
+    def _on_listing_done(self, task: asyncio.Task) -> None:
+        self._listing = None
+        if self._relist:
+            self._relist = False
+            self._on_self_plugins_changed()
+
+    # -- events -----------------------------------------------------------------------------
+
+    def _enqueue(self, event: Event) -> None:
+        # Runtime thread: append, and wake the GUI at most once per drain.
+        self._queue.append(event)
+        if not self._pending:
+            self._pending = True
+            self._sig_events_queued.emit()
+
+    def _on_runtime_events_queued(self) -> None:
+        if not self._drain_timer.isActive():
+            self._drain_timer.start()
+
+    def _on_drain_timer_timeout(self) -> None:
+        self._pending = False
+        queue = self._queue
+        count = len(queue)
+        if not count:
+            return
+        messages: deque[MessageRecorded] = deque(maxlen=MAX_BATCH_MESSAGES)
+        logs: list[LogRecorded] = []
+        others: list[Event] = []
+        for _ in range(count):
+            event = queue.popleft()
+            if type(event) is MessageRecorded:
+                messages.append(event)
+            elif type(event) is LogRecorded:
+                logs.append(event)
+            else:
+                others.append(event)
+        if messages:
+            self.sig_messages_recorded.emit(list(messages))
+        if logs:
+            self.sig_logs_recorded.emit(logs)
+        for event in others:
+            if type(event) is Watching:
+                self.watching = True
+            signal = self._signals.get(type(event))
+            if signal is not None:
+                signal.emit(event)
+        if any(not isinstance(e, Watching | WorkspaceLoaded) for e in others):
+            self.sig_plugins_changed.emit()

@@ -1,0 +1,417 @@
+"""The Studio main window: dock panes, menus, status bar and persisted layout."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QProcess, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QWidget,
+)
+
+from logomesh_studio import __version__
+from logomesh_studio.runtime.events import (
+    ReloadCompleted,
+    ReloadFailed,
+    ReloadStarted,
+    Watching,
+)
+from logomesh_studio.studio import theme as themes
+from logomesh_studio.studio.client import RuntimeClient
+from logomesh_studio.studio.panes.logs import LogsPane
+from logomesh_studio.studio.panes.messages import MessagesPane
+from logomesh_studio.studio.panes.plugins import PluginsPane
+from logomesh_studio.studio.panes.reloads import ReloadsPane
+from logomesh_studio.studio.resources import icon
+from logomesh_studio.studio.theme import MODES, ThemeController
+
+APP_TITLE = "LogoMesh Studio"
+STATE_VERSION = 1
+MAX_RECENT = 8
+_DOCKS = ("plugins", "messages", "logs", "reloads")
+
+
+class MainWindow(QMainWindow):
+    """Plugins, messages, logs and reloads as movable, closable, restorable docks."""
+
+    sig_first_shown = Signal()
+    sig_workspace_requested = Signal(str)
+
+    def __init__(self, client: RuntimeClient, settings: QSettings,
+                 theme: ThemeController | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("main_window")
+        self.client = client
+        self.settings = settings
+        self.theme = theme
+        self._shown_once = False
+        self._message_count = 0
+        self._rate_timer = QTimer(self)
+        self._rate_timer.setInterval(1000)
+        self.setWindowTitle(APP_TITLE)
+        self.setWindowIcon(icon("app"))
+        self.setDockNestingEnabled(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks |
+                            QMainWindow.DockOption.AllowNestedDocks |
+                            QMainWindow.DockOption.AllowTabbedDocks)
+        self.plugins = PluginsPane(client, self)
+        self.messages = MessagesPane(client, self)
+        self.logs = LogsPane(client, self)
+        self.reloads = ReloadsPane(client, self)
+        self.docks: dict[str, QDockWidget] = {}
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._build_status_bar()
+        self._default_state = self.saveState(STATE_VERSION)
+        self._wire_signals()
+        self.restore_layout()
+
+    # -- construction -----------------------------------------------------------------------
+
+    def _dock(self, name: str, title: str, widget: QWidget, icon_name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{name}_dock")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable |
+                         QDockWidget.DockWidgetFeature.DockWidgetClosable |
+                         QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setWindowIcon(icon(icon_name))
+        self.docks[name] = dock
+        return dock
+
+    def _build_docks(self) -> None:
+        plugins = self._dock("plugins", "Plugins", self.plugins, "plugin")
+        messages = self._dock("messages", "Messages", self.messages, "messages")
+        logs = self._dock("logs", "Logs", self.logs, "logs")
+        reloads = self._dock("reloads", "Reloads", self.reloads, "history")
+        # No central widget: every pane is a dock, so any of them can be closed or moved.
+        self.setCentralWidget(None)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, plugins)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, messages)
+        self.splitDockWidget(plugins, messages, Qt.Orientation.Horizontal)
+        self.splitDockWidget(messages, logs, Qt.Orientation.Vertical)
+        self.tabifyDockWidget(logs, reloads)
+        logs.raise_()
+        self.resizeDocks([plugins, messages], [380, 900], Qt.Orientation.Horizontal)
+        self.resizeDocks([messages, logs], [560, 300], Qt.Orientation.Vertical)
+
+    def _action(self, name: str, text: str, icon_name: str, tip: str,
+                shortcut: str | QKeySequence.StandardKey = "") -> QAction:
+        action = QAction(icon(icon_name), text, self)
+        action.setObjectName(name)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+            tip = f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+        return action
+
+    def _build_actions(self) -> None:
+        self.action_open = self._action("action_open_workspace", "&Open Workspace…", "open",
+                                        "Open a folder of plugins", QKeySequence.StandardKey.Open)
+        self.action_reopen = self._action("action_restart_workspace", "&Restart Workspace",
+                                          "reload", "Stop every plugin and load the workspace "
+                                          "again", "Ctrl+Shift+F5")
+        self.action_quit = self._action("action_quit", "&Quit", "quit", "Quit LogoMesh Studio",
+                                        QKeySequence.StandardKey.Quit)
+        self.action_reset_layout = self._action("action_reset_layout", "Reset &Layout", "layout",
+                                                "Put every pane back where it started")
+        self.action_about = self._action("action_about", "&About LogoMesh Studio", "app",
+                                         "Version and credits")
+        shortcuts = {"plugins": "Ctrl+1", "messages": "Ctrl+2", "logs": "Ctrl+3",
+                     "reloads": "Ctrl+4"}
+        icons = {"plugins": "plugin", "messages": "messages", "logs": "logs",
+                 "reloads": "history"}
+        self.dock_actions: dict[str, QAction] = {}
+        for name, dock in self.docks.items():
+            action = dock.toggleViewAction()
+            action.setObjectName(f"action_toggle_{name}")
+            action.setIcon(icon(icons[name]))
+            action.setShortcut(QKeySequence(shortcuts[name]))
+            action.setToolTip(f"Show or hide the {dock.windowTitle()} pane ({shortcuts[name]})")
+            self.dock_actions[name] = action
+        self.theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for mode in MODES:
+            action = self._action(f"action_theme_{mode}", mode.title(), "theme",
+                                  f"Use the {mode} colour scheme")
+            action.setCheckable(True)
+            action.setData(mode)
+            self.theme_group.addAction(action)
+            self.theme_actions[mode] = action
+        mode = self.theme.mode if self.theme is not None else "system"
+        self.theme_actions[mode].setChecked(True)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.action_open)
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.setObjectName("recent_menu")
+        self.recent_menu.setIcon(icon("history"))
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addAction(self.action_reopen)
+        file_menu.addSeparator()
+        file_menu.addAction(self.action_quit)
+        plugin_menu = bar.addMenu("&Plugin")
+        for action in self.plugins.plugin_actions:
+            plugin_menu.addAction(action)
+        messages_menu = bar.addMenu("&Messages")
+        for action in (self.messages.action_send, self.messages.action_replay,
+                       self.messages.action_edit_resend, self.messages.action_copy_payload):
+            messages_menu.addAction(action)
+        messages_menu.addSeparator()
+        messages_menu.addAction(self.messages.action_pause)
+        messages_menu.addAction(self.messages.action_clear)
+        view_menu = bar.addMenu("&View")
+        for action in self.dock_actions.values():
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.action_reset_layout)
+        theme_menu = view_menu.addMenu(icon("theme"), "&Theme")
+        for action in self.theme_actions.values():
+            theme_menu.addAction(action)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.action_about)
+        self._update_recent_menu()
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.state_label = QLabel(self)
+        self.state_label.setObjectName("runtime_state")
+        self.rate_label = QLabel(self)
+        self.rate_label.setObjectName("message_rate")
+        self.reload_label = QLabel(self)
+        self.reload_label.setObjectName("last_reload")
+        self.reload_label.setTextFormat(Qt.TextFormat.RichText)
+        status.addWidget(self.state_label)
+        status.addPermanentWidget(self.rate_label)
+        status.addPermanentWidget(self.reload_label)
+        self._update_state_label()
+
+    def _wire_signals(self) -> None:
+        self.client.sig_state_changed.connect(self._on_client_state_changed)
+        self.client.sig_workspace_opened.connect(self._on_client_workspace_opened)
+        self.client.sig_plugins_listed.connect(self._on_client_plugins_listed)
+        self.client.sig_watching.connect(self._on_client_watching)
+        self.client.sig_messages_recorded.connect(self._on_client_messages_recorded)
+        self.client.sig_reload_started.connect(self._on_client_reload_started)
+        self.client.sig_reload_completed.connect(self._on_client_reload_completed)
+        self.client.sig_reload_failed.connect(self._on_client_reload_failed)
+        self.client.sig_command_failed.connect(self._on_client_command_failed)
+        self._rate_timer.timeout.connect(self._on_rate_timer_timeout)
+        self.action_open.triggered.connect(self._on_open_triggered)
+        self.action_reopen.triggered.connect(self._on_reopen_triggered)
+        self.action_quit.triggered.connect(self.close)
+        self.action_reset_layout.triggered.connect(self.reset_layout)
+        self.action_about.triggered.connect(self._on_about_triggered)
+        self.theme_group.triggered.connect(self._on_theme_action_triggered)
+        self.recent_menu.triggered.connect(self._on_recent_menu_triggered)
+        self.plugins.sig_show_messages_requested.connect(self._on_plugins_show_messages)
+        for pane in (self.plugins, self.logs, self.reloads):
+            pane.sig_open_file_requested.connect(self.open_location)
+        self.reloads.sig_plugin_selected.connect(self.plugins.select_plugin)
+        if self.theme is not None:
+            self.theme.sig_theme_changed.connect(self._on_theme_changed)
+
+    # -- workspace --------------------------------------------------------------------------
+
+    def open_workspace(self, path: Path | str) -> None:
+        """Open ``path`` in the runtime (replacing the current workspace)."""
+        path = Path(path).resolve()
+        self.setWindowTitle(f"{APP_TITLE} - {path.name}")
+        self._add_recent(path)
+        self.sig_workspace_requested.emit(str(path))
+        self.client.spawn(self.client.open(path), f"open {path}")
+
+    def _on_open_triggered(self) -> None:
+        start = str(self.client.workspace or Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Open Workspace", start)
+        if folder:
+            self.open_workspace(folder)
+
+    def _on_reopen_triggered(self) -> None:
+        if self.client.workspace is not None:
+            self.open_workspace(self.client.workspace)
+
+    def recent_workspaces(self) -> list[str]:
+        value = self.settings.value("recent_workspaces", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def _add_recent(self, path: Path) -> None:
+        recent = [str(path)] + [p for p in self.recent_workspaces() if p != str(path)]
+        self.settings.setValue("recent_workspaces", recent[:MAX_RECENT])
+        self._update_recent_menu()
+
+    def _update_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_workspaces()
+        for i, path in enumerate(recent):
+            action = self.recent_menu.addAction(icon("folder"), f"&{i + 1} {path}")
+            action.setData(path)
+            action.setToolTip(f"Open {path}")
+        if not recent:
+            self.recent_menu.addAction("No recent workspaces").setEnabled(False)
+        self.recent_menu.setEnabled(bool(recent))
+
+    def _on_recent_menu_triggered(self, action: QAction) -> None:
+        path = action.data()
+        if not path:
+            return
+        if not Path(path).is_dir():
+            QMessageBox.warning(self, "Open Recent", f"{path}: the folder no longer exists.")
+            return
+        self.open_workspace(path)
+
+    # -- client events ----------------------------------------------------------------------
+
+    def _on_client_workspace_opened(self, workspace: str) -> None:
+        name = Path(workspace).name if workspace else "(no workspace)"
+        self.setWindowTitle(f"{APP_TITLE} - {name}")
+        self.reload_label.clear()
+        self._update_state_label()
+
+    def _on_client_state_changed(self, state: str) -> None:
+        self._update_state_label()
+
+    def _on_client_plugins_listed(self, infos: list) -> None:
+        self._update_state_label()
+
+    def _on_client_watching(self, event: Watching) -> None:
+        self._update_state_label()
+
+    def _update_state_label(self) -> None:
+        state = self.client.state
+        infos = self.client.plugin_infos
+        text = f"Runtime: {state}"
+        if state == "running":
+            running = sum(1 for i in infos if i.status == "running")
+            failed = sum(1 for i in infos if i.status == "failed")
+            text += f" · {running} running"
+            if failed:
+                text += f", {failed} failed"
+            if self.client.watching:
+                text += " · watching for changes"
+        self.state_label.setText(text)
+
+    def _on_client_messages_recorded(self, batch: list) -> None:
+        self._message_count += len(batch)
+        if not self._rate_timer.isActive():
+            self._rate_timer.start()
+
+    def _on_rate_timer_timeout(self) -> None:
+        count, self._message_count = self._message_count, 0
+        self.rate_label.setText(f"{count:,} msg/s" if count else "")
+        if not count:
+            self._rate_timer.stop()
+
+    def _on_client_reload_started(self, event: ReloadStarted) -> None:
+        self.reload_label.setText(f"Reloading {event.plugin_id}…")
+
+    def _on_client_reload_completed(self, event: ReloadCompleted) -> None:
+        total = event.timings.get("total", 0.0) * 1000
+        when = time.strftime("%H:%M:%S", time.localtime(event.time))
+        ok = themes.color("ok").name()
+        self.reload_label.setText(f'<span style="color:{ok}">●</span> Reloaded '
+                                  f"<b>{event.plugin_id}</b> {event.version} in {total:.0f} ms "
+                                  f"at {when}")
+        self.statusBar().showMessage(f"Reloaded {event.plugin_id} in {total:.0f} ms", 5000)
+
+    def _on_client_reload_failed(self, event: ReloadFailed) -> None:
+        when = time.strftime("%H:%M:%S", time.localtime(event.time))
+        red = themes.color("error").name()
+        self.reload_label.setText(f'<span style="color:{red}">● Reload of <b>{event.plugin_id}'
+                                  f"</b> failed at {event.stage} ({when})</span>")
+        self.reload_label.setToolTip(event.error)
+
+    def _on_client_command_failed(self, command: str, error: str) -> None:
+        self.statusBar().showMessage(f"{command}: {error}", 10000)
+
+    def _on_plugins_show_messages(self, plugin_id: str) -> None:
+        self.messages.set_filter(plugin=plugin_id)
+        self.docks["messages"].show()
+        self.docks["messages"].raise_()
+
+    def open_location(self, path: str, line: int) -> None:
+        """Open ``path`` at ``line``: with ``editor/command`` from the settings (e.g.
+        ``code -g {path}:{line}``) or the desktop's default application."""
+        template = str(self.settings.value("editor/command", "") or "")
+        if template:
+            args = [a.format(path=path, line=line) for a in shlex.split(template)]
+            QProcess.startDetached(args[0], args[1:])
+        else:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+        self.statusBar().showMessage(f"Opened {path}:{line}", 5000)
+
+    # -- appearance and layout --------------------------------------------------------------
+
+    def _on_theme_action_triggered(self, action: QAction) -> None:
+        mode = action.data()
+        self.settings.setValue("theme", mode)
+        if self.theme is not None:
+            self.theme.set_mode(mode)
+
+    def _on_theme_changed(self, dark: bool) -> None:
+        for view in (self.plugins.tree, self.messages.table, self.logs.table, self.reloads.table):
+            view.viewport().update()
+
+    def _on_about_triggered(self) -> None:
+        QMessageBox.about(self, "About LogoMesh Studio",
+                          f"<b>LogoMesh Studio</b> {__version__}<br>"
+                          "A desktop IDE for LogoMesh plugins: hot reload, message inspector, "
+                          "logs.")
+
+    def reset_layout(self) -> None:
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        self.restoreState(self._default_state, STATE_VERSION)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(STATE_VERSION))
+        for name in ("messages", "plugins", "logs", "reloads"):
+            pane = getattr(self, name)
+            self.settings.setValue(f"splitters/{name}", pane.splitter.saveState())
+        self.settings.sync()
+
+    def restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 880)
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state, STATE_VERSION)
+        for name in ("messages", "plugins", "logs", "reloads"):
+            splitter_state = self.settings.value(f"splitters/{name}")
+            if isinstance(splitter_state, QByteArray):
+                getattr(self, name).splitter.restoreState(splitter_state)
+
+    # -- Qt events --------------------------------------------------------------------------
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            QTimer.singleShot(0, self, self._on_first_show_timeout)
+
+    def _on_first_show_timeout(self) -> None:
+        self.sig_first_shown.emit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        super().closeEvent(event)

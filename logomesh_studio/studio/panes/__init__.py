@@ -1,0 +1,1 @@
+"""One module per pane: plugins, messages, logs, reloads."""

@@ -1,0 +1,248 @@
+"""Item model of the plugin tree: one row per plugin, its manifest facts as children.
+
+Updates arrive as whole snapshots (``PluginInfo`` lists, traffic summaries); the model
+diffs them against its nodes by key so expanded rows and the selection survive a
+refresh and a reload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QFont
+
+from logomesh_studio.runtime.events import ReloadFailed
+from logomesh_studio.studio import theme
+from logomesh_studio.studio.resources import icon
+
+if TYPE_CHECKING:
+    from logomesh_studio.runtime.bus import Connection
+    from logomesh_studio.runtime.host import PluginInfo
+
+_Index = QModelIndex | QPersistentModelIndex
+NodeRole = Qt.ItemDataRole.UserRole + 1
+COLUMNS = ("Plugin", "Status", "Version", "Sent", "Received")
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+RELOAD_FAILED = "reload failed"
+
+
+@dataclass
+class Node:
+    """One row: ``kind`` is plugin, group, item or error."""
+
+    key: str
+    kind: str
+    texts: tuple[str, ...]
+    plugin_id: str
+    icon: str = ""
+    color: str = ""
+    tooltip: str = ""
+    path: str = ""
+    line: int = 0
+    children: list[Node] = field(default_factory=list)
+    parent: Node | None = field(default=None, repr=False)
+
+    def same_look(self, other: Node) -> bool:
+        return (self.texts, self.icon, self.color, self.tooltip, self.path, self.line) == (
+            other.texts, other.icon, other.color, other.tooltip, other.path, other.line)
+
+
+def _status_icon(status: str) -> str:
+    return {"running": "status-running", "failed": "status-failed",
+            "reloading": "status-reloading", "loading": "status-loading",
+            RELOAD_FAILED: "status-reload-failed"}.get(status, "status-stopped")
+
+
+def plugin_node(info: PluginInfo, connections: list[Connection],
+                reloading: bool, reload_error: ReloadFailed | None) -> Node:
+    """The row of one plugin with its children, from plain snapshots."""
+    pid = info.id
+    status = "reloading" if reloading else info.status
+    if reload_error is not None and status == "running":
+        status = RELOAD_FAILED
+    sent = sum(c.sent for c in connections)
+    received = sum(c.received for c in connections)
+    red = status in ("failed", RELOAD_FAILED)
+    tooltip = f"{info.name} {info.version}\n{info.description}\n{info.folder}".strip()
+    node = Node(pid, "plugin", (pid, status, info.version, f"{sent:,}", f"{received:,}"), pid,
+                icon=_status_icon(status), color="error" if red else "", tooltip=tooltip)
+
+    def item(key: str, text: str, tip: str = "", color: str = "") -> Node:
+        return Node(key, "item", (text, "", "", "", ""), pid, tooltip=tip, color=color)
+
+    if reload_error is not None:
+        error = Node("error:reload", "error",
+                     (f"Reload failed at {reload_error.stage}: {reload_error.error}",
+                      "", "", "", ""), pid, icon="status-reload-failed", color="error",
+                     tooltip=reload_error.traceback or reload_error.error,
+                     path=reload_error.path, line=reload_error.line)
+        node.children.append(error)
+    if info.status == "failed" and info.error:
+        node.children.append(Node("error:plugin", "error", (info.error, "", "", "", ""), pid,
+                                  icon="status-failed", color="error",
+                                  tooltip=info.traceback or info.error))
+    groups = (
+        ("Capabilities", [item(c, c) for c in info.capabilities]),
+        ("Dependencies", [item(d, f"{d} {spec}".strip()) for d, spec in
+                          sorted(info.dependencies.items())]),
+        ("Permissions", [item(p, p) for p in info.permissions]),
+        ("Handles", [item(h, h) for h in info.handles]),
+        ("Connections", [item(c.peer, f"{c.peer}: {c.sent:,} sent · {c.received:,} received",
+                              f"types: {', '.join(c.types)}\nmean latency: "
+                              f"{c.mean_latency * 1e3:.2f} ms\nerrors: {c.errors}",
+                              "error" if c.errors else "")
+                         for c in connections]),
+    )
+    for title, items in groups:
+        if items:
+            group = Node(f"group:{title}", "group", (f"{title} ({len(items)})", "", "", "", ""),
+                         pid, children=items)
+            node.children.append(group)
+    return node
+
+
+class PluginTreeModel(QAbstractItemModel):
+    """Plugins and their capabilities, dependencies, permissions, handlers, connections."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._root = Node("", "root", (), "")
+        self.infos: dict[str, PluginInfo] = {}
+        self.connections: dict[str, list[Connection]] = {}
+        self.reloading: set[str] = set()
+        self.reload_errors: dict[str, ReloadFailed] = {}
+
+    # -- updates ----------------------------------------------------------------------------
+
+    def set_plugins(self, infos: list[PluginInfo]) -> None:
+        self.infos = {info.id: info for info in infos}
+        self._rebuild()
+
+    def set_connections(self, connections: dict[str, list[Connection]]) -> None:
+        self.connections = connections
+        self._rebuild()
+
+    def set_reloading(self, plugin_id: str, reloading: bool) -> None:
+        (self.reloading.add if reloading else self.reloading.discard)(plugin_id)
+        self._rebuild()
+
+    def set_reload_error(self, plugin_id: str, error: ReloadFailed | None) -> None:
+        if error is None:
+            self.reload_errors.pop(plugin_id, None)
+        else:
+            self.reload_errors[plugin_id] = error
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        specs = [plugin_node(info, self.connections.get(pid, []), pid in self.reloading,
+                             self.reload_errors.get(pid)) for pid, info in self.infos.items()]
+        self._sync(self._root, QModelIndex(), specs)
+
+    def _sync(self, parent: Node, parent_index: QModelIndex, specs: list[Node]) -> None:
+        keys = [s.key for s in specs]
+        wanted = set(keys)
+        for row in range(len(parent.children) - 1, -1, -1):
+            if parent.children[row].key not in wanted:
+                self.beginRemoveRows(parent_index, row, row)
+                del parent.children[row]
+                self.endRemoveRows()
+        for row, spec in enumerate(specs):
+            current = parent.children[row] if row < len(parent.children) else None
+            if current is not None and current.key != spec.key:
+                stale = next((i for i, c in enumerate(parent.children) if c.key == spec.key), None)
+                if stale is not None:
+                    self.beginRemoveRows(parent_index, stale, stale)
+                    del parent.children[stale]
+                    self.endRemoveRows()
+                current = None
+            if current is None:
+                self._adopt(spec, parent)
+                self.beginInsertRows(parent_index, row, row)
+                parent.children.insert(row, spec)
+                self.endInsertRows()
+                continue
+            if not current.same_look(spec):
+                current.texts, current.icon, current.color = spec.texts, spec.icon, spec.color
+                current.tooltip, current.path, current.line = spec.tooltip, spec.path, spec.line
+                self.dataChanged.emit(self.createIndex(row, 0, current),
+                                      self.createIndex(row, len(COLUMNS) - 1, current))
+            self._sync(current, self.createIndex(row, 0, current), spec.children)
+
+    def _adopt(self, node: Node, parent: Node) -> None:
+        node.parent = parent
+        for child in node.children:
+            self._adopt(child, node)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def plugin_index(self, plugin_id: str) -> QModelIndex:
+        for row, node in enumerate(self._root.children):
+            if node.key == plugin_id:
+                return self.createIndex(row, 0, node)
+        return QModelIndex()
+
+    def node(self, index: _Index) -> Node | None:
+        return index.internalPointer() if index.isValid() else None
+
+    # -- Qt model ---------------------------------------------------------------------------
+
+    def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        node = self.node(parent) or self._root
+        if 0 <= row < len(node.children) and 0 <= column < len(COLUMNS):
+            return self.createIndex(row, column, node.children[row])
+        return QModelIndex()
+
+    def parent(self, index: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        node = self.node(index)
+        if node is None or node.parent is None or node.parent is self._root:
+            return QModelIndex()
+        up = node.parent
+        siblings = up.parent.children if up.parent is not None else []
+        return self.createIndex(siblings.index(up), 0, up)
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid() and parent.column() != 0:
+            return 0
+        node = self.node(parent) or self._root
+        return len(node.children)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        node = self.node(index)
+        if node is None:
+            return None
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return node.texts[column]
+        if role == Qt.ItemDataRole.DecorationRole and column == 0:
+            if node.icon:
+                return icon(node.icon)
+            if node.kind == "group":
+                return None
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if node.color:
+                return QBrush(theme.color(node.color))
+            if node.kind == "group" or (node.kind == "plugin" and column >= 2):
+                return QBrush(theme.color("muted"))
+        if role == Qt.ItemDataRole.FontRole and node.kind == "plugin" and column == 0:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.TextAlignmentRole and column >= 3:
+            return _RIGHT
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return node.tooltip or None
+        if role == NodeRole:
+            return node
+        return None

@@ -1,0 +1,100 @@
+"""Find files in ``resources/`` and turn its SVG icons into theme-aware QIcons.
+
+``resources/`` sits at the repository root beside the package (an editable install
+finds it there); a frozen app carries it next to its executable.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QIcon, QIconEngine, QPainter, QPalette, QPixmap, QPixmapCache
+from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QApplication
+
+
+def _candidates() -> list[Path]:
+    here = Path(__file__).resolve()
+    found = [here.parents[2] / "resources"]
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen:
+        found.insert(0, Path(frozen) / "resources")
+    found.append(Path(sys.prefix) / "share" / "logomesh-studio" / "resources")
+    return found
+
+
+@functools.cache
+def resources_dir() -> Path:
+    """The ``resources/`` folder (raises FileNotFoundError naming where it looked)."""
+    for path in _candidates():
+        if (path / "icons").is_dir():
+            return path
+    looked = ", ".join(str(p) for p in _candidates())
+    raise FileNotFoundError(f"resources/ not found (looked in {looked}); "
+                            "install LogoMesh Studio from its repository checkout")
+
+
+def resource_path(*parts: str) -> Path:
+    """Path of a file under ``resources/``."""
+    return resources_dir().joinpath(*parts)
+
+
+class _SvgIconEngine(QIconEngine):
+    """Paints an SVG whose ``currentColor`` follows the application palette.
+
+    Monochrome icons recolour themselves when the palette switches between light and
+    dark; coloured ones (status dots) have no ``currentColor`` and stay as drawn.
+    """
+
+    def __init__(self, name: str, svg: str) -> None:
+        super().__init__()
+        self._name = name
+        self._svg = svg
+
+    def _color(self, mode: QIcon.Mode) -> str:
+        palette = QApplication.palette()
+        group = QPalette.ColorGroup.Disabled if mode == QIcon.Mode.Disabled else \
+            QPalette.ColorGroup.Active
+        role = QPalette.ColorRole.HighlightedText if mode == QIcon.Mode.Selected else \
+            QPalette.ColorRole.WindowText
+        return palette.color(group, role).name()
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
+        data = self._svg.replace("currentColor", self._color(mode))
+        QSvgRenderer(QByteArray(data.encode())).render(painter, QRectF(rect))
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        key = f"lm-icon:{self._name}:{size.width()}x{size.height()}:{self._color(mode)}"
+        cached = QPixmapCache.find(key)
+        if cached is not None and not cached.isNull():
+            return cached
+        pixmap = QPixmap(size)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.paint(painter, QRect(0, 0, size.width(), size.height()), mode, state)
+        painter.end()
+        QPixmapCache.insert(key, pixmap)
+        return pixmap
+
+    def clone(self) -> QIconEngine:
+        return _SvgIconEngine(self._name, self._svg)
+
+    def key(self) -> str:
+        return "logomesh-svg"
+
+
+@functools.cache
+def icon(name: str) -> QIcon:
+    """The icon ``resources/icons/<name>.svg``."""
+    svg = resource_path("icons", f"{name}.svg").read_text(encoding="utf-8")
+    return QIcon(_SvgIconEngine(name, svg))
+
+
+def stylesheet() -> str:
+    """The application style sheet (``resources/style.qss``), or "" if absent."""
+    path = resource_path("style.qss")
+    return path.read_text(encoding="utf-8") if path.is_file() else ""

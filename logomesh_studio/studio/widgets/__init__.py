@@ -1,0 +1,1 @@
+"""Reusable widgets: JSON tree, record tables, filter bar, traceback view."""

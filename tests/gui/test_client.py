@@ -1,0 +1,55 @@
+"""RuntimeClient: commands in, batched events out."""
+
+from __future__ import annotations
+
+import pytest
+import shiboken6
+
+from logomesh_studio.runtime.config import RuntimeConfig
+from logomesh_studio.studio.client import RuntimeClient
+
+TIMEOUT_MS = 10_000
+
+
+async def _burst(host, count):
+    for i in range(count):
+        await host.bus.send("alpha", "beta", "ping", i)
+
+
+@pytest.fixture
+def client(qtbot, async_loop, two_plugins):
+    client = RuntimeClient(RuntimeConfig(entry_points=False), watch=False)
+    with qtbot.waitSignal(client.sig_plugins_listed, timeout=TIMEOUT_MS):
+        client.spawn(client.open(two_plugins.root), "open")
+    yield client
+    client.close_now()
+    shiboken6.delete(client)  # on the GUI thread, not wherever the cyclic GC runs
+
+
+def test_runtime_events_arrive_coalesced_per_tick(qtbot, client):
+    batches = []
+    client.sig_messages_recorded.connect(batches.append)
+    client._runtime.run(_burst(client._runtime.host, 2000))
+    qtbot.waitUntil(lambda: sum(map(len, batches)) == 2000, timeout=TIMEOUT_MS)
+    assert len(batches) < 20
+    assert [m.payload for m in batches[0][:2]] == ["0", "1"]
+
+
+def test_commands_return_plain_data(qtbot, client):
+    infos = client.plugin_infos
+    assert [i.id for i in infos] == ["alpha", "beta"] and infos[0].status == "running"
+    task = client.spawn(client.call("connections", plugin_id="alpha"), "connections")
+    qtbot.waitUntil(task.done, timeout=TIMEOUT_MS)
+    assert task.result() == []
+
+
+def test_a_failing_command_is_reported_not_raised(qtbot, client):
+    with qtbot.waitSignal(client.sig_command_failed, timeout=TIMEOUT_MS) as blocker:
+        client.spawn(client.call("reload", plugin_id="nope"), "reload nope")
+    assert blocker.args[0] == "reload nope" and "nope" in blocker.args[1]
+
+
+def test_unknown_command_names_the_known_ones(qtbot, client):
+    with qtbot.waitSignal(client.sig_command_failed, timeout=TIMEOUT_MS) as blocker:
+        client.spawn(client.call("explode"), "explode")
+    assert "known: plugins" in blocker.args[1]

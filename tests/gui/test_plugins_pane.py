@@ -1,0 +1,98 @@
+"""The plugin tree against a real runtime."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from logomesh_studio.studio.panes.plugin_tree_model import NodeRole
+
+TIMEOUT_MS = 10_000
+
+BROKEN = """
+from logomesh_studio.sdk import Plugin
+
+
+class TestPlugin(Plugin):
+    def initialize(self, ctx):
+        raise RuntimeError("cannot start")
+"""
+
+
+def child_texts(model, plugin_id):
+    index = model.plugin_index(plugin_id)
+    texts = []
+    for row in range(model.rowCount(index)):
+        group = model.index(row, 0, index)
+        texts.append(group.data())
+        texts.extend(model.index(r, 0, group).data() for r in range(model.rowCount(group)))
+    return texts
+
+
+def test_tree_shows_every_plugin_with_status_and_version(studio, two_plugins):
+    two_plugins.plugin("gamma", BROKEN)
+    studio.open(two_plugins.root)
+    model = studio.window.plugins.model
+    studio.qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=TIMEOUT_MS)
+    assert studio.tree_row("alpha")[:3] == ("alpha", "running", "1.0.0")
+    assert studio.tree_row("gamma")[1] == "failed"
+    assert "running" in studio.window.state_label.text()
+
+
+def test_failed_plugin_is_red_and_shows_its_error(studio, two_plugins):
+    two_plugins.plugin("gamma", BROKEN)
+    studio.open(two_plugins.root)
+    model = studio.window.plugins.model
+    studio.qtbot.waitUntil(lambda: model.plugin_index("gamma").isValid(), timeout=TIMEOUT_MS)
+    index = model.plugin_index("gamma")
+    assert model.data(index, Qt.ItemDataRole.ForegroundRole) is not None
+    assert any("cannot start" in text for text in child_texts(model, "gamma"))
+
+
+def test_tree_lists_manifest_facts_as_children(studio, two_plugins):
+    studio.open(two_plugins.root)
+    texts = child_texts(studio.window.plugins.model, "alpha")
+    assert "Permissions (1)" in texts and "send:beta" in texts
+    assert "Capabilities (1)" in texts and "relay" in texts
+    assert "ping" in texts
+
+
+def test_connection_counts_follow_traffic(studio, two_plugins):
+    studio.open(two_plugins.root)
+    for _ in range(3):
+        studio.send("alpha", "beta", "ping", {"n": 1})
+    studio.qtbot.waitUntil(lambda: studio.tree_row("alpha")[3] == "3", timeout=TIMEOUT_MS)
+    assert studio.tree_row("beta")[4] == "3"
+    assert "alpha: 0 sent · 3 received" in child_texts(studio.window.plugins.model, "beta")
+
+
+def test_search_box_filters_the_tree(studio, two_plugins):
+    studio.open(two_plugins.root)
+    pane = studio.window.plugins
+    pane.search.set_search("alpha")
+    assert pane.proxy.rowCount() == 1
+    pane.search.set_search("")
+    assert pane.proxy.rowCount() == 2
+
+
+def test_stop_and_start_from_the_tree(studio, two_plugins):
+    studio.open(two_plugins.root)
+    pane = studio.window.plugins
+    pane.select_plugin("beta")
+    assert pane.action_stop.isEnabled()
+    with studio.qtbot.waitSignal(studio.client.sig_plugin_stopped, timeout=TIMEOUT_MS):
+        pane.action_stop.trigger()
+    studio.qtbot.waitUntil(lambda: studio.tree_row("beta")[1] == "stopped", timeout=TIMEOUT_MS)
+    assert pane.action_start.isEnabled()
+    with studio.qtbot.waitSignal(studio.client.sig_plugin_loaded, timeout=TIMEOUT_MS):
+        pane.action_start.trigger()
+    studio.qtbot.waitUntil(lambda: studio.tree_row("beta")[1] == "running", timeout=TIMEOUT_MS)
+
+
+def test_show_messages_filters_the_inspector(studio, two_plugins):
+    studio.open(two_plugins.root)
+    pane = studio.window.plugins
+    pane.select_plugin("beta")
+    node = pane.proxy.data(pane.tree.currentIndex(), NodeRole)
+    assert node.plugin_id == "beta"
+    pane.action_show_messages.trigger()
+    assert studio.window.messages.current_filter().plugin == "beta"
