@@ -35,6 +35,7 @@ from logomesh_studio.runtime.events import (
 if TYPE_CHECKING:
     import asyncio
 
+    from logomesh_studio.devtools.profiler import Profile
     from logomesh_studio.runtime.bus import Connection
     from logomesh_studio.runtime.config import RuntimeConfig
     from logomesh_studio.runtime.host import PluginHost, PluginInfo
@@ -244,6 +245,21 @@ class RuntimeClient(QObject):
 
         task.add_done_callback(finished)
         return task
+
+    async def record_profile(self, seconds: float) -> Profile:
+        """Sample the runtime thread for ``seconds`` (in a worker thread) as a Profile."""
+        import asyncio
+
+        from logomesh_studio.devtools.profiler import record_thread
+
+        runtime = self._runtime
+        if runtime is None:
+            raise RuntimeError("profile: no workspace is open")
+        roots = {info.id: info.folder for info in await self.call("plugins")}
+        # A CPU-bound runtime yields the GIL only every switch interval; lowering it while
+        # recording gives ~1,000 samples/s instead of ~150 (restored afterwards).
+        return await asyncio.to_thread(record_thread, runtime.thread.ident, seconds, 0.001, roots,
+                                       switch_interval=0.0005, name=f"runtime ({self._workspace})")
 
     async def plugins(self) -> list[PluginInfo]:
         return await self.call("plugins")

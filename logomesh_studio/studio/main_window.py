@@ -27,9 +27,11 @@ from logomesh_studio.runtime.events import (
 )
 from logomesh_studio.studio import theme as themes
 from logomesh_studio.studio.client import RuntimeClient
+from logomesh_studio.studio.panes.debugger import DebuggerPane
 from logomesh_studio.studio.panes.logs import LogsPane
 from logomesh_studio.studio.panes.messages import MessagesPane
 from logomesh_studio.studio.panes.plugins import PluginsPane
+from logomesh_studio.studio.panes.profiler import ProfilerPane
 from logomesh_studio.studio.panes.reloads import ReloadsPane
 from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.theme import MODES, ThemeController
@@ -37,7 +39,8 @@ from logomesh_studio.studio.theme import MODES, ThemeController
 APP_TITLE = "LogoMesh Studio"
 STATE_VERSION = 1
 MAX_RECENT = 8
-_DOCKS = ("plugins", "messages", "logs", "reloads")
+_DOCKS = ("plugins", "messages", "logs", "reloads", "debugger", "profiler")
+_SPLIT_PANES = ("messages", "plugins", "logs", "reloads", "debugger", "profiler")
 
 
 class MainWindow(QMainWindow):
@@ -67,6 +70,8 @@ class MainWindow(QMainWindow):
         self.messages = MessagesPane(client, self)
         self.logs = LogsPane(client, self)
         self.reloads = ReloadsPane(client, self)
+        self.debugger = DebuggerPane(lambda: self.client.runtime, self)
+        self.profiler = ProfilerPane(record=client.record_profile, parent=self)
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
         self._build_actions()
@@ -81,6 +86,9 @@ class MainWindow(QMainWindow):
     def _dock(self, name: str, title: str, widget: QWidget, icon_name: str) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{name}_dock")
+        # An explicit small minimum lets tall panes (the debugger's stacked inspector)
+        # shrink with the window instead of forcing it taller.
+        widget.setMinimumSize(120, 120)
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable |
                          QDockWidget.DockWidgetFeature.DockWidgetClosable |
@@ -94,6 +102,8 @@ class MainWindow(QMainWindow):
         messages = self._dock("messages", "Messages", self.messages, "messages")
         logs = self._dock("logs", "Logs", self.logs, "logs")
         reloads = self._dock("reloads", "Reloads", self.reloads, "history")
+        debugger = self._dock("debugger", "Debugger", self.debugger, "debug")
+        profiler = self._dock("profiler", "Profiler", self.profiler, "profiler")
         # No central widget: every pane is a dock, so any of them can be closed or moved.
         self.setCentralWidget(None)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, plugins)
@@ -101,6 +111,9 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(plugins, messages, Qt.Orientation.Horizontal)
         self.splitDockWidget(messages, logs, Qt.Orientation.Vertical)
         self.tabifyDockWidget(logs, reloads)
+        self.tabifyDockWidget(messages, debugger)
+        self.tabifyDockWidget(logs, profiler)
+        messages.raise_()
         logs.raise_()
         self.resizeDocks([plugins, messages], [380, 900], Qt.Orientation.Horizontal)
         self.resizeDocks([messages, logs], [560, 300], Qt.Orientation.Vertical)
@@ -129,9 +142,9 @@ class MainWindow(QMainWindow):
         self.action_about = self._action("action_about", "&About LogoMesh Studio", "app",
                                          "Version and credits")
         shortcuts = {"plugins": "Ctrl+1", "messages": "Ctrl+2", "logs": "Ctrl+3",
-                     "reloads": "Ctrl+4"}
+                     "reloads": "Ctrl+4", "debugger": "Ctrl+5", "profiler": "Ctrl+6"}
         icons = {"plugins": "plugin", "messages": "messages", "logs": "logs",
-                 "reloads": "history"}
+                 "reloads": "history", "debugger": "debug", "profiler": "profiler"}
         self.dock_actions: dict[str, QAction] = {}
         for name, dock in self.docks.items():
             action = dock.toggleViewAction()
@@ -221,6 +234,12 @@ class MainWindow(QMainWindow):
         for pane in (self.plugins, self.logs, self.reloads):
             pane.sig_open_file_requested.connect(self.open_location)
         self.reloads.sig_plugin_selected.connect(self.plugins.select_plugin)
+        self.plugins.sig_debug_requested.connect(self._on_plugins_debug_requested)
+        self.profiler.sig_open_source_requested.connect(self._on_profiler_open_source)
+        self.profiler.sig_error.connect(self._on_profiler_error)
+        self.debugger.sig_stopped.connect(self._on_debugger_stopped)
+        self.debugger.sig_session_started.connect(self._on_debugger_session_started)
+        self.client.sig_state_changed.connect(self._on_client_state_for_debugger)
         if self.theme is not None:
             self.theme.sig_theme_changed.connect(self._on_theme_changed)
 
@@ -344,6 +363,32 @@ class MainWindow(QMainWindow):
         self.docks["messages"].show()
         self.docks["messages"].raise_()
 
+    def _raise_dock(self, name: str) -> None:
+        self.docks[name].show()
+        self.docks[name].raise_()
+
+    def _on_plugins_debug_requested(self, plugin_id: str) -> None:
+        if self.debugger.debug_plugin(plugin_id):
+            self._raise_dock("debugger")
+
+    def _on_debugger_stopped(self, path: str, line: int) -> None:
+        self._raise_dock("debugger")
+
+    def _on_debugger_session_started(self, plugin_id: str) -> None:
+        self._raise_dock("debugger")
+        self.statusBar().showMessage(f"Debugging {plugin_id}: set breakpoints in the gutter", 8000)
+
+    def _on_client_state_for_debugger(self, state: str) -> None:
+        if state != "running":  # the runtime is closing or reopening: detach first
+            self.debugger.stop_debugging()
+
+    def _on_profiler_open_source(self, path: str, line: int) -> None:
+        self.debugger.open_source(path, line)
+        self._raise_dock("debugger")
+
+    def _on_profiler_error(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
+
     def open_location(self, path: str, line: int) -> None:
         """Open ``path`` at ``line``: with ``editor/command`` from the settings (e.g.
         ``code -g {path}:{line}``) or the desktop's default application."""
@@ -364,7 +409,8 @@ class MainWindow(QMainWindow):
             self.theme.set_mode(mode)
 
     def _on_theme_changed(self, dark: bool) -> None:
-        for view in (self.plugins.tree, self.messages.table, self.logs.table, self.reloads.table):
+        for view in (self.plugins.tree, self.messages.table, self.logs.table, self.reloads.table,
+                     self.profiler.table):
             view.viewport().update()
 
     def _on_about_triggered(self) -> None:
@@ -382,7 +428,7 @@ class MainWindow(QMainWindow):
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState(STATE_VERSION))
-        for name in ("messages", "plugins", "logs", "reloads"):
+        for name in _SPLIT_PANES:
             pane = getattr(self, name)
             self.settings.setValue(f"splitters/{name}", pane.splitter.saveState())
         self.settings.sync()
@@ -396,7 +442,7 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state, STATE_VERSION)
-        for name in ("messages", "plugins", "logs", "reloads"):
+        for name in _SPLIT_PANES:
             splitter_state = self.settings.value(f"splitters/{name}")
             if isinstance(splitter_state, QByteArray):
                 getattr(self, name).splitter.restoreState(splitter_state)
@@ -414,4 +460,5 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
+        self.debugger.shutdown()  # a runtime stopped at a breakpoint must resume to close
         super().closeEvent(event)

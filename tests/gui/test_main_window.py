@@ -18,7 +18,8 @@ def test_title_names_the_workspace(studio, two_plugins):
 
 def test_every_pane_is_a_closable_movable_dock_with_a_view_toggle(studio):
     window = studio.window
-    assert set(window.docks) == {"plugins", "messages", "logs", "reloads"}
+    assert set(window.docks) == {"plugins", "messages", "logs", "reloads", "debugger",
+                                 "profiler"}
     for name, dock in window.docks.items():
         assert dock.features() & dock.DockWidgetFeature.DockWidgetClosable
         assert dock.features() & dock.DockWidgetFeature.DockWidgetMovable
@@ -42,7 +43,7 @@ def test_every_action_has_a_name_tooltip_and_icon(studio):
         assert action.objectName().startswith("action_"), action.text()
         assert action.toolTip(), action.objectName()
         assert not action.icon().isNull(), action.objectName()
-    assert window.plugins.action_reload.shortcut().toString() == "F5"
+    assert window.plugins.action_reload.shortcut().toString() == "Ctrl+Shift+R"
 
 
 def test_layout_round_trips_through_qsettings(qtbot, async_loop, settings, theme):

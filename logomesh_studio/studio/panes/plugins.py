@@ -41,6 +41,7 @@ class PluginsPane(QWidget):
     """The plugin tree with a search box, lifecycle actions and an error panel."""
 
     sig_show_messages_requested = Signal(str)
+    sig_debug_requested = Signal(str)
     sig_open_file_requested = Signal(str, int)
 
     def __init__(self, client: RuntimeClient, parent: QWidget | None = None) -> None:
@@ -72,11 +73,14 @@ class PluginsPane(QWidget):
 
     def _build(self) -> None:
         self.action_reload = self._action("action_reload_plugin", "Reload Plugin", "reload",
-                                          "Reload the selected plugin, keeping its state", "F5")
+                                          "Reload the selected plugin, keeping its state",
+                                          "Ctrl+Shift+R")
         self.action_stop = self._action("action_stop_plugin", "Stop Plugin", "stop",
                                         "Stop the selected plugin (cleanup runs)", "Shift+F5")
         self.action_start = self._action("action_start_plugin", "Start Plugin", "start",
                                          "Start the selected plugin", "Ctrl+F5")
+        self.action_debug = self._action("action_debug_plugin", "Debug Plugin", "debug",
+                                         "Debug this plugin: stop at its breakpoints")
         self.action_open_folder = self._action("action_open_plugin_folder", "Open Folder",
                                                "folder", "Open the plugin's folder")
         self.action_show_messages = self._action("action_show_plugin_messages",
@@ -85,7 +89,7 @@ class PluginsPane(QWidget):
         self.action_copy_id = self._action("action_copy_plugin_id", "Copy Id", "copy",
                                            "Copy the plugin id to the clipboard")
         self.plugin_actions = (self.action_reload, self.action_stop, self.action_start,
-                               self.action_open_folder, self.action_show_messages,
+                               self.action_debug, self.action_open_folder, self.action_show_messages,
                                self.action_copy_id)
         for action in (self.action_reload, self.action_stop, self.action_start):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -147,6 +151,7 @@ class PluginsPane(QWidget):
         self.action_reload.triggered.connect(self._on_reload_triggered)
         self.action_stop.triggered.connect(self._on_stop_triggered)
         self.action_start.triggered.connect(self._on_start_triggered)
+        self.action_debug.triggered.connect(self._on_debug_triggered)
         self.action_open_folder.triggered.connect(self._on_open_folder_triggered)
         self.action_show_messages.triggered.connect(self._on_show_messages_triggered)
         self.action_copy_id.triggered.connect(self._on_copy_id_triggered)
@@ -228,6 +233,7 @@ class PluginsPane(QWidget):
         if info is not None:
             self.action_stop.setEnabled(info.status == "running")
             self.action_start.setEnabled(info.status in ("stopped", "failed"))
+            self.action_debug.setEnabled(info.status == "running")
         self._refresh_details()
 
     def _refresh_details(self) -> None:
@@ -256,10 +262,10 @@ class PluginsPane(QWidget):
         if not self.tree.indexAt(pos).isValid():
             return
         menu = QMenu(self)
-        for action in self.plugin_actions[:3]:
+        for action in self.plugin_actions[:4]:
             menu.addAction(action)
         menu.addSeparator()
-        for action in self.plugin_actions[3:]:
+        for action in self.plugin_actions[4:]:
             menu.addAction(action)
         menu.popup(self.tree.viewport().mapToGlobal(pos))
 
@@ -278,6 +284,11 @@ class PluginsPane(QWidget):
 
     def _on_start_triggered(self) -> None:
         self._command("start")
+
+    def _on_debug_triggered(self) -> None:
+        pid = self.selected_plugin()
+        if pid is not None:
+            self.sig_debug_requested.emit(pid)
 
     def _on_open_folder_triggered(self) -> None:
         pid = self.selected_plugin()

@@ -1,0 +1,42 @@
+"""The debugger and profiler docks inside the main window, driven from other panes."""
+
+from __future__ import annotations
+
+import os
+
+TIMEOUT_MS = 10_000
+
+
+def test_debug_action_in_the_plugin_tree_starts_a_session_in_the_debugger_dock(
+        studio, two_plugins):
+    studio.open(two_plugins.root)
+    window = studio.window
+    window.plugins.select_plugin("beta")
+    assert window.plugins.action_debug.isEnabled()
+    with studio.qtbot.waitSignal(window.debugger.sig_session_started, timeout=TIMEOUT_MS) as seen:
+        window.plugins.action_debug.trigger()
+    assert seen.args == ["beta"]
+    assert window.debugger.plugin_id == "beta"
+    assert window.docks["debugger"].isVisible()
+    window.debugger.stop_debugging()
+    studio.qtbot.waitUntil(lambda: window.debugger.plugin_id == "", timeout=TIMEOUT_MS)
+    assert studio.send("alpha", "beta", "ping", 3)["pong"] == 3  # the runtime runs on
+
+
+def test_recording_a_profile_from_the_window_charges_plugins(studio, two_plugins):
+    studio.open(two_plugins.root)
+    profile = studio.run(studio.client.record_profile(0.2))
+    assert profile.samples and profile.duration > 0.1
+    studio.window.profiler.load_profile(profile, "runtime")
+    assert studio.window.profiler.profile is profile
+    assert studio.window.profiler.table.model().rowCount() > 0
+
+
+def test_double_click_source_from_the_profiler_opens_it_in_the_debugger(studio, two_plugins):
+    studio.open(two_plugins.root)
+    path = str(two_plugins.root / "beta" / two_plugins.package_name("beta") / "__init__.py")
+    studio.window.profiler.sig_open_source_requested.emit(path, 5)
+    code = studio.window.debugger.code_view
+    assert os.path.realpath(code.path) == os.path.realpath(path)
+    assert code.cursor_line() == 5
+    assert studio.window.docks["debugger"].isVisible()
