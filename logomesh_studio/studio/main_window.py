@@ -27,11 +27,9 @@ from logomesh_studio.runtime.events import (
 )
 from logomesh_studio.studio import theme as themes
 from logomesh_studio.studio.client import RuntimeClient
-from logomesh_studio.studio.panes.debugger import DebuggerPane
 from logomesh_studio.studio.panes.logs import LogsPane
 from logomesh_studio.studio.panes.messages import MessagesPane
 from logomesh_studio.studio.panes.plugins import PluginsPane
-from logomesh_studio.studio.panes.profiler import ProfilerPane
 from logomesh_studio.studio.panes.reloads import ReloadsPane
 from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.theme import MODES, ThemeController
@@ -41,6 +39,9 @@ STATE_VERSION = 1
 MAX_RECENT = 8
 _DOCKS = ("plugins", "messages", "logs", "reloads", "debugger", "profiler")
 _SPLIT_PANES = ("messages", "plugins", "logs", "reloads", "debugger", "profiler")
+_LAZY_PANES = ("debugger", "profiler")
+"""Built just after the window is first shown: they pull in the runtime, numpy and
+pyqtgraph, which would otherwise double the time to the first window."""
 
 
 class MainWindow(QMainWindow):
@@ -70,8 +71,7 @@ class MainWindow(QMainWindow):
         self.messages = MessagesPane(client, self)
         self.logs = LogsPane(client, self)
         self.reloads = ReloadsPane(client, self)
-        self.debugger = DebuggerPane(lambda: self.client.runtime, self)
-        self.profiler = ProfilerPane(record=client.record_profile, parent=self)
+        self._lazy: dict[str, QWidget] = {}
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
         self._build_actions()
@@ -102,8 +102,9 @@ class MainWindow(QMainWindow):
         messages = self._dock("messages", "Messages", self.messages, "messages")
         logs = self._dock("logs", "Logs", self.logs, "logs")
         reloads = self._dock("reloads", "Reloads", self.reloads, "history")
-        debugger = self._dock("debugger", "Debugger", self.debugger, "debug")
-        profiler = self._dock("profiler", "Profiler", self.profiler, "profiler")
+        debugger = self._dock("debugger", "Debugger", QLabel("Loading the debugger…"), "debug")
+        profiler = self._dock("profiler", "Profiler", QLabel("Loading the profiler…"),
+                              "profiler")
         # No central widget: every pane is a dock, so any of them can be closed or moved.
         self.setCentralWidget(None)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, plugins)
@@ -235,10 +236,6 @@ class MainWindow(QMainWindow):
             pane.sig_open_file_requested.connect(self.open_location)
         self.reloads.sig_plugin_selected.connect(self.plugins.select_plugin)
         self.plugins.sig_debug_requested.connect(self._on_plugins_debug_requested)
-        self.profiler.sig_open_source_requested.connect(self._on_profiler_open_source)
-        self.profiler.sig_error.connect(self._on_profiler_error)
-        self.debugger.sig_stopped.connect(self._on_debugger_stopped)
-        self.debugger.sig_session_started.connect(self._on_debugger_session_started)
         self.client.sig_state_changed.connect(self._on_client_state_for_debugger)
         if self.theme is not None:
             self.theme.sig_theme_changed.connect(self._on_theme_changed)
@@ -363,6 +360,48 @@ class MainWindow(QMainWindow):
         self.docks["messages"].show()
         self.docks["messages"].raise_()
 
+    # -- debugger and profiler (built lazily) -------------------------------------------------
+
+    @property
+    def debugger(self):
+        """The DebuggerPane (built on first use)."""
+        return self._lazy_pane("debugger")
+
+    @property
+    def profiler(self):
+        """The ProfilerPane (built on first use)."""
+        return self._lazy_pane("profiler")
+
+    def _lazy_pane(self, name: str):
+        pane = self._lazy.get(name)
+        if pane is not None:
+            return pane
+        if name == "debugger":
+            from logomesh_studio.studio.panes.debugger import DebuggerPane
+
+            pane = DebuggerPane(lambda: self.client.runtime, self)
+            pane.sig_stopped.connect(self._on_debugger_stopped)
+            pane.sig_session_started.connect(self._on_debugger_session_started)
+        else:
+            from logomesh_studio.studio.panes.profiler import ProfilerPane
+
+            pane = ProfilerPane(record=self.client.record_profile, parent=self)
+            pane.sig_open_source_requested.connect(self._on_profiler_open_source)
+            pane.sig_error.connect(self._on_profiler_error)
+        self._lazy[name] = pane
+        pane.setMinimumSize(120, 120)
+        placeholder = self.docks[name].widget()
+        self.docks[name].setWidget(pane)
+        placeholder.deleteLater()
+        splitter_state = self.settings.value(f"splitters/{name}")
+        if isinstance(splitter_state, QByteArray):
+            pane.splitter.restoreState(splitter_state)
+        return pane
+
+    def _build_lazy_panes(self) -> None:
+        for name in _LAZY_PANES:
+            self._lazy_pane(name)
+
     def _raise_dock(self, name: str) -> None:
         self.docks[name].show()
         self.docks[name].raise_()
@@ -379,8 +418,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Debugging {plugin_id}: set breakpoints in the gutter", 8000)
 
     def _on_client_state_for_debugger(self, state: str) -> None:
-        if state != "running":  # the runtime is closing or reopening: detach first
-            self.debugger.stop_debugging()
+        if state != "running" and "debugger" in self._lazy:  # closing or reopening: detach
+            self._lazy["debugger"].stop_debugging()
 
     def _on_profiler_open_source(self, path: str, line: int) -> None:
         self.debugger.open_source(path, line)
@@ -409,8 +448,10 @@ class MainWindow(QMainWindow):
             self.theme.set_mode(mode)
 
     def _on_theme_changed(self, dark: bool) -> None:
-        for view in (self.plugins.tree, self.messages.table, self.logs.table, self.reloads.table,
-                     self.profiler.table):
+        views = [self.plugins.tree, self.messages.table, self.logs.table, self.reloads.table]
+        if "profiler" in self._lazy:
+            views.append(self._lazy["profiler"].table)
+        for view in views:
             view.viewport().update()
 
     def _on_about_triggered(self) -> None:
@@ -429,7 +470,9 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState(STATE_VERSION))
         for name in _SPLIT_PANES:
-            pane = getattr(self, name)
+            pane = self._lazy.get(name) if name in _LAZY_PANES else getattr(self, name)
+            if pane is None:
+                continue
             self.settings.setValue(f"splitters/{name}", pane.splitter.saveState())
         self.settings.sync()
 
@@ -444,7 +487,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state, STATE_VERSION)
         for name in _SPLIT_PANES:
             splitter_state = self.settings.value(f"splitters/{name}")
-            if isinstance(splitter_state, QByteArray):
+            if isinstance(splitter_state, QByteArray) and name not in _LAZY_PANES:
                 getattr(self, name).splitter.restoreState(splitter_state)
 
     # -- Qt events --------------------------------------------------------------------------
@@ -457,8 +500,10 @@ class MainWindow(QMainWindow):
 
     def _on_first_show_timeout(self) -> None:
         self.sig_first_shown.emit()
+        QTimer.singleShot(0, self, self._build_lazy_panes)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
-        self.debugger.shutdown()  # a runtime stopped at a breakpoint must resume to close
+        if "debugger" in self._lazy:  # a runtime stopped at a breakpoint must resume to close
+            self._lazy["debugger"].shutdown()
         super().closeEvent(event)
