@@ -12,6 +12,7 @@ import asyncio
 import functools
 import inspect
 import itertools
+import json
 import logging
 import time
 from collections import deque
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 OK, ERROR, REFUSED, TIMEOUT = "ok", "error", "refused", "timeout"
 NOT_FOUND, NO_HANDLER, INVALID = "not_found", "no_handler", "invalid"
 CANCELLED = "cancelled"
+EXECUTE = "execute"
+"""The message type under which ``execute(input)`` calls are recorded."""
 
 _perf = time.perf_counter
 _NO_PERMISSIONS = PermissionSet(())
@@ -276,13 +279,29 @@ class CommunicationBridge:
         """Call ``target``'s ``execute(input)`` as a recorded message of type ``execute``
         (needs ``send:<target>:execute``); a handler for ``execute`` takes precedence."""
         started = _perf()
-        if not self._permissions.get(source, _NO_PERMISSIONS).allows("send", target, "execute"):
-            raise self._refuse("send", source, target, "execute", started,
-                               required_permission("send", target, "execute"),
+        if not self._permissions.get(source, _NO_PERMISSIONS).allows("send", target, EXECUTE):
+            raise self._refuse("send", source, target, EXECUTE, started,
+                               required_permission("send", target, EXECUTE),
                                f"execute {target}")
-        text = self._encode("send", source, target, "execute", input, started)
-        return await self._deliver("send", source, target, "execute", input, text, timeout,
+        text = self._encode("send", source, target, EXECUTE, input, started)
+        return await self._deliver("send", source, target, EXECUTE, input, text, timeout,
                                    started, fallback_execute=True)
+
+    async def replay(self, record: MessageRecorded) -> Any:
+        """Make the recorded call again, as the same kind of call from the same source
+        (whose current permissions apply). A truncated record cannot be replayed."""
+        if record.truncated:
+            raise sdk.InvalidPayload(f"message #{record.id} was recorded truncated "
+                                     "(over history_text_limit); it cannot be replayed")
+        payload = json.loads(record.payload) if record.payload else None
+        if record.call == "broadcast":
+            capability = None if record.target == "*" else record.target
+            return await self.broadcast(record.source, record.type, payload, capability)
+        if record.call == "capability":
+            return await self.request_capability(record.source, record.type, payload)
+        if record.type == EXECUTE:  # a handler for "execute" still takes precedence there
+            return await self.execute(record.source, record.target, payload)
+        return await self.send(record.source, record.target, record.type, payload)
 
     async def _deliver(self, call: str, source: str, target: str, type: str, payload: Any,
                        text: str, timeout: float | None, started: float,

@@ -607,3 +607,45 @@ def test_history_keeps_at_most_the_text_limit_of_big_payloads(workspace):
         assert record.size == 502
         h.runtime.run(bus.execute("test", "worker", "small"))
         assert not bus.history[-1].truncated
+
+
+REPLAYABLE = """
+from logomesh_studio.sdk import Plugin, handler
+
+
+class TestPlugin(Plugin):
+    @handler("note")
+    def note(self, message):
+        self.data.setdefault("notes", []).append(message.payload)
+        return len(self.data["notes"])
+
+    def execute(self, input):
+        return {"ran": input}
+"""
+
+
+def test_replay_repeats_each_kind_of_call_as_recorded(workspace):
+    workspace.plugin("notes", REPLAYABLE, capabilities=["noting"])
+    workspace.plugin("boss", permissions=["send:notes", "broadcast", "capability:noting"])
+    with PluginHarness(workspace.root) as h:
+        bus, run = h.host.bus, h.runtime.run
+        run(bus.send("boss", "notes", "note", {"n": 1}))
+        run(bus.broadcast("boss", "note", {"n": 2}))
+        run(bus.request_capability("boss", "noting", {"n": 3}))
+        run(bus.execute("boss", "notes", 4))
+        recorded = list(bus.history)
+        assert [r.call for r in recorded] == ["send", "broadcast", "capability", "send"]
+        assert run(bus.replay(recorded[0])) == 3  # notes: 1, 2 (broadcast), then this
+        assert run(bus.replay(recorded[1])) == {"notes": 4}
+        assert run(bus.replay(recorded[2])) == ("notes", {"ran": {"n": 3}})
+        assert run(bus.replay(recorded[3])) == {"ran": 4}
+        assert [r.call for r in list(bus.history)[4:]] == [r.call for r in recorded]
+
+
+def test_truncated_record_cannot_be_replayed(workspace):
+    workspace.plugin("notes", REPLAYABLE)
+    config = RuntimeConfig(entry_points=False, history_text_limit=10)
+    with PluginHarness(workspace.root, config) as h:
+        h.send("notes", "note", "x" * 50)
+        with pytest.raises(sdk.InvalidPayload, match="truncated"):
+            h.runtime.run(h.host.bus.replay(h.host.bus.history[-1]))
