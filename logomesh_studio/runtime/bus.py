@@ -295,6 +295,8 @@ class CommunicationBridge:
                                      "(over history_text_limit); it cannot be replayed")
         payload = json.loads(record.payload) if record.payload else None
         if record.call == "broadcast":
+            if record.target in self._routes:  # one delivery of a broadcast: that one again
+                return await self._redeliver(record, payload)
             capability = None if record.target == "*" else record.target
             return await self.broadcast(record.source, record.type, payload, capability)
         if record.call == "capability":
@@ -302,6 +304,21 @@ class CommunicationBridge:
         if record.type == EXECUTE:  # a handler for "execute" still takes precedence there
             return await self.execute(record.source, record.target, payload)
         return await self.send(record.source, record.target, record.type, payload)
+
+    async def _redeliver(self, record: MessageRecorded, payload: Any) -> Any:
+        """Deliver one recorded broadcast delivery again, if the source may still
+        broadcast ``type`` to that receiver (to everyone or to one of its capabilities)."""
+        started = _perf()
+        source, target, type = record.source, record.target, record.type
+        rules = self._permissions.get(source, _NO_PERMISSIONS)
+        scopes = (EVERYONE, *self._routes[target].capabilities)
+        if not any(rules.allows("broadcast", scope, type) for scope in scopes):
+            raise self._refuse("broadcast", source, target, type, started,
+                               required_permission("broadcast", EVERYONE),
+                               f"broadcast {type!r} to {target}")
+        text = self._encode("broadcast", source, target, type, payload, started)
+        return await self._deliver("broadcast", source, target, type, payload, text, None,
+                                   started)
 
     async def _deliver(self, call: str, source: str, target: str, type: str, payload: Any,
                        text: str, timeout: float | None, started: float,
