@@ -429,12 +429,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 10000)
 
     def open_location(self, path: str, line: int) -> None:
-        """Open ``path`` at ``line``: with ``editor/command`` from the settings (e.g.
-        ``code -g {path}:{line}``) or the desktop's default application."""
+        """Show ``path`` at ``line``: in the editor configured as ``editor/command`` in the
+        settings (e.g. ``code -g {path}:{line}``), else in the Studio's code view."""
         template = str(self.settings.value("editor/command", "") or "")
         if template:
             args = [a.format(path=path, line=line) for a in shlex.split(template)]
             QProcess.startDetached(args[0], args[1:])
+        elif path.endswith(".py"):
+            self.debugger.open_source(path, line)
+            self._raise_dock("debugger")
         else:
             QDesktopServices.openUrl(QUrl.fromLocalFile(path))
         self.statusBar().showMessage(f"Opened {path}:{line}", 5000)

@@ -40,3 +40,11 @@ def test_double_click_source_from_the_profiler_opens_it_in_the_debugger(studio, 
     assert os.path.realpath(code.path) == os.path.realpath(path)
     assert code.cursor_line() == 5
     assert studio.window.docks["debugger"].isVisible()
+
+
+def test_traceback_locations_open_in_the_code_view_at_their_line(studio, two_plugins):
+    studio.open(two_plugins.root)
+    path = str(two_plugins.root / "alpha" / two_plugins.package_name("alpha") / "__init__.py")
+    studio.window.logs.sig_open_file_requested.emit(path, 4)
+    code = studio.window.debugger.code_view
+    assert os.path.realpath(code.path) == os.path.realpath(path) and code.cursor_line() == 4
