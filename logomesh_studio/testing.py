@@ -96,10 +96,13 @@ class PluginHarness:
 
     def broadcast(self, type: str, payload: Any = None, capability: str | None = None, *,
                   as_: str = DRIVER) -> dict[str, Any]:
+        """Broadcast and wait for every response (or PluginError) by plugin id."""
         return self.runtime.run(self.host.bus.broadcast(as_, type, payload, capability))
 
     def request_capability(self, name: str, params: Any = None, *, as_: str = DRIVER):
+        """Request a capability; ``(provider_id, result)``."""
         return self.runtime.run(self.host.bus.request_capability(as_, name, params))
 
-    def execute(self, plugin_id: str, input: Any = None) -> Any:
-        return self.runtime.run(self.host.execute(plugin_id, input))
+    def execute(self, plugin_id: str, input: Any = None, *, as_: str = DRIVER) -> Any:
+        """Call the plugin's ``execute(input)`` through the bridge (recorded, copied)."""
+        return self.runtime.run(self.host.bus.execute(as_, plugin_id, input))

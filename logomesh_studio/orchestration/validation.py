@@ -189,7 +189,8 @@ def check_runtime(file: OrchestrationFile, host: PluginHost) -> list[Problem]:
     for p, t, _phase, task in doc.tasks():
         loc = ("phases", p, "tasks", t)
         if task.capability is not None:
-            problems += _check_provider(file, loc, task.capability, plugins, host)
+            problems += _check_provider(file, loc, task.capability, plugins, host,
+                                        doc.initiator)
         elif task.type is not None:
             info = plugins.get(task.target)
             if info is not None and info.status == "running" and task.type not in info.handles:
@@ -214,9 +215,13 @@ def permission_request(task: Task) -> tuple[str, str, str]:
 
 
 def _check_provider(file: OrchestrationFile, loc: tuple[Any, ...], capability: str,
-                    plugins: dict[str, Any], host: PluginHost) -> list[Problem]:
-    if host.bus.providers(capability):
+                    plugins: dict[str, Any], host: PluginHost, initiator: str) -> list[Problem]:
+    providers = host.bus.providers(capability)
+    if [pid for pid in providers if pid != initiator]:
         return []
+    if providers:  # a capability request never goes to its own sender
+        return [file.problem((*loc, "target"), f"only the initiator {initiator!r} provides "
+                             f"{capability!r}, and a plugin cannot request its own capability")]
     declared = sorted(pid for pid, info in plugins.items() if capability in info.capabilities)
     if declared:
         return [file.problem((*loc, "target"), f"no running plugin provides {capability!r} "

@@ -9,6 +9,7 @@ and published as a :class:`MessageRecorded` event.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import itertools
@@ -37,6 +38,9 @@ EXECUTE = "execute"
 """The message type under which ``execute(input)`` calls are recorded."""
 
 _perf = time.perf_counter
+_handling: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "logomesh_handling", default=frozenset())
+"""Plugins whose handlers are on the current call chain (re-entrant calls skip gates)."""
 _NO_PERMISSIONS = PermissionSet(())
 
 
@@ -140,12 +144,18 @@ class CommunicationBridge:
         self._permissions[plugin_id] = PermissionSet(manifest.permissions)
         self._routes[plugin_id] = _Route(plugin_id, instance, manifest, log, next(self._order))
 
-    def detach(self, plugin_id: str) -> None:
-        """Stop routing to ``plugin_id``; messages held for it fail with PluginNotFound."""
+    def detach(self, plugin_id: str, keep_permissions: bool = False) -> None:
+        """Stop routing to ``plugin_id``; messages held for it fail with PluginNotFound.
+        With ``keep_permissions`` it may still send (from ``cleanup``) until ``revoke``."""
         route = self._routes.pop(plugin_id, None)
-        self._permissions.pop(plugin_id, None)
+        if not keep_permissions:
+            self.revoke(plugin_id)
         if route is not None and route.gate is not None and not route.gate.done():
             route.gate.set_result(None)
+
+    def revoke(self, plugin_id: str) -> None:
+        """Forget ``plugin_id``'s permissions: it can no longer send anything."""
+        self._permissions.pop(plugin_id, None)
 
     async def hold(self, plugin_id: str, drain_timeout: float | None = None) -> None:
         """Queue new messages for ``plugin_id`` and wait for those in flight to finish."""
@@ -246,9 +256,13 @@ class CommunicationBridge:
         self.events.emit(record)
 
     def _refuse(self, call: str, source: str, target: str, type: str, started: float,
-                needed: str, what: str) -> sdk.PermissionDenied:
+                needed: str, what: str, payload: Any = None) -> sdk.PermissionDenied:
         message = f"{source} may not {what}: its manifest needs the permission {needed!r}"
-        self._record(call, source, target, type, 0, started, REFUSED, message,
+        try:  # kept so the call can be replayed once the permission is granted
+            text = payloads.encode(payload, self.config.payload_limit)
+        except sdk.InvalidPayload:
+            text = ""
+        self._record(call, source, target, type, len(text), started, REFUSED, message, text,
                      peer=call == "send")
         return sdk.PermissionDenied(message, needed)
 
@@ -270,7 +284,7 @@ class CommunicationBridge:
         if not self._permissions.get(source, _NO_PERMISSIONS).allows("send", target, type):
             raise self._refuse("send", source, target, type, started,
                                required_permission("send", target, type),
-                               f"send {type!r} to {target}")
+                               f"send {type!r} to {target}", payload)
         text = self._encode("send", source, target, type, payload, started)
         return await self._deliver("send", source, target, type, payload, text, timeout, started)
 
@@ -282,7 +296,7 @@ class CommunicationBridge:
         if not self._permissions.get(source, _NO_PERMISSIONS).allows("send", target, EXECUTE):
             raise self._refuse("send", source, target, EXECUTE, started,
                                required_permission("send", target, EXECUTE),
-                               f"execute {target}")
+                               f"execute {target}", input)
         text = self._encode("send", source, target, EXECUTE, input, started)
         return await self._deliver("send", source, target, EXECUTE, input, text, timeout,
                                    started, fallback_execute=True)
@@ -315,7 +329,7 @@ class CommunicationBridge:
         if not any(rules.allows("broadcast", scope, type) for scope in scopes):
             raise self._refuse("broadcast", source, target, type, started,
                                required_permission("broadcast", EVERYONE),
-                               f"broadcast {type!r} to {target}")
+                               f"broadcast {type!r} to {target}", payload)
         text = self._encode("broadcast", source, target, type, payload, started)
         return await self._deliver("broadcast", source, target, type, payload, text, None,
                                    started)
@@ -324,8 +338,10 @@ class CommunicationBridge:
                        text: str, timeout: float | None, started: float,
                        fallback_execute: bool = False) -> Any:
         route = self._routes.get(target)
-        while route is not None and route.gate is not None:
-            await route.gate  # held for a reload: wait for the new version
+        # Held for a reload: wait for the new version, unless this call comes back from
+        # one of the target's own handlers (A -> B -> A), which the reload is waiting on.
+        while route is not None and route.gate is not None and target not in _handling.get():
+            await route.gate
             route = self._routes.get(target)
         if route is None:
             self._record(call, source, target, type, len(text), started, NOT_FOUND,
@@ -345,6 +361,7 @@ class CommunicationBridge:
             raise sdk.NoHandler(error)
         route.inflight += 1
         scope = None
+        chain = _handling.set(_handling.get() | {target})
         try:
             if self.delivery_hooks:
                 for hook in self.delivery_hooks:
@@ -369,6 +386,7 @@ class CommunicationBridge:
                          "cancelled by the sender", text)
             raise
         finally:
+            _handling.reset(chain)
             route.inflight -= 1
             if not route.inflight and route.drained is not None and not route.drained.done():
                 route.drained.set_result(None)
@@ -400,7 +418,7 @@ class CommunicationBridge:
             where = f"providers of {capability!r}" if capability else "every plugin"
             raise self._refuse("broadcast", source, shown, type, started,
                                required_permission("broadcast", scope),
-                               f"broadcast {type!r} to {where}")
+                               f"broadcast {type!r} to {where}", payload)
         text = self._encode("broadcast", source, shown, type, payload, started)
         if capability is not None:
             targets = [pid for pid in self.providers(capability) if pid != source]
@@ -430,7 +448,7 @@ class CommunicationBridge:
         if not self._permissions.get(source, _NO_PERMISSIONS).allows("capability", name):
             raise self._refuse("capability", source, name, name, started,
                                required_permission("capability", name),
-                               f"request capability {name!r}")
+                               f"request capability {name!r}", params)
         text = self._encode("capability", source, name, name, params, started)
         providers = [pid for pid in self.providers(name) if pid != source]
         if not providers:

@@ -65,13 +65,19 @@ def load_plugin_folder(folder: Path) -> PluginSource:
     return PluginSource(manifest, folder, found[0], import_root=folder)
 
 
+def is_plugin_folder(folder: Path) -> bool:
+    """A workspace child that holds a plugin: a visible folder (not ``.x`` or ``_x``)
+    with a manifest."""
+    return (not folder.name.startswith((".", "_")) and folder.is_dir()
+            and manifest_in(folder) is not None)
+
+
 def _workspace_folders(workspace: Path) -> Iterable[Path]:
     try:
         children = sorted(workspace.iterdir())
     except OSError:
         return []
-    return [c for c in children
-            if c.is_dir() and not c.name.startswith((".", "_")) and manifest_in(c) is not None]
+    return [c for c in children if is_plugin_folder(c)]
 
 
 def _entry_point_source(ep: metadata.EntryPoint, dist: metadata.Distribution) -> PluginSource:

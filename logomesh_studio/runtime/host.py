@@ -6,6 +6,7 @@ A failure in one plugin's import, ``initialize`` or ``cleanup`` marks that plugi
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import sys
@@ -30,6 +31,8 @@ from logomesh_studio.runtime.manifest import Problem
 from logomesh_studio.runtime.plugin_record import (
     FAILED,
     LOADING,
+    PLUGIN_ERRORS,
+    RELOADING,
     RUNNING,
     STOPPED,
     LoadedPlugin,
@@ -52,13 +55,15 @@ class _EventLogHandler(logging.Handler):
 
     def __init__(self, hub: EventHub, plugin_id: str) -> None:
         super().__init__(logging.DEBUG)
-        self._hub = hub
+        # Only the emit function: a plugin walking ctx.log must not reach the hub and
+        # subscribe to every other plugin's traffic.
+        self._emit = hub.emit
         self._plugin_id = plugin_id
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             tb = _FORMATTER.formatException(record.exc_info) if record.exc_info else ""
-            self._hub.emit(LogRecorded(plugin_id=self._plugin_id, level=record.levelname,
+            self._emit(LogRecorded(plugin_id=self._plugin_id, level=record.levelname,
                                        message=record.getMessage(), path=record.pathname,
                                        line=record.lineno, traceback=tb, time=record.created))
         except Exception:
@@ -81,6 +86,8 @@ class PluginHost:
         self.problems: list[Problem] = []
         self.resolution = Resolution()
         self._added_paths: set[str] = set()
+        self.lock = asyncio.Lock()
+        """Held while plugins start, stop, reload or leave: one lifecycle change at a time."""
         self.reloader = Reloader(self)
         self.entry_point_paths: list[str] | None = None
         """Where to look for installed plugins (None: sys.path)."""
@@ -128,8 +135,9 @@ class PluginHost:
             self._mark_failed(self.records[pid], "resolve",
                               PluginTraceback(f"{problem.field}: {problem.reason}", str(problem),
                                               problem.path))
-        for pid in self.resolution.order:
-            await self.start(pid)
+        async with self.lock:
+            for pid in self.resolution.order:
+                await self._start(pid)
         self.events.emit(WorkspaceLoaded(
             workspace=str(self.workspace or ""),
             running=tuple(p for p in self.resolution.order if self.records[p].status == RUNNING),
@@ -175,10 +183,11 @@ class PluginHost:
             obj: Any = importlib.import_module(module_name)
             for part in attr.split("."):
                 obj = getattr(obj, part)
-        except Exception as exc:
+        except PLUGIN_ERRORS as exc:
+            # Forget what a failed import left half-done, so the next try reads the files.
+            purge_modules(modules_under(source.folder, set(sys.modules) - before))
             raise self.failure(record, "import", exc) from exc
-        finally:
-            modules = modules_under(source.folder, set(sys.modules) - before)
+        modules = modules_under(source.folder, set(sys.modules) - before)
         if not (isinstance(obj, type) and issubclass(obj, sdk.Plugin)):
             raise PluginLoadError(record.id, "import", PluginTraceback(
                 f"TypeError: entry {source.manifest.entry!r} is not a subclass of "
@@ -196,7 +205,8 @@ class PluginHost:
         cls, modules = self._import_class(record)
         try:
             instance = cls()
-        except Exception as exc:
+        except PLUGIN_ERRORS as exc:
+            purge_modules(modules)
             raise self.failure(record, "instantiate", exc) from exc
         return LoadedPlugin(instance, self.new_context(record), modules)
 
@@ -206,15 +216,20 @@ class PluginHost:
         try:
             await call_plugin(loaded.instance.initialize, loaded.context,
                               timeout=self.config.lifecycle_timeout)
-        except Exception as exc:
+        except PLUGIN_ERRORS as exc:
             sdk._unbind(loaded.context)
             raise self.failure(record, "initialize", exc) from exc
 
     async def start(self, plugin_id: str) -> bool:
         """Import, instantiate and initialize a plugin; False (and marked failed) on error."""
+        async with self.lock:
+            return await self._start(plugin_id)
+
+    async def _start(self, plugin_id: str) -> bool:
+        """``start`` for callers already holding ``lock``."""
         record = self.records[plugin_id]
-        if record.status == RUNNING:
-            return True
+        if record.status in (RUNNING, LOADING, RELOADING):
+            return record.status == RUNNING
         for dep_id in record.source.manifest.dependencies:
             dep = self.records.get(dep_id)
             if dep is None or dep.status != RUNNING:
@@ -225,10 +240,13 @@ class PluginHost:
                 return False
         record.status = LOADING
         started = time.perf_counter()
+        loaded = None
         try:
             loaded = await self.instantiate(record)
             await self.initialize(record, loaded)
         except PluginLoadError as exc:
+            if loaded is not None:
+                purge_modules(loaded.modules)
             self._mark_failed(record, exc.stage, exc.detail)
             return False
         record.loaded, record.status, record.error = loaded, RUNNING, None
@@ -243,7 +261,7 @@ class PluginHost:
         """Run ``cleanup()``; returns the failure instead of raising (stopping goes on)."""
         try:
             await call_plugin(loaded.instance.cleanup, timeout=self.config.lifecycle_timeout)
-        except Exception as exc:
+        except PLUGIN_ERRORS as exc:
             return self.failure(record, "cleanup", exc)
         finally:
             sdk._unbind(loaded.context)
@@ -251,15 +269,21 @@ class PluginHost:
 
     async def stop(self, plugin_id: str, reason: str = "stopped") -> None:
         """Stop a plugin: detach it from the bridge, run cleanup, forget its modules."""
+        async with self.lock:
+            await self._stop(plugin_id, reason)
+
+    async def _stop(self, plugin_id: str, reason: str = "stopped") -> None:
+        """``stop`` for callers already holding ``lock``."""
         record = self.records[plugin_id]
         loaded = record.loaded
         if loaded is None:
             if record.status != FAILED:
                 record.status = STOPPED
             return
-        self.bus.detach(plugin_id)
+        self.bus.detach(plugin_id, keep_permissions=True)  # cleanup() may still send
         record.loaded = None
         failure = await self.cleanup(record, loaded)
+        self.bus.revoke(plugin_id)
         purge_modules(loaded.modules)
         if failure is not None:
             self._mark_failed(record, failure.stage, failure.detail)
@@ -269,7 +293,7 @@ class PluginHost:
 
     async def start_startable(self) -> list[str]:
         """Re-resolve and start plugins that never started or waited on a dependency
-        (after a plugin folder was added); returns the ids started."""
+        (after a plugin folder was added); returns the ids started. Caller holds ``lock``."""
         self.resolution = resolve([r.source for r in self.records.values()])
         started = []
         for pid in self.resolution.order:
@@ -277,7 +301,7 @@ class PluginHost:
             waiting = record.status == FAILED and record.failed_stage in ("resolve",
                                                                           "dependencies")
             if (waiting or (record.status == STOPPED and not record.ever_started)) \
-                    and await self.start(pid):
+                    and await self._start(pid):
                 started.append(pid)
         for pid, problem in self.resolution.failed.items():
             record = self.records[pid]
@@ -288,15 +312,15 @@ class PluginHost:
 
     async def remove(self, plugin_id: str, dependents: list[str]) -> None:
         """Unload a plugin whose folder is gone; its running dependents stop, marked
-        failed with the reason."""
+        failed with the reason. Caller holds ``lock``."""
         for pid in reversed(dependents):
             record = self.records.get(pid)
             if record is not None and record.status == RUNNING:
-                await self.stop(pid, reason=f"dependency {plugin_id} was removed")
+                await self._stop(pid, reason=f"dependency {plugin_id} was removed")
                 self._mark_failed(record, "dependencies", PluginTraceback(
                     f"dependencies.{plugin_id}: stopped because {plugin_id} was removed", "",
                     str(record.source.manifest_path)))
-        await self.stop(plugin_id, reason="plugin folder removed")
+        await self._stop(plugin_id, reason="plugin folder removed")
         del self.records[plugin_id]
         self.resolution = resolve([r.source for r in self.records.values()])
 
@@ -317,18 +341,20 @@ class PluginHost:
     async def shutdown(self) -> None:
         """Stop watching, then every plugin, dependents before their dependencies."""
         await self.reloader.unwatch()
-        for pid in reversed(self.resolution.order):
-            if pid in self.records:
-                await self.stop(pid, reason="shutdown")
-        for pid in list(self.records):
-            await self.stop(pid, reason="shutdown")
+        async with self.lock:
+            for pid in reversed(self.resolution.order):
+                if pid in self.records:
+                    await self._stop(pid, reason="shutdown")
+            for pid in list(self.records):
+                await self._stop(pid, reason="shutdown")
         for root in self._added_paths:
             if root in sys.path:
                 sys.path.remove(root)
         self._added_paths.clear()
 
     async def execute(self, plugin_id: str, input: Any = None) -> Any:
-        """Call a running plugin's ``execute(input)`` directly (CLI, orchestration)."""
+        """Call a running plugin's ``execute(input)`` directly, outside the bridge (no
+        permission check, not recorded): the Studio's "execute" command."""
         instance = self.instance(plugin_id)
         if instance is None:
             raise sdk.PluginNotFound(f"plugin {plugin_id!r} is not running")

@@ -19,6 +19,10 @@ from logomesh_studio import sdk
 from logomesh_studio.runtime.discovery import PluginSource
 from logomesh_studio.runtime.tracebacks import PluginTraceback
 
+PLUGIN_ERRORS = (Exception, SystemExit)
+"""What plugin code may raise that the runtime contains: SystemExit (``sys.exit()`` in a
+plugin, an argparse error at import) would otherwise stop the runtime's loop."""
+
 RUNNING, FAILED, STOPPED, LOADING, RELOADING = "running", "failed", "stopped", "loading", "reloading"
 
 

@@ -20,10 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from logomesh_studio import sdk
-from logomesh_studio.runtime.discovery import PluginSource, load_plugin_folder, manifest_in
+from logomesh_studio.runtime.discovery import (
+    PluginSource,
+    is_plugin_folder,
+    load_plugin_folder,
+    manifest_in,
+)
 from logomesh_studio.runtime.events import ReloadCompleted, ReloadFailed, ReloadStarted, Watching
 from logomesh_studio.runtime.manifest import ManifestError, Problem
 from logomesh_studio.runtime.plugin_record import (
+    PLUGIN_ERRORS,
     RELOADING,
     RUNNING,
     LoadedPlugin,
@@ -111,7 +117,6 @@ class Reloader:
         self._watcher: WorkspaceWatcher | None = None
         self._pending = _Pending()
         self._timer: asyncio.TimerHandle | None = None
-        self._lock = asyncio.Lock()
         self._watch_lock = asyncio.Lock()
         self._hashes: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -174,7 +179,7 @@ class Reloader:
         fired = time.perf_counter()
         clock = {"detect": pending.arrived - pending.first_seen,
                  "debounce": fired - pending.last_seen, "origin": pending.first_seen}
-        async with self._lock:
+        async with self.host.lock:
             by_folder = {r.source.folder.name: r.id for r in self.host.records.values()
                          if r.source.origin == "workspace"}
             changed: dict[str, str] = {}
@@ -182,7 +187,7 @@ class Reloader:
                 plugin_id = by_folder.get(folder_name)
                 folder = self.host.workspace / folder_name
                 if plugin_id is None:
-                    if folder.is_dir() and manifest_in(folder) is not None:
+                    if is_plugin_folder(folder):
                         await self._add_plugin(folder)
                     continue
                 if not folder.is_dir() or manifest_in(folder) is None:
@@ -201,17 +206,12 @@ class Reloader:
         """Reload ``plugin_id`` and its dependents now; True if it reloaded."""
         if plugin_id not in self.host.records:
             raise KeyError(f"no plugin {plugin_id!r}")
-        async with self._lock:
+        async with self.host.lock:
             if self.host.records[plugin_id].source.origin == "workspace":
                 self._hashes[plugin_id] = content_hash(self.host.records[plugin_id].source.folder)
             results = await self._reload_many({plugin_id: cause}, {"detect": 0.0,
                                                                   "debounce": 0.0})
         return results.get(plugin_id, False)
-
-    def cascade(self, changed: list[str]) -> list[str]:
-        """``changed`` plus every plugin depending on them (manifest dependencies,
-        capability consumers, observed message traffic), each once, dependencies first."""
-        return list(self._cascade(changed))
 
     def _cascade(self, changed: list[str]) -> dict[str, set[str]]:
         """Reload order -> the plugins in the cascade that caused each one."""
@@ -268,6 +268,8 @@ class Reloader:
         return False
 
     def _new_source(self, record: PluginRecord, cause: str) -> PluginSource | None:
+        if record.source.origin != "workspace":
+            return record.source  # an installed plugin: its code is re-imported as it is
         try:
             source = load_plugin_folder(record.source.folder)
         except ManifestError as exc:
@@ -299,8 +301,9 @@ class Reloader:
         old = record.loaded
         if old is None:  # failed or stopped before: a fresh start is the reload
             record.source = source
+            purge_modules(modules_under(source.folder, list(sys.modules)))
             drop_bytecode(source.folder)
-            if not await host.start(record.id):
+            if not await host._start(record.id):
                 return self._fail(record, "start", record.error
                                   or PluginTraceback(f"{record.id} did not start", ""), cause)
             self._completed(record, cause, clock, started, {})
@@ -321,7 +324,7 @@ class Reloader:
         try:
             try:
                 state = copy.deepcopy(default_state(record, old, bus.connections(record.id)))
-            except Exception as exc:
+            except PLUGIN_ERRORS as exc:
                 raise host.failure(record, "on_before_reload", exc) from exc
             purge_modules(old_modules)
             drop_bytecode(source.folder)
@@ -334,7 +337,7 @@ class Reloader:
             if type(loaded.instance).state_version != old_version:
                 try:
                     state = loaded.instance.migrate_state(state, old_version)
-                except Exception as exc:
+                except PLUGIN_ERRORS as exc:
                     raise host.failure(staging, "migrate_state", exc) from exc
             await host.initialize(staging, loaded)
             t_init = time.perf_counter() - t_init
@@ -342,23 +345,27 @@ class Reloader:
             try:
                 await call_plugin(loaded.instance.on_after_reload, state,
                                   timeout=host.config.lifecycle_timeout)
-            except Exception as exc:
+            except PLUGIN_ERRORS as exc:
                 await host.cleanup(staging, loaded)
                 raise host.failure(staging, "on_after_reload", exc) from exc
-        except PluginLoadError as exc:
+            t_restore = time.perf_counter() - t_restore
+        except BaseException as exc:  # also cancellation: never leave the gate held
             _swap_back(old_modules, source.folder)
             bus.bind_context(old.context, record.source.manifest)
             bus.release(record.id, manifest=record.source.manifest)
             record.status = RUNNING
-            return self._fail(record, exc.stage, exc.detail, cause)
+            if isinstance(exc, PluginLoadError):
+                return self._fail(record, exc.stage, exc.detail, cause)
+            raise
 
+        t_cleanup = time.perf_counter()
         cleanup_failure = await host.cleanup(record, old)
         if cleanup_failure is not None:
             old.context.log.warning("cleanup of the old version failed: %s",
                                     cleanup_failure.detail.error)
         record.source, record.loaded, record.status, record.error = source, loaded, RUNNING, None
         bus.release(record.id, loaded.instance, source.manifest, loaded.context.log)
-        t_restore = time.perf_counter() - t_restore
+        t_unload += time.perf_counter() - t_cleanup  # the old version's cleanup is unloading
         self._completed(record, cause, clock, started, {
             "unload": t_unload, "import": t_import, "init": t_init, "restore": t_restore})
         return True

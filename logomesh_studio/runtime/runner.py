@@ -47,15 +47,25 @@ class RuntimeThread:
         """Start the thread and load the workspace (blocks until loaded)."""
         self._thread.start()
         self._ready.wait(timeout)
-        self.run(self.host.load_workspace(), timeout)
+        try:
+            self.run(self.host.load_workspace(), timeout)
+        except BaseException:
+            self.stop(timeout)
+            raise
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         """Schedule ``coro`` on the runtime loop from any thread."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = 30.0) -> T:
-        """Run ``coro`` on the runtime loop and wait for its result."""
-        return self.submit(coro).result(timeout)
+        """Run ``coro`` on the runtime loop and wait for its result; on timeout the
+        coroutine is cancelled (and TimeoutError raised)."""
+        future = self.submit(coro)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise
 
     def call_soon(self, func: Callable[..., Any], *args: Any) -> None:
         """Run a plain callable on the runtime loop (thread-safe)."""

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from logomesh_studio import sdk
 from logomesh_studio.runtime.bus import CommunicationBridge
 from logomesh_studio.runtime.config import RuntimeConfig
+from logomesh_studio.runtime.events import EventHub
 from logomesh_studio.runtime.host import PluginHost
 from logomesh_studio.runtime.runner import RuntimeThread
 from logomesh_studio.runtime.security import (
@@ -330,7 +331,7 @@ def reachable(root: object, depth: int) -> list[object]:
     return found
 
 
-RUNTIME_OBJECTS = (sdk.Plugin, CommunicationBridge, PluginHost, RuntimeThread, PluginHarness,
+RUNTIME_OBJECTS = (sdk.Plugin, CommunicationBridge, PluginHost, RuntimeThread, PluginHarness, EventHub,
                    types.ModuleType)
 
 
