@@ -5,6 +5,9 @@ reads the target's current frame from ``sys._current_frames()`` and walks
 ``f_back``. A CPU-bound target only releases the GIL every switch interval, so
 the achieved rate can be well below ``1 / interval``; each sample is therefore
 weighted by the clock's real advance since the previous one.
+
+A profile keeps every sample; a long-running consumer (the plugin tree's CPU
+meter) passes a ``sink`` instead and keeps only what it needs.
 """
 
 from __future__ import annotations
@@ -51,7 +54,11 @@ def cpu_clock_of(ident: int) -> Callable[[], float]:
 
 
 class StackSampler:
-    """Samples thread ``ident`` from a daemon thread until :meth:`stop`."""
+    """Samples thread ``ident`` from a daemon thread until :meth:`stop`.
+
+    Samples are kept for :meth:`samples` unless ``sink`` is given: then each one is
+    handed to ``sink`` on the sampling thread and nothing is kept.
+    """
 
     def __init__(
         self,
@@ -61,6 +68,8 @@ class StackSampler:
         read_clock: Callable[[], float] = time.perf_counter,
         roots: PluginRoots | None = None,
         message_of: Callable[[], str | None] | None = None,
+        sink: Callable[[Sample], None] | None = None,
+        thread_name: str = "logomesh-profiler",
     ) -> None:
         self.ident = ident
         self.interval = interval
@@ -71,7 +80,9 @@ class StackSampler:
         self.error: BaseException | None = None
         self._read_clock = read_clock
         self._roots = roots or PluginRoots()
+        self._next_roots = self._roots
         self._message_of = message_of
+        self._sink = sink
         self._frame_index: dict[Frame, int] = {}
         # id(code) -> (frame index, plugin id, is an idle wait, code). Keyed by id
         # because equal code objects from different files compare equal; holding
@@ -83,7 +94,7 @@ class StackSampler:
         self._messages: list[str | None] = []
         self._weights: list[float] = []
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="logomesh-profiler", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
 
     def start(self) -> None:
         """Begin sampling."""
@@ -99,6 +110,12 @@ class StackSampler:
             self.stopped_at = time.perf_counter()
         if self.error is not None:
             raise RuntimeError("the profiler's sampling thread failed") from self.error
+
+    def set_roots(self, roots: PluginRoots) -> None:
+        """Attribute samples to ``roots`` from the next sample on (safe while sampling)."""
+        # Only the sampling thread swaps roots and forgets the plugins it learned per
+        # code object, so an answer learned from the old roots cannot outlive the swap.
+        self._next_roots = roots
 
     def samples(self) -> list[Sample]:
         """The samples taken so far (safe to call while sampling)."""
@@ -150,6 +167,8 @@ class StackSampler:
         learn = self._learn
         stack_ids = self._stack_ids
         message_of = self._message_of
+        sink = self._sink
+        code_info = self._code_info
         idle_index = self._intern(IDLE_FRAME)
         add_stack, add_plugin = self._stacks.append, self._plugins.append
         add_message, add_weight = self._messages.append, self._weights.append
@@ -163,6 +182,9 @@ class StackSampler:
             due = max(due + interval, wall())
             if self._stopping:
                 return  # don't sample the target inside stop(), joining this thread
+            if self._next_roots is not self._roots:
+                self._roots = self._next_roots
+                code_info.clear()
             frame = current_frames().get(ident)
             if frame is None:
                 return  # the target thread has ended
@@ -194,8 +216,11 @@ class StackSampler:
                     message = message_of()
                 except Exception:  # a broken hook must not end the profile
                     message = None
-            add_stack(stack_ids.setdefault(key, key))
-            add_plugin(plugin)
-            add_message(message)
-            add_weight(now - last)
+            if sink is not None:
+                sink(Sample(key, now - last, plugin, message))
+            else:
+                add_stack(stack_ids.setdefault(key, key))
+                add_plugin(plugin)
+                add_message(message)
+                add_weight(now - last)
             last = now

@@ -8,20 +8,19 @@ reason`` problem. All problems are reported at once.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from logomesh_studio._validation import field_path, reason
 from logomesh_studio.orchestration.model import (
     MODELS,
     Orchestration,
     OrchestrationFile,
     OrchestrationInvalid,
     Problem,
-    field_path,
     line_of,
 )
 from logomesh_studio.orchestration.validation import check_document
@@ -143,25 +142,14 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel]:
 
 def _reason(error: dict[str, Any]) -> str:
     kind, loc = error["type"], tuple(error["loc"])
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        allowed = list(_model_at(loc).model_fields)
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.5)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        return f"unknown field ({hint}allowed: {', '.join(allowed)})"
-    if kind == "value_error":
-        return str(error["ctx"]["error"])
-    if kind == "literal_error":
-        return f"{error['input']!r} is not one of {error['ctx']['expected']}"
     if kind == "string_pattern_mismatch":
         return (f"{str(error['input'])[:60]!r} is not a name (letters, digits, '_' and '-', "
                 "not starting with a digit)")
     if kind == "model_type" and loc[:1] == ("participants",):
         return "must be a plugin id or a mapping {id, max_concurrency}"
-    message = error["msg"]
-    if message.startswith("Input should be "):
-        message = "must be " + message[len("Input should be "):]
+    text = reason(error, _model_at(loc).model_fields if kind == "extra_forbidden" else ())
     value = error.get("input")
-    shown = "" if isinstance(value, dict | list) else f" (got {value!r:.60})"
-    return message[0].lower() + message[1:] + shown
+    if kind in ("missing", "extra_forbidden", "value_error", "literal_error") or \
+            text.startswith("must be ") and ", not " in text or isinstance(value, dict | list):
+        return text
+    return f"{text} (got {value!r:.60})"

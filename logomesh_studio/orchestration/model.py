@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from logomesh_studio._validation import field_path
+
 SEQUENTIAL, PARALLEL, CONDITIONAL = "sequential", "parallel", "conditional"
 Mode = Literal["sequential", "parallel", "conditional"]
 
@@ -166,14 +168,6 @@ MODELS: dict[str, type[BaseModel]] = {
     "(document)": Orchestration, "participants": Participant, "resources": Resources,
     "phases": Phase, "tasks": Task,
 }
-
-
-def field_path(loc: tuple[Any, ...]) -> str:
-    """``('phases', 0, 'tasks', 1, 'target')`` as ``phases[0].tasks[1].target``."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
 
 
 def line_of(lines: Mapping[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int:

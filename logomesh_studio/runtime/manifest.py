@@ -17,6 +17,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from logomesh_studio._validation import field_path, reason
 from logomesh_studio.runtime.security import PermissionSyntaxError, parse_permission
 
 MANIFEST_NAMES = ("plugin.toml", "manifest.json")
@@ -148,42 +149,6 @@ class Manifest(BaseModel):
         return Version(self.version)
 
 
-_TYPE_NAMES = {"string_type": "a string", "int_type": "an integer", "list_type": "a list",
-               "dict_type": "a table/object", "bool_type": "true or false",
-               "int_from_float": "an integer"}
-
-
-def _json_type(value: Any) -> str:
-    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-             list: "a list", dict: "a table/object", type(None): "null"}
-    return names.get(type(value), type(value).__name__)
-
-
-def _reason(error: dict[str, Any]) -> str:
-    kind = error["type"]
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        allowed = ", ".join(Manifest.model_fields)
-        return f"unknown field (allowed: {allowed})"
-    if kind == "value_error":
-        return str(error["ctx"]["error"])
-    if kind in _TYPE_NAMES:
-        return f"must be {_TYPE_NAMES[kind]}, not {_json_type(error.get('input'))}"
-    message = error["msg"]
-    return message[0].lower() + message[1:]
-
-
-def _field_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(manifest)"
-
-
 def _decode(path: Path, raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
@@ -232,7 +197,8 @@ def validate_manifest(path: Path, data: dict[str, Any]) -> Manifest:
     try:
         return Manifest.model_validate(data)
     except ValidationError as exc:
-        problems = [Problem(str(path), _field_path(err["loc"]), _reason(err))
+        problems = [Problem(str(path), field_path(err["loc"], "(manifest)"),
+                            reason(err, Manifest.model_fields))
                     for err in exc.errors(include_url=False)]
         raise ManifestError(problems) from None
 
