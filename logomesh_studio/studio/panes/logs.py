@@ -15,12 +15,9 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
-    QHeaderView,
     QLabel,
     QSplitter,
-    QTableView,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -31,7 +28,7 @@ from logomesh_studio.studio import theme
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.panes.messages import clock
 from logomesh_studio.studio.resources import icon
-from logomesh_studio.studio.widgets.record_table import Column, RecordTableModel
+from logomesh_studio.studio.widgets.record_table import Column, RecordTableModel, RecordTableView
 from logomesh_studio.studio.widgets.search_field import SearchField
 from logomesh_studio.studio.widgets.traceback_view import FRAME as _FRAME
 from logomesh_studio.studio.widgets.traceback_view import TracebackView
@@ -173,23 +170,8 @@ class LogsPane(QWidget):
         self.count_label.setContentsMargins(8, 0, 4, 0)
         toolbar.addWidget(self.count_label)
 
-        self.table = QTableView(self)
-        self.table.setObjectName("log_table")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
-        header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setStretchLastSection(False)
-        for column, width in enumerate((96, 84, 100, 400, 130)):
-            header.resizeSection(column, width)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table = RecordTableView("log_table", self.model, (96, 84, 100, 400, 130),
+                                     stretch=3, parent=self)
 
         self.details = TracebackView(self)
         self.details.setObjectName("log_details")

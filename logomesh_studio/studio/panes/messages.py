@@ -15,14 +15,11 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMenu,
     QSplitter,
-    QTableView,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -34,7 +31,7 @@ from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.panes.send_dialog import SendDialog
 from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.widgets.json_tree import JsonTreeView
-from logomesh_studio.studio.widgets.record_table import Column, RecordTableModel
+from logomesh_studio.studio.widgets.record_table import Column, RecordTableModel, RecordTableView
 from logomesh_studio.studio.widgets.search_field import SearchField
 
 OUTCOMES = ("ok", "error", "refused", "timeout", "not_found", "no_handler", "invalid")
@@ -212,25 +209,9 @@ class MessagesPane(QWidget):
         self.count_label.setContentsMargins(8, 0, 4, 0)
         toolbar.addWidget(self.count_label)
 
-        self.table = QTableView(self)
-        self.table.setObjectName("message_table")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
+        self.table = RecordTableView("message_table", self.model, (96, 110, 110, 140, 70, 80, 90),
+                                     stretch=3, parent=self)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(
-            self.table.fontMetrics().height() + 6)
-        header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setStretchLastSection(False)
-        for column, width in enumerate((96, 110, 110, 140, 70, 80, 90)):
-            header.resizeSection(column, width)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
 
         self.detail_title = QLabel("Select a message to see its payload and response", self)
         self.detail_title.setObjectName("message_detail_title")

@@ -16,13 +16,10 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QPainter
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
     QSplitter,
     QStyledItemDelegate,
     QStyleOptionViewItem,
-    QTableView,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -33,7 +30,7 @@ from logomesh_studio.studio import theme
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.panes.messages import clock
 from logomesh_studio.studio.resources import icon
-from logomesh_studio.studio.widgets.record_table import Column, RecordTableModel
+from logomesh_studio.studio.widgets.record_table import Column, RecordTableModel, RecordTableView
 from logomesh_studio.studio.widgets.traceback_view import TracebackView
 
 PHASES = ("detect", "debounce", "unload", "import", "init", "restore")
@@ -167,23 +164,9 @@ class ReloadsPane(QWidget):
         self.legend.setContentsMargins(8, 0, 0, 0)
         toolbar.addWidget(self.legend)
 
-        self.table = QTableView(self)
-        self.table.setObjectName("reload_table")
-        self.table.setModel(self.model)
+        self.table = RecordTableView("reload_table", self.model, (96, 100, 130, 70, 74, 150),
+                                     parent=self)
         self.table.setItemDelegateForColumn(ReloadTableModel.SPLIT, TimingSplitDelegate(self))
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
-        header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((96, 100, 130, 70, 74, 150)):
-            header.resizeSection(column, width)
         self.details = TracebackView(self)
         self.details.setObjectName("reload_details")
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 R = TypeVar("R")
 _Index = QModelIndex | QPersistentModelIndex
@@ -142,3 +143,31 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
             if id(r) in replaced:
                 self._rows[row] = replaced[id(r)]
                 self.dataChanged.emit(self.index(row, 0), self.index(row, len(self._columns) - 1))
+
+
+class RecordTableView(QTableView):
+    """The log-like table the record panes share: whole-row single selection, compact
+    fixed-height rows, no grid; ``widths`` per column, ``stretch`` (or the last column)
+    takes the rest."""
+
+    def __init__(self, name: str, model: QAbstractTableModel, widths: Sequence[int],
+                 stretch: int | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setModel(model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setAlternatingRowColors(True)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        rows = self.verticalHeader()
+        rows.hide()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 6)
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setStretchLastSection(stretch is None)
+        for column, width in enumerate(widths):
+            header.resizeSection(column, width)
+        if stretch is not None:
+            header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
