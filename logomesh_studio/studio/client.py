@@ -72,6 +72,7 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "execute": lambda host, plugin_id, input=None: host.execute(plugin_id, input),
     "send": lambda host, source, target, type, payload=None, timeout=None:
         host.bus.send(source, target, type, payload, timeout),
+    "replay": lambda host, record: host.bus.replay(record),
 }
 
 

@@ -7,7 +7,6 @@ sends a recorded one again.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -391,9 +390,9 @@ class MessagesPane(QWidget):
         return self._dialog
 
     def replay(self, record: MessageRecorded) -> None:
-        """Send ``record`` again from its source (its permissions apply again)."""
-        payload = json.loads(record.payload) if record.payload else None
-        self.client.spawn(self.client.send(record.source, record.target, record.type, payload),
+        """Make the recorded call again, as the same kind of call (send, broadcast,
+        capability request) from the same source, whose permissions apply again."""
+        self.client.spawn(self.client.call("replay", record=record),
                           f"replay {record.type} to {record.target}")
 
     # -- selection --------------------------------------------------------------------------
