@@ -5,6 +5,8 @@ Commands go in as a name plus plain arguments and come back as plain data
 thread. The runtime's EventHub calls subscribers on the runtime thread, so the
 client only appends there; the GUI drains the queue once per tick and emits one
 batch per kind, so 10,000 messages a second are ~30 signals a second, not 10,000.
+While a workspace is open, a CPU meter samples the runtime thread and the client
+reports each plugin's share of its time once a second.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from logomesh_studio.runtime.events import (
 if TYPE_CHECKING:
     import asyncio
 
+    from logomesh_studio.devtools.cpu_meter import CpuMeter
     from logomesh_studio.devtools.profiler import Profile
     from logomesh_studio.runtime.bus import Connection
     from logomesh_studio.runtime.config import RuntimeConfig
@@ -48,6 +51,10 @@ TICK_MS = 30
 """How often (at most) queued runtime events are delivered to the GUI."""
 MAX_BATCH_MESSAGES = 20_000
 """Messages kept from one tick's backlog; older ones are dropped (the views keep fewer)."""
+CPU_REFRESH_MS = 1000
+"""How often each plugin's CPU share is reported."""
+CPU_WINDOW_S = 2.0
+"""The CPU shares cover this many seconds up to each report."""
 
 
 def _traffic(host: PluginHost) -> dict[str, list[Connection]]:
@@ -109,6 +116,7 @@ class RuntimeClient(QObject):
     sig_reload_completed = Signal(object)
     sig_reload_failed = Signal(object)
     sig_command_failed = Signal(str, str)  # command, error
+    sig_cpu_updated = Signal(object)  # dict[plugin id, share of the runtime thread's time]
     _sig_events_queued = Signal()  # emitted from the runtime thread: a queued connection
 
     def __init__(self, config: RuntimeConfig | None = None, parent: QObject | None = None,
@@ -130,6 +138,9 @@ class RuntimeClient(QObject):
         self._drain_timer = QTimer(self)
         self._drain_timer.setSingleShot(True)
         self._drain_timer.setInterval(TICK_MS)
+        self._cpu_meter: CpuMeter | None = None
+        self._cpu_timer = QTimer(self)
+        self._cpu_timer.setInterval(CPU_REFRESH_MS)
         self._signals: dict[type[Event], Signal] = {
             PluginLoaded: self.sig_plugin_loaded, PluginFailed: self.sig_plugin_failed,
             PluginStopped: self.sig_plugin_stopped, ManifestInvalid: self.sig_manifest_invalid,
@@ -142,6 +153,7 @@ class RuntimeClient(QObject):
     def _wire_signals(self) -> None:
         self._sig_events_queued.connect(self._on_runtime_events_queued)
         self._drain_timer.timeout.connect(self._on_drain_timer_timeout)
+        self._cpu_timer.timeout.connect(self._on_cpu_timer_timeout)
         self.sig_plugins_changed.connect(self._on_self_plugins_changed)
 
     # -- state ------------------------------------------------------------------------------
@@ -183,6 +195,7 @@ class RuntimeClient(QObject):
         if runtime is not self._runtime:  # closed or reopened meanwhile
             return
         self._set_state(RUNNING)
+        self._start_cpu_meter(runtime)
         self.sig_plugins_changed.emit()
         if self._watch:
             self.spawn(self.call("watch"), "watch")
@@ -193,6 +206,7 @@ class RuntimeClient(QObject):
         if runtime is None:
             return
         self._set_state(STOPPING)
+        self._stop_cpu_meter()
         try:
             await _asyncio().to_thread(runtime.stop)
         finally:
@@ -205,6 +219,7 @@ class RuntimeClient(QObject):
     def close_now(self, timeout: float = 10.0) -> None:
         """Stop the runtime synchronously (application exit)."""
         self._drain_timer.stop()
+        self._stop_cpu_meter()
         runtime, self._runtime = self._runtime, None
         if runtime is not None:
             if self._unsubscribe is not None:
@@ -258,9 +273,9 @@ class RuntimeClient(QObject):
             raise RuntimeError("profile: no workspace is open")
         roots = {info.id: info.folder for info in await self.call("plugins")}
         # A CPU-bound runtime yields the GIL only every switch interval; lowering it while
-        # recording gives ~1,000 samples/s instead of ~150 (restored afterwards).
+        # recording gives ~800 samples/s instead of ~190 for ~9 % slowdown (bench/profiler.py).
         return await asyncio.to_thread(record_thread, runtime.thread.ident, seconds, 0.001, roots,
-                                       switch_interval=0.0005, name=f"runtime ({self._workspace})")
+                                       switch_interval=0.001, name=f"runtime ({self._workspace})")
 
     async def plugins(self) -> list[PluginInfo]:
         return await self.call("plugins")
@@ -283,6 +298,8 @@ class RuntimeClient(QObject):
 
     def _on_plugins_listed(self, infos: list[PluginInfo]) -> None:
         self.plugin_infos = infos
+        if self._cpu_meter is not None:
+            self._cpu_meter.set_roots({info.id: info.folder for info in infos})
         self.sig_plugins_listed.emit(infos)
 
     def _on_listing_done(self, task: asyncio.Task) -> None:
@@ -290,6 +307,33 @@ class RuntimeClient(QObject):
         if self._relist:
             self._relist = False
             self._on_self_plugins_changed()
+
+    # -- CPU meter --------------------------------------------------------------------------
+
+    def _start_cpu_meter(self, runtime: RuntimeThread) -> None:
+        from logomesh_studio.devtools.cpu_meter import CpuMeter
+
+        ident = runtime.thread.ident
+        if ident is None:
+            return
+        # Plugin folders arrive with each plugin list (_on_plugins_listed), so reloads count.
+        self._cpu_meter = CpuMeter(ident)
+        self._cpu_timer.start()
+
+    def _stop_cpu_meter(self) -> None:
+        self._cpu_timer.stop()
+        meter, self._cpu_meter = self._cpu_meter, None
+        if meter is None:
+            return
+        try:
+            meter.close()
+        except RuntimeError:
+            _log.warning("the CPU meter's sampling thread failed", exc_info=True)
+        self.sig_cpu_updated.emit({})
+
+    def _on_cpu_timer_timeout(self) -> None:
+        if self._cpu_meter is not None:
+            self.sig_cpu_updated.emit(self._cpu_meter.shares(CPU_WINDOW_S))
 
     # -- events -----------------------------------------------------------------------------
 
