@@ -7,7 +7,8 @@ the achieved rate can be well below ``1 / interval``; each sample is therefore
 weighted by the clock's real advance since the previous one.
 
 A profile keeps every sample; a long-running consumer (the plugin tree's CPU
-meter) passes a ``sink`` instead and keeps only what it needs.
+meter) passes a ``sink`` instead, and ``stacks=False`` when the owning plugin is
+all it needs: the walk then stops at the first plugin frame.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ class StackSampler:
     """Samples thread ``ident`` from a daemon thread until :meth:`stop`.
 
     Samples are kept for :meth:`samples` unless ``sink`` is given: then each one is
-    handed to ``sink`` on the sampling thread and nothing is kept.
+    handed to ``sink`` on the sampling thread and nothing is kept. With
+    ``stacks=False`` samples carry only their plugin (and an empty stack).
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class StackSampler:
         roots: PluginRoots | None = None,
         message_of: Callable[[], str | None] | None = None,
         sink: Callable[[Sample], None] | None = None,
+        stacks: bool = True,
         thread_name: str = "logomesh-profiler",
     ) -> None:
         self.ident = ident
@@ -83,6 +86,7 @@ class StackSampler:
         self._next_roots = self._roots
         self._message_of = message_of
         self._sink = sink
+        self._keep_stacks = stacks
         self._frame_index: dict[Frame, int] = {}
         # id(code) -> (frame index, plugin id, is an idle wait, code). Keyed by id
         # because equal code objects from different files compare equal; holding
@@ -168,6 +172,7 @@ class StackSampler:
         stack_ids = self._stack_ids
         message_of = self._message_of
         sink = self._sink
+        keep_stacks = self._keep_stacks
         code_info = self._code_info
         idle_index = self._intern(IDLE_FRAME)
         add_stack, add_plugin = self._stacks.append, self._plugins.append
@@ -192,24 +197,36 @@ class StackSampler:
                 now = read_clock()
             except OSError:
                 return  # the target's CPU clock went away with the thread
-            stack = []
             plugin = None
+            key: tuple[int, ...] = ()
             code = frame.f_code
             info = top = info_of(id(code)) or learn(code)
-            while True:
-                stack.append(info[0])
-                if plugin is None:
-                    plugin = info[1]
-                frame = frame.f_back
-                if frame is None:
-                    break
-                code = frame.f_code
-                info = info_of(id(code)) or learn(code)
-            stack.reverse()
-            if top[2]:
-                stack.append(idle_index)
-                plugin = None
-            key = tuple(stack)
+            if keep_stacks:
+                stack = []
+                while True:
+                    stack.append(info[0])
+                    if plugin is None:
+                        plugin = info[1]
+                    frame = frame.f_back
+                    if frame is None:
+                        break
+                    code = frame.f_code
+                    info = info_of(id(code)) or learn(code)
+                stack.reverse()
+                if top[2]:
+                    stack.append(idle_index)
+                    plugin = None
+                key = tuple(stack)
+            elif not top[2]:
+                # Reading f_back creates a frame object per frame (3.11+): stop at the
+                # first plugin frame instead of walking, say, a deep recursion.
+                plugin = top[1]
+                while plugin is None:
+                    frame = frame.f_back
+                    if frame is None:
+                        break
+                    code = frame.f_code
+                    plugin = (info_of(id(code)) or learn(code))[1]
             message = None
             if message_of is not None:
                 try:

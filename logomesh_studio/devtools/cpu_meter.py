@@ -5,8 +5,9 @@
     meter.close()
 
 The plugin tree reads it once a second for as long as a workspace is open, so it
-samples every 10 ms (a tenth of the profiler's rate, negligible cost) and keeps
-only the last few seconds of (time, plugin, weight), never the stacks.
+samples every 10 ms (a tenth of the profiler's rate), walks each stack only down
+to the first plugin frame, and keeps only the last few seconds of (time, plugin,
+weight), never the stacks.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class CpuMeter:
             interval,
             roots=PluginRoots(plugin_roots),
             sink=self._record,
+            stacks=False,
             thread_name="logomesh-cpu-meter",
         )
         self._closed = False

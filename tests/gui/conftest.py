@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -48,6 +49,14 @@ def two_plugins(workspace):
     workspace.plugin("alpha", CHATTY, permissions=["send:beta"], capabilities=["relay"])
     workspace.plugin("beta", CHATTY)
     return workspace
+
+
+@pytest.fixture(autouse=True)
+def no_cpu_meter_left_running() -> Iterator[None]:
+    """Every test stops the CPU meters its runtime clients started (close or close_now)."""
+    yield
+    leftover = [t.name for t in threading.enumerate() if t.name == "logomesh-cpu-meter"]
+    assert not leftover, "a RuntimeClient was not closed: its CPU meter is still sampling"
 
 
 @pytest.fixture(scope="session")

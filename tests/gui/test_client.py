@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import shiboken6
 
@@ -53,3 +55,19 @@ def test_unknown_command_names_the_known_ones(qtbot, client):
     with qtbot.waitSignal(client.sig_command_failed, timeout=TIMEOUT_MS) as blocker:
         client.spawn(client.call("explode"), "explode")
     assert "known: plugins" in blocker.args[1]
+
+
+def _cpu_meters_running() -> int:
+    return sum(thread.name == "logomesh-cpu-meter" for thread in threading.enumerate())
+
+
+def test_cpu_shares_are_reported_until_the_workspace_closes(qtbot, client):
+    with qtbot.waitSignal(client.sig_cpu_updated, timeout=TIMEOUT_MS) as blocker:
+        pass
+    assert set(blocker.args[0]) <= {"alpha", "beta"}
+    assert _cpu_meters_running() == 1
+    with qtbot.waitSignal(client.sig_cpu_updated, timeout=TIMEOUT_MS,
+                          check_params_cb=lambda shares: shares == {}):
+        client.spawn(client.close(), "close")
+    assert _cpu_meters_running() == 0
+    qtbot.waitUntil(lambda: client.state == "stopped", timeout=TIMEOUT_MS)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from logomesh_studio.studio.panes.plugin_tree_model import NodeRole
+from logomesh_studio.studio.panes.plugin_tree_model import (
+    CPU_COLUMN,
+    NodeRole,
+    PluginTreeModel,
+)
 
 TIMEOUT_MS = 10_000
 
@@ -15,6 +19,22 @@ from logomesh_studio.sdk import Plugin
 class TestPlugin(Plugin):
     def initialize(self, ctx):
         raise RuntimeError("cannot start")
+"""
+
+
+HOG = """
+import time
+
+from logomesh_studio.sdk import Plugin, handler
+
+
+class TestPlugin(Plugin):
+    @handler("ping")
+    def ping(self, message):
+        end = time.perf_counter() + 0.3
+        while time.perf_counter() < end:
+            pass
+        return {"pong": message.payload}
 """
 
 
@@ -96,3 +116,25 @@ def test_show_messages_filters_the_inspector(studio, two_plugins):
     assert node.plugin_id == "beta"
     pane.action_show_messages.trigger()
     assert studio.window.messages.current_filter().plugin == "beta"
+
+
+def test_cpu_column_shows_the_busy_plugins_share(studio, workspace):
+    workspace.plugin("hog", HOG)
+    workspace.plugin("caller", permissions=["send:hog"])
+    studio.open(workspace.root)
+    for n in range(3):
+        studio.send("caller", "hog", "ping", n)
+
+    def percent(plugin_id):
+        text = studio.tree_row(plugin_id)[CPU_COLUMN]
+        return int(text.removesuffix(" %")) if text else 0
+
+    studio.qtbot.waitUntil(lambda: percent("hog") > 0, timeout=TIMEOUT_MS)
+    assert percent("caller") == 0
+
+
+def test_cpu_column_explains_what_it_measures(qapp):
+    model = PluginTreeModel()
+    assert model.headerData(CPU_COLUMN, Qt.Orientation.Horizontal) == "CPU"
+    tooltip = model.headerData(CPU_COLUMN, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert "runtime thread's time" in tooltip

@@ -1,8 +1,8 @@
 """Item model of the plugin tree: one row per plugin, its manifest facts as children.
 
-Updates arrive as whole snapshots (``PluginInfo`` lists, traffic summaries); the model
-diffs them against its nodes by key so expanded rows and the selection survive a
-refresh and a reload.
+Updates arrive as whole snapshots (``PluginInfo`` lists, traffic summaries, CPU
+shares); the model diffs them against its nodes by key so expanded rows and the
+selection survive a refresh and a reload.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from PySide6.QtGui import QBrush, QFont
 
 from logomesh_studio.runtime.events import ReloadFailed
 from logomesh_studio.studio import theme
+from logomesh_studio.studio.client import CPU_SAMPLE_S, CPU_WINDOW_S
 from logomesh_studio.studio.resources import icon
 
 if TYPE_CHECKING:
@@ -23,7 +24,13 @@ if TYPE_CHECKING:
 
 _Index = QModelIndex | QPersistentModelIndex
 NodeRole = Qt.ItemDataRole.UserRole + 1
-COLUMNS = ("Plugin", "Status", "Version", "Sent", "Received")
+COLUMNS = ("Plugin", "Status", "Version", "Sent", "Received", "CPU")
+CPU_COLUMN = COLUMNS.index("CPU")
+CPU_TOOLTIP = (f"Share of the runtime thread's time spent in each plugin's own code over the "
+               f"last {CPU_WINDOW_S:g} s, sampled every {CPU_SAMPLE_S * 1000:g} ms and updated "
+               "every second.\n"
+               "Calls into another plugin count for that plugin; waiting for messages counts "
+               "for none; a blocking call such as time.sleep counts for its caller.")
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 RELOAD_FAILED = "reload failed"
 
@@ -49,6 +56,15 @@ class Node:
             other.texts, other.icon, other.color, other.tooltip, other.path, other.line)
 
 
+def _row(first: str) -> tuple[str, ...]:
+    return (first,) + ("",) * (len(COLUMNS) - 1)
+
+
+def cpu_text(share: float) -> str:
+    """``"12 %"``, or blank below half a percent."""
+    return f"{share * 100:.0f} %" if share >= 0.005 else ""
+
+
 def _status_icon(status: str) -> str:
     return {"running": "status-running", "failed": "status-failed",
             "reloading": "status-reloading", "loading": "status-loading",
@@ -56,7 +72,7 @@ def _status_icon(status: str) -> str:
 
 
 def plugin_node(info: PluginInfo, connections: list[Connection],
-                reloading: bool, reload_error: ReloadFailed | None) -> Node:
+                reloading: bool, reload_error: ReloadFailed | None, cpu: float = 0.0) -> Node:
     """The row of one plugin with its children, from plain snapshots."""
     pid = info.id
     status = "reloading" if reloading else info.status
@@ -66,21 +82,22 @@ def plugin_node(info: PluginInfo, connections: list[Connection],
     received = sum(c.received for c in connections)
     red = status in ("failed", RELOAD_FAILED)
     tooltip = f"{info.name} {info.version}\n{info.description}\n{info.folder}".strip()
-    node = Node(pid, "plugin", (pid, status, info.version, f"{sent:,}", f"{received:,}"), pid,
-                icon=_status_icon(status), color="error" if red else "", tooltip=tooltip)
+    texts = (pid, status, info.version, f"{sent:,}", f"{received:,}", cpu_text(cpu))
+    node = Node(pid, "plugin", texts, pid, icon=_status_icon(status),
+                color="error" if red else "", tooltip=tooltip)
 
     def item(key: str, text: str, tip: str = "", color: str = "") -> Node:
-        return Node(key, "item", (text, "", "", "", ""), pid, tooltip=tip, color=color)
+        return Node(key, "item", _row(text), pid, tooltip=tip, color=color)
 
     if reload_error is not None:
         error = Node("error:reload", "error",
-                     (f"Reload failed at {reload_error.stage}: {reload_error.error}",
-                      "", "", "", ""), pid, icon="status-reload-failed", color="error",
+                     _row(f"Reload failed at {reload_error.stage}: {reload_error.error}"),
+                     pid, icon="status-reload-failed", color="error",
                      tooltip=reload_error.traceback or reload_error.error,
                      path=reload_error.path, line=reload_error.line)
         node.children.append(error)
     if info.status == "failed" and info.error:
-        node.children.append(Node("error:plugin", "error", (info.error, "", "", "", ""), pid,
+        node.children.append(Node("error:plugin", "error", _row(info.error), pid,
                                   icon="status-failed", color="error",
                                   tooltip=info.traceback or info.error))
     groups = (
@@ -97,8 +114,8 @@ def plugin_node(info: PluginInfo, connections: list[Connection],
     )
     for title, items in groups:
         if items:
-            group = Node(f"group:{title}", "group", (f"{title} ({len(items)})", "", "", "", ""),
-                         pid, children=items)
+            group = Node(f"group:{title}", "group", _row(f"{title} ({len(items)})"), pid,
+                         children=items)
             node.children.append(group)
     return node
 
@@ -113,6 +130,7 @@ class PluginTreeModel(QAbstractItemModel):
         self.connections: dict[str, list[Connection]] = {}
         self.reloading: set[str] = set()
         self.reload_errors: dict[str, ReloadFailed] = {}
+        self.cpu: dict[str, float] = {}
 
     # -- updates ----------------------------------------------------------------------------
 
@@ -135,9 +153,15 @@ class PluginTreeModel(QAbstractItemModel):
             self.reload_errors[plugin_id] = error
         self._rebuild()
 
+    def set_cpu(self, shares: dict[str, float]) -> None:
+        """Each plugin's share of the runtime thread's recent time (missing: none)."""
+        self.cpu = dict(shares)
+        self._rebuild()
+
     def _rebuild(self) -> None:
         specs = [plugin_node(info, self.connections.get(pid, []), pid in self.reloading,
-                             self.reload_errors.get(pid)) for pid, info in self.infos.items()]
+                             self.reload_errors.get(pid), self.cpu.get(pid, 0.0))
+                 for pid, info in self.infos.items()]
         self._sync(self._root, QModelIndex(), specs)
 
     def _sync(self, parent: Node, parent_index: QModelIndex, specs: list[Node]) -> None:
@@ -213,8 +237,12 @@ class PluginTreeModel(QAbstractItemModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole and section == CPU_COLUMN:
+            return CPU_TOOLTIP
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -242,6 +270,9 @@ class PluginTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column >= 3:
             return _RIGHT
         if role == Qt.ItemDataRole.ToolTipRole:
+            if node.kind == "plugin" and column == CPU_COLUMN:
+                share = self.cpu.get(node.plugin_id, 0.0)
+                return f"{node.plugin_id}: {share * 100:.1f} %\n{CPU_TOOLTIP}"
             return node.tooltip or None
         if role == NodeRole:
             return node

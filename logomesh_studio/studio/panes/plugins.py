@@ -1,4 +1,4 @@
-"""Plugin tree: every plugin's status, manifest facts and live traffic, with actions.
+"""Plugin tree: every plugin's status, manifest facts, live traffic and CPU share, with actions.
 
 Context menu: reload, stop/start, open folder, show messages, copy id. Failed plugins
 (and failed reloads) are red and show their error; the panel below the tree shows
@@ -115,7 +115,7 @@ class PluginsPane(QWidget):
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((1, 100), (2, 60), (3, 56), (4, 74)):
+        for column, width in ((1, 100), (2, 60), (3, 56), (4, 74), (5, 48)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
 
@@ -141,6 +141,7 @@ class PluginsPane(QWidget):
         self.client.sig_reload_completed.connect(self._on_client_reload_completed)
         self.client.sig_reload_failed.connect(self._on_client_reload_failed)
         self.client.sig_workspace_opened.connect(self._on_client_workspace_opened)
+        self.client.sig_cpu_updated.connect(self._on_client_cpu_updated)
         self._traffic_timer.timeout.connect(self._on_traffic_timer_timeout)
         self.search.sig_search_changed.connect(self._on_search_changed)
         self.tree.selectionModel().currentRowChanged.connect(self._on_tree_current_changed)
@@ -179,6 +180,9 @@ class PluginsPane(QWidget):
         if self.client.state == "running":
             self.client.spawn(self.client.call("traffic"), "traffic", self.model.set_connections)
 
+    def _on_client_cpu_updated(self, shares: dict[str, float]) -> None:
+        self.model.set_cpu(shares)
+
     def _on_client_reload_started(self, event: ReloadStarted) -> None:
         self.model.set_reloading(event.plugin_id, True)
 
@@ -195,6 +199,7 @@ class PluginsPane(QWidget):
     def _on_client_workspace_opened(self, workspace: str) -> None:
         self.model.set_plugins([])
         self.model.set_connections({})
+        self.model.set_cpu({})
         self.model.reload_errors.clear()
         self.model.reloading.clear()
         self.details.clear()
