@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(logs, profiler)
         messages.raise_()
         logs.raise_()
-        self.resizeDocks([plugins, messages], [380, 900], Qt.Orientation.Horizontal)
+        self.resizeDocks([plugins, messages], [440, 900], Qt.Orientation.Horizontal)
         self.resizeDocks([messages, logs], [560, 300], Qt.Orientation.Vertical)
 
     def _action(self, name: str, text: str, icon_name: str, tip: str,

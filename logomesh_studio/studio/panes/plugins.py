@@ -115,7 +115,7 @@ class PluginsPane(QWidget):
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((1, 100), (2, 60), (3, 56), (4, 74), (5, 48)):
+        for column, width in ((1, 92), (2, 58), (3, 46), (4, 74), (5, 46)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
 
