@@ -17,9 +17,7 @@ from PySide6.QtGui import QAction, QBrush, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
-    QSplitter,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -28,7 +26,12 @@ from logomesh_studio.studio import theme
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.panes.messages import clock
 from logomesh_studio.studio.resources import icon
-from logomesh_studio.studio.widgets.record_table import Column, RecordTableModel, RecordTableView
+from logomesh_studio.studio.widgets.record_table import (
+    Column,
+    RecordTableModel,
+    RecordTableView,
+    lay_out_with_details,
+)
 from logomesh_studio.studio.widgets.search_field import SearchField
 from logomesh_studio.studio.widgets.traceback_view import FRAME as _FRAME
 from logomesh_studio.studio.widgets.traceback_view import TracebackView
@@ -175,17 +178,8 @@ class LogsPane(QWidget):
 
         self.details = TracebackView(self)
         self.details.setObjectName("log_details")
-        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
-        self.splitter.setObjectName("logs_splitter")
-        self.splitter.addWidget(self.table)
-        self.splitter.addWidget(self.details)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(toolbar)
-        layout.addWidget(self.splitter)
+        self.splitter = lay_out_with_details(self, toolbar, self.table, self.details,
+                                             "logs_splitter")
         self._update_count()
 
     def _wire_signals(self) -> None:

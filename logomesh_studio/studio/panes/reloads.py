@@ -17,11 +17,9 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt,
 from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QLabel,
-    QSplitter,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -30,7 +28,12 @@ from logomesh_studio.studio import theme
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.panes.messages import clock
 from logomesh_studio.studio.resources import icon
-from logomesh_studio.studio.widgets.record_table import Column, RecordTableModel, RecordTableView
+from logomesh_studio.studio.widgets.record_table import (
+    Column,
+    RecordTableModel,
+    RecordTableView,
+    lay_out_with_details,
+)
 from logomesh_studio.studio.widgets.traceback_view import TracebackView
 
 PHASES = ("detect", "debounce", "unload", "import", "init", "restore")
@@ -169,17 +172,8 @@ class ReloadsPane(QWidget):
         self.table.setItemDelegateForColumn(ReloadTableModel.SPLIT, TimingSplitDelegate(self))
         self.details = TracebackView(self)
         self.details.setObjectName("reload_details")
-        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
-        self.splitter.setObjectName("reloads_splitter")
-        self.splitter.addWidget(self.table)
-        self.splitter.addWidget(self.details)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(toolbar)
-        layout.addWidget(self.splitter)
+        self.splitter = lay_out_with_details(self, toolbar, self.table, self.details,
+                                             "reloads_splitter")
 
     def _wire_signals(self) -> None:
         self.client.sig_reload_started.connect(self._on_client_reload_started)

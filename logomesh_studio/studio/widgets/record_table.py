@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 R = TypeVar("R")
 _Index = QModelIndex | QPersistentModelIndex
@@ -171,3 +178,21 @@ class RecordTableView(QTableView):
             header.resizeSection(column, width)
         if stretch is not None:
             header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+
+
+def lay_out_with_details(owner: QWidget, toolbar: QWidget, table: QWidget, details: QWidget,
+                         splitter_name: str) -> QSplitter:
+    """Lay ``owner`` out as a record pane: toolbar on top, then the table over a details
+    view in a vertical splitter (3:1); returns the splitter (its state is persisted)."""
+    splitter = QSplitter(Qt.Orientation.Vertical, owner)
+    splitter.setObjectName(splitter_name)
+    splitter.addWidget(table)
+    splitter.addWidget(details)
+    splitter.setStretchFactor(0, 3)
+    splitter.setStretchFactor(1, 1)
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    layout.addWidget(toolbar)
+    layout.addWidget(splitter)
+    return splitter
