@@ -1,9 +1,14 @@
-"""``logomesh-studio``: the Studio by default, plus headless subcommands.
+"""logomesh-studio: the Studio window by default, plus headless subcommands.
 
     logomesh-studio [WORKSPACE] [--headless]    open WORKSPACE (default: the bundled examples)
     logomesh-studio check WORKSPACE [--json]    validate manifests and dependencies
     logomesh-studio run WORKSPACE [--json] [--for SECONDS] [--watch]
                                                 run headless, printing events
+    logomesh-studio orchestrate FILE --workspace DIR [--input JSON] [--json]
+    logomesh-studio orchestrate --resume RUN_ID --workspace DIR
+    logomesh-studio runs WORKSPACE              orchestration run history
+    logomesh-studio profile WORKSPACE --plugin ID [--duration S] [-o FILE]
+                                                sample the runtime as speedscope JSON
 """
 
 from __future__ import annotations
