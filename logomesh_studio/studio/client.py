@@ -187,6 +187,9 @@ class RuntimeClient(QObject):
         # Imported here, not at the top: the window shows before the runtime loads.
         from logomesh_studio.runtime.runner import RuntimeThread
 
+        if workspace is not None and not Path(workspace).is_dir():
+            self._set_state(STOPPED)
+            raise NotADirectoryError(f"{workspace}: not a folder of plugins")
         self._workspace = Path(workspace).resolve() if workspace is not None else None
         runtime = RuntimeThread(self._workspace, self._config)
         self._runtime = runtime
@@ -194,7 +197,16 @@ class RuntimeClient(QObject):
         self.watching = False
         self._set_state(LOADING)
         self.sig_workspace_opened.emit(str(self._workspace or ""))
-        await _asyncio().to_thread(runtime.start)
+        try:
+            await _asyncio().to_thread(runtime.start)
+        except BaseException:
+            if runtime is self._runtime:  # a load that failed (or timed out): nothing runs
+                self._runtime = None
+                if self._unsubscribe is not None:
+                    self._unsubscribe()
+                    self._unsubscribe = None
+                self._set_state(STOPPED)
+            raise
         if runtime is not self._runtime:  # closed or reopened meanwhile
             return
         self._set_state(RUNNING)
@@ -228,7 +240,10 @@ class RuntimeClient(QObject):
             if self._unsubscribe is not None:
                 self._unsubscribe()
                 self._unsubscribe = None
-            runtime.stop(timeout)
+            try:
+                runtime.stop(timeout)
+            except TimeoutError:  # plugin code (or an evaluation) would not let go
+                _log.warning("the runtime did not stop within %s s; exiting anyway", timeout)
             self._set_state(STOPPED)
         for task in list(self._tasks):
             task.cancel()

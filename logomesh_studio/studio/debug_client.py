@@ -12,6 +12,8 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import logging
+import queue
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -41,6 +43,38 @@ from logomesh_studio.devtools.workspace_breakpoints import canonical_path as can
 from logomesh_studio.runtime.runner import RuntimeThread
 
 T = TypeVar("T")
+
+
+class _InspectionWorker:
+    """One daemon thread running inspections in order. Daemon, unlike an executor's
+    workers: an evaluation stuck in user code must never keep the app from exiting."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.closed = False
+        self._thread = threading.Thread(target=self._run, name="logomesh-debug-inspect",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            future, call, args = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(call(*args))
+                except BaseException as exc:  # handed to the GUI, which shows it
+                    future.set_exception(exc)
+
+    def submit(self, call: Callable[..., Any], *args: Any) -> concurrent.futures.Future | None:
+        if self.closed:
+            return None
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._jobs.put((future, call, args))
+        return future
+
+    def close(self) -> None:
+        self.closed = True
+        self._jobs.put(None)
 RuntimeProvider = Callable[[], RuntimeThread | None]
 _log = logging.getLogger(__name__)
 
@@ -67,8 +101,7 @@ class DebugClient(QObject):
         self._workspace: Path | None = None
         self._stop_on_raised = False
         self._generation = 0
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="logomesh-debug-inspect")
+        self._worker = _InspectionWorker()
         self._wire_signals()
 
     def _wire_signals(self) -> None:
@@ -146,7 +179,7 @@ class DebugClient(QObject):
             session.stop(timeout)
             self._take_breakpoints(session)
         self._drop_session()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._worker.close()
 
     def _drop_session(self) -> None:
         if self._unsubscribe is not None:
@@ -219,8 +252,14 @@ class DebugClient(QObject):
         if session is None:
             return
         generation = self._generation
-        future = self._executor.submit(call, session.debugger)
-        future.add_done_callback(lambda f: self._sig_inspected.emit((generation, done, f)))
+        future = self._worker.submit(call, session.debugger)
+        if future is not None:
+            future.add_done_callback(lambda f: self._emit_inspected(generation, done, f))
+
+    def _emit_inspected(self, generation: int, done: Callable[[Any], None],
+                        future: concurrent.futures.Future) -> None:
+        if not self._worker.closed:  # after close() the pane may already be deleted
+            self._sig_inspected.emit((generation, done, future))
 
     def _on_worker_inspected(self, item: tuple[int, Callable[[Any], None], Any]) -> None:
         generation, done, future = item

@@ -508,5 +508,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         if "debugger" in self._lazy:  # a runtime stopped at a breakpoint must resume to close
-            self._lazy["debugger"].shutdown()
+            self._lazy["debugger"].shutdown(timeout=1.0)
         super().closeEvent(event)

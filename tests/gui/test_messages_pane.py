@@ -126,3 +126,21 @@ async def _swallow(coro):
         await coro
     except Exception as exc:  # the bridge's refusal or the handler's error is expected
         return exc
+
+
+def test_detail_header_shows_names_and_errors_as_text_not_markup(studio):
+    from logomesh_studio.runtime.events import MessageRecorded
+
+    record = MessageRecorded(id=9, call="send", source="a<b", target="t", type="x",
+                             size=2, duration=0.001, outcome="error",
+                             error="TypeError: '<' not supported between 'int' and 'str'")
+    studio.window.messages.show_record(record)
+    title = studio.window.messages.detail_title.text()
+    assert "a&lt;b" in title and "&lt;&#x27; not supported between" in title
+
+
+def test_opening_a_missing_folder_reports_it_and_runs_nothing(studio, tmp_path):
+    with studio.qtbot.waitSignal(studio.client.sig_command_failed, timeout=TIMEOUT_MS) as failed:
+        studio.window.open_workspace(tmp_path / "gone")
+    assert "not a folder of plugins" in failed.args[1]
+    assert studio.client.state == "stopped" and studio.client.runtime is None

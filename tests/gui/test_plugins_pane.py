@@ -122,8 +122,9 @@ def test_cpu_column_shows_the_busy_plugins_share(studio, workspace):
     workspace.plugin("hog", HOG)
     workspace.plugin("caller", permissions=["send:hog"])
     studio.open(workspace.root)
-    for n in range(3):
-        studio.send("caller", "hog", "ping", n)
+    # Keep the hog busy while the column refreshes: six 0.3 s pings, not awaited here.
+    pings = [studio.client.spawn(studio.client.send("caller", "hog", "ping", n), "ping")
+             for n in range(6)]
 
     def percent(plugin_id):
         text = studio.tree_row(plugin_id)[CPU_COLUMN]
@@ -131,6 +132,7 @@ def test_cpu_column_shows_the_busy_plugins_share(studio, workspace):
 
     studio.qtbot.waitUntil(lambda: percent("hog") > 0, timeout=TIMEOUT_MS)
     assert percent("caller") == 0
+    studio.qtbot.waitUntil(lambda: all(p.done() for p in pings), timeout=TIMEOUT_MS)
 
 
 def test_cpu_column_explains_what_it_measures(qapp):

@@ -7,6 +7,7 @@ sends a recorded one again.
 
 from __future__ import annotations
 
+import html
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,8 @@ from logomesh_studio.studio.widgets.json_tree import JsonTreeView
 from logomesh_studio.studio.widgets.record_table import Column, RecordTableModel, RecordTableView
 from logomesh_studio.studio.widgets.search_field import SearchField
 
-OUTCOMES = ("ok", "error", "refused", "timeout", "not_found", "no_handler", "invalid")
+OUTCOMES = ("ok", "error", "refused", "timeout", "cancelled", "not_found", "no_handler",
+            "invalid")
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _ALL = ""
 
@@ -334,6 +336,12 @@ class MessagesPane(QWidget):
         self._add_combo_items(self.plugin_combo, self._plugins)
 
     def _on_client_workspace_opened(self, workspace: str) -> None:
+        self.set_filter()  # the old workspace's plugin/type filters mean nothing here
+        for combo in (self.plugin_combo, self.type_combo):
+            combo.blockSignals(True)
+            while combo.count() > 1:  # keep "All ..."
+                combo.removeItem(1)
+            combo.blockSignals(False)
         self.model.clear()
         self._types.clear()
         self.skipped = 0
@@ -417,12 +425,13 @@ class MessagesPane(QWidget):
             self.response_view.set_json("")
             return
         color = theme.color(_outcome_color(record.outcome)).name()
-        title = (f"<b>#{record.id}</b> {record.call} <b>{record.source}</b> → "
-                 f"<b>{record.target}</b> <code>{record.type}</code> · "
+        e = html.escape  # plugin-chosen names and errors are text, not markup
+        title = (f"<b>#{record.id}</b> {record.call} <b>{e(record.source)}</b> → "
+                 f"<b>{e(record.target)}</b> <code>{e(record.type)}</code> · "
                  f'<span style="color:{color}">{record.outcome}</span> in '
                  f"{human_duration(record.duration)}")
         if record.error:
-            title += f'<br><span style="color:{color}">{record.error}</span>'
+            title += f'<br><span style="color:{color}">{e(record.error)}</span>'
         self.detail_title.setText(title)
         self.payload_view.set_json(record.payload, "payload")
         self.response_view.set_json(record.response, "response")

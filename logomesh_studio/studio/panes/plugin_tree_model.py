@@ -35,7 +35,7 @@ _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 RELOAD_FAILED = "reload failed"
 
 
-@dataclass
+@dataclass(eq=False)  # identity: parent() looks a node up among its siblings
 class Node:
     """One row: ``kind`` is plugin, group, item or error."""
 
@@ -224,7 +224,8 @@ class PluginTreeModel(QAbstractItemModel):
             return QModelIndex()
         up = node.parent
         siblings = up.parent.children if up.parent is not None else []
-        return self.createIndex(siblings.index(up), 0, up)
+        row = next(i for i, sibling in enumerate(siblings) if sibling is up)
+        return self.createIndex(row, 0, up)
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         if parent.isValid() and parent.column() != 0:

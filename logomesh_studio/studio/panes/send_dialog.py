@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -125,7 +126,7 @@ class SendDialog(QDialog):
 
     def _show_result(self, text: str, ok: bool) -> None:
         color = theme.color("ok" if ok else "error").name()
-        self.result_label.setText(f'<span style="color:{color}">{text}</span>')
+        self.result_label.setText(f'<span style="color:{color}">{html.escape(text)}</span>')
 
     def _on_send_clicked(self) -> None:
         try:
