@@ -50,7 +50,7 @@ STOPPED, LOADING, RUNNING, STOPPING = "stopped", "loading", "running", "stopping
 TICK_MS = 30
 """How often (at most) queued runtime events are delivered to the GUI."""
 MAX_BATCH_MESSAGES = 20_000
-"""Messages kept from one tick's backlog; older ones are dropped (the views keep fewer)."""
+"""Messages waiting for the GUI at most; older ones are dropped (the views keep fewer)."""
 CPU_REFRESH_MS = 1000
 """How often each plugin's CPU share is reported."""
 CPU_WINDOW_S = 2.0
@@ -130,6 +130,9 @@ class RuntimeClient(QObject):
         self._runtime: RuntimeThread | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._queue: deque[Event] = deque()
+        # Messages wait apart, bounded: a GUI thread that stalls under heavy traffic keeps
+        # the newest ones (the inspector shows fewer anyway); lifecycle events never drop.
+        self._messages: deque[MessageRecorded] = deque(maxlen=MAX_BATCH_MESSAGES)
         self._pending = False
         self._state = STOPPED
         self._workspace: Path | None = None
@@ -357,7 +360,10 @@ class RuntimeClient(QObject):
 
     def _enqueue(self, event: Event) -> None:
         # Runtime thread: append, and wake the GUI at most once per drain.
-        self._queue.append(event)
+        if type(event) is MessageRecorded:
+            self._messages.append(event)
+        else:
+            self._queue.append(event)
         if not self._pending:
             self._pending = True
             self._sig_events_queued.emit()
@@ -368,23 +374,18 @@ class RuntimeClient(QObject):
 
     def _on_drain_timer_timeout(self) -> None:
         self._pending = False
-        queue = self._queue
-        count = len(queue)
-        if not count:
-            return
-        messages: deque[MessageRecorded] = deque(maxlen=MAX_BATCH_MESSAGES)
+        queue, pending_messages = self._queue, self._messages
+        messages = [pending_messages.popleft() for _ in range(len(pending_messages))]
         logs: list[LogRecorded] = []
         others: list[Event] = []
-        for _ in range(count):
+        for _ in range(len(queue)):
             event = queue.popleft()
-            if type(event) is MessageRecorded:
-                messages.append(event)
-            elif type(event) is LogRecorded:
+            if type(event) is LogRecorded:
                 logs.append(event)
             else:
                 others.append(event)
         if messages:
-            self.sig_messages_recorded.emit(list(messages))
+            self.sig_messages_recorded.emit(messages)
         if logs:
             self.sig_logs_recorded.emit(logs)
         for event in others:

@@ -71,3 +71,23 @@ def test_cpu_shares_are_reported_until_the_workspace_closes(qtbot, client):
         client.spawn(client.close(), "close")
     assert _cpu_meters_running() == 0
     qtbot.waitUntil(lambda: client.state == "stopped", timeout=TIMEOUT_MS)
+
+
+def test_a_stalled_gui_keeps_the_newest_messages_and_every_lifecycle_event(qtbot, client):
+    from logomesh_studio.runtime.events import MessageRecorded, PluginStopped
+    from logomesh_studio.studio.client import MAX_BATCH_MESSAGES
+
+    batches, stopped = [], []
+    client.sig_messages_recorded.connect(batches.append)
+    client.sig_plugin_stopped.connect(stopped.append)
+    total = MAX_BATCH_MESSAGES + 5_000
+    for i in range(total):  # as the runtime thread would, while the GUI does not drain
+        client._enqueue(MessageRecorded(id=i, call="send", source="a", target="b", type="t",
+                                        size=0, duration=0.0, outcome="ok"))
+        if i == 10:
+            client._enqueue(PluginStopped(plugin_id="beta", reason="test"))
+    qtbot.waitUntil(lambda: bool(stopped) and sum(map(len, batches)) >= MAX_BATCH_MESSAGES,
+                    timeout=TIMEOUT_MS)
+    received = [m.id for batch in batches for m in batch if m.source == "a"]
+    assert received == list(range(total - MAX_BATCH_MESSAGES, total))
+    assert stopped[0].plugin_id == "beta"
