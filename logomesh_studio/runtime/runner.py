@@ -31,6 +31,8 @@ class RuntimeThread:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="logomesh-runtime", daemon=True)
         self._ready = threading.Event()
+        self._lock = threading.Lock()
+        self._stopping = False
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -44,12 +46,21 @@ class RuntimeThread:
         return self._thread
 
     def start(self, timeout: float | None = 60.0) -> None:
-        """Start the thread and load the workspace (blocks until loaded)."""
-        self._thread.start()
+        """Start the thread and load the workspace (blocks until loaded). A ``stop()``
+        that comes first, even from another thread mid-start, means nothing loads."""
+        with self._lock:
+            if self._stopping:
+                return
+            self._thread.start()
         self._ready.wait(timeout)
+        with self._lock:
+            if self._stopping:
+                return
+            loading = self.submit(self.host.load_workspace())
         try:
-            self.run(self.host.load_workspace(), timeout)
+            loading.result(timeout)
         except BaseException:
+            loading.cancel()
             self.stop(timeout)
             raise
 
@@ -73,8 +84,10 @@ class RuntimeThread:
 
     def stop(self, timeout: float | None = 30.0) -> None:
         """Shut every plugin down, then stop the loop and join the thread."""
-        if not self._thread.is_alive():
-            return
+        with self._lock:
+            self._stopping = True
+            if not self._thread.is_alive():
+                return
         try:
             self.run(self.host.shutdown(), timeout)
         finally:

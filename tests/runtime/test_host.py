@@ -134,3 +134,13 @@ def test_plugin_info_serialises_to_json(workspace):
         data = h.plugin("svc").to_json()
         assert data["capabilities"] == ["svc"] and data["handles"] == ["ping"]
         assert data["status"] == "running"
+
+
+def test_stop_before_start_means_nothing_loads(workspace):
+    from logomesh_studio.runtime.runner import RuntimeThread
+
+    workspace.plugin("svc", RECORDER)
+    runtime = RuntimeThread(workspace.root)
+    runtime.stop()
+    runtime.start()
+    assert not runtime.thread.is_alive() and runtime.host.records == {}
