@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -93,3 +94,15 @@ def test_run_watch_prints_watching_then_reload_events(workspace):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_default_command_opens_the_window_on_the_example_workspace():
+    """The README's first command: `logomesh-studio` opens Studio on the bundled examples
+    (offscreen here; the app exits once the workspace has loaded)."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "LOGOMESH_STUDIO_EXIT_AFTER": "loaded"}
+    proc = subprocess.run([sys.executable, "-m", "logomesh_studio.cli"], capture_output=True,
+                          text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert loaded["event"] == "workspace_loaded" and loaded["failed"] == []
+    assert len(loaded["running"]) == 7
