@@ -26,6 +26,7 @@ from logomesh_studio.runtime.events import (
     Watching,
 )
 from logomesh_studio.studio import theme as themes
+from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.panes.logs import LogsPane
 from logomesh_studio.studio.panes.messages import MessagesPane
@@ -121,14 +122,7 @@ class MainWindow(QMainWindow):
 
     def _action(self, name: str, text: str, icon_name: str, tip: str,
                 shortcut: str | QKeySequence.StandardKey = "") -> QAction:
-        action = QAction(icon(icon_name), text, self)
-        action.setObjectName(name)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-            tip = f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
-        return action
+        return make_action(self, text, icon_name, tip, shortcut, name=name)
 
     def _build_actions(self) -> None:
         self.action_open = self._action("action_open_workspace", "&Open Workspace…", "open",

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
@@ -34,6 +34,7 @@ from logomesh_studio.devtools.workspace_breakpoints import (
     WorkspaceBreakpoints,
 )
 from logomesh_studio.studio import theme
+from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.debug_client import DebugClient, RuntimeProvider
 from logomesh_studio.studio.panes.debugger_breakpoints import BreakpointsPanel, describe
 from logomesh_studio.studio.panes.debugger_inspector import FrameInspector, titled
@@ -82,13 +83,8 @@ class DebuggerPane(QWidget):
 
     def _action(self, icon_name: str, text: str, tip: str, shortcut: str,
                 slot: Callable[[], None]) -> QAction:
-        action = QAction(icon(icon_name), text, self)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            shown = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            tip = f"{tip} ({shown})"
-        action.setToolTip(tip)
+        action = make_action(self, text, icon_name, tip, shortcut,
+                             context=Qt.ShortcutContext.WindowShortcut)
         action.triggered.connect(slot)
         self.addAction(action)
         return action

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QPoint, QSortFilterProxyModel, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from logomesh_studio.runtime.events import ReloadCompleted, ReloadFailed, ReloadStarted
+from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.panes.plugin_tree_model import NodeRole, PluginTreeModel
-from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.widgets.search_field import SearchField
 from logomesh_studio.studio.widgets.traceback_view import TracebackView
 
@@ -62,12 +62,7 @@ class PluginsPane(QWidget):
 
     def _action(self, name: str, text: str, icon_name: str, tip: str,
                 shortcut: str = "") -> QAction:
-        action = QAction(icon(icon_name), text, self)
-        action.setObjectName(name)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-            tip = f"{tip} ({shortcut})"
-        action.setToolTip(tip)
+        action = make_action(self, text, icon_name, tip, shortcut, name=name)
         action.setEnabled(False)
         return action
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from logomesh_studio.devtools.profiler import Profile
 from logomesh_studio.studio import theme
+from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.widgets._flame_layout import format_amount
 from logomesh_studio.studio.widgets.flame_chart import DEFAULT_NOISE, VIEW_TITLES, FlameChart
@@ -72,14 +73,8 @@ class ProfilerPane(QWidget):
     # -- construction -----------------------------------------------------------------------
 
     def _action(self, name: str, text: str, icon_name: str, tip: str, shortcut: str = "") -> QAction:
-        action = QAction(icon(icon_name), text, self)
-        action.setObjectName(name)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            tip = f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
+        action = make_action(self, text, icon_name, tip, shortcut, name=name,
+                             context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.addAction(action)
         return action
 

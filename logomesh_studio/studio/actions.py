@@ -1,0 +1,26 @@
+"""One way to make an action: icon, name, shortcut and a tooltip that shows the shortcut."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence
+
+from logomesh_studio.studio.resources import icon
+
+
+def make_action(parent: QObject, text: str, icon_name: str, tip: str,
+                shortcut: str | QKeySequence.StandardKey = "", *, name: str = "",
+                context: Qt.ShortcutContext | None = None) -> QAction:
+    """An action with an icon from resources/, an object name, an optional shortcut (in
+    ``context``) and a tooltip/status tip that names the shortcut."""
+    action = QAction(icon(icon_name), text, parent)
+    if name:
+        action.setObjectName(name)
+    if shortcut:
+        action.setShortcut(QKeySequence(shortcut))
+        if context is not None:
+            action.setShortcutContext(context)
+        tip = f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+    action.setToolTip(tip)
+    action.setStatusTip(tip)
+    return action
