@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
 import json
 import os
 import textwrap
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -67,6 +70,22 @@ class Workspace:
             path = folder / "plugin.toml"
             path.write_text("".join(f"{k} = {toml_value(v)}\n" for k, v in manifest.items()))
         return path
+
+
+_fresh = itertools.count()
+
+
+def import_file(path: Path, source: str | None = None) -> ModuleType:
+    """Write ``source`` (dedented) to ``path`` if given, then import that file as a new
+    module of its own: fresh code objects on every call, nothing left in sys.modules."""
+    if source is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    spec = importlib.util.spec_from_file_location(f"_tmp_{path.stem}_{next(_fresh)}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from logomesh_studio.devtools.cpu_meter import CpuMeter
+from tests.conftest import import_file
 
 TIMEOUT = 30.0
 
@@ -27,13 +27,7 @@ def work(seconds):
 
 def _load(path: Path):
     """Write the busy-loop module to ``path`` and import it as a module of its own."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(BUSY_SOURCE)
-    spec = importlib.util.spec_from_file_location(f"metered_{path.stem}_{id(path)}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file(path, BUSY_SOURCE)
 
 
 @pytest.fixture

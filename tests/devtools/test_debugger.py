@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import sys
 import textwrap
@@ -22,6 +21,7 @@ from logomesh_studio.devtools.debugger import (
     TargetNotStopped,
     UnknownFrameError,
 )
+from tests.conftest import import_file
 
 WAIT = 10.0
 
@@ -161,10 +161,7 @@ def write_module(folder: Path, name: str, source: str) -> Path:
 
 def import_path(path: Path) -> ModuleType:
     """Import a module from its file, fresh each time (new code objects)."""
-    spec = importlib.util.spec_from_file_location(f"debugged_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file(path)
 
 
 @pytest.fixture

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import sys
-import textwrap
 
 import pytest
 
 from logomesh_studio.devtools import inspection
 from logomesh_studio.devtools.debugger import Debugger, DebugSessionTerminated, EvaluationError
+from tests.conftest import import_file
 
 WAIT = 10.0
 
@@ -47,11 +46,7 @@ def stopped(tmp_path, monkeypatch):
     """A debugger stopped at the end of ``inspect_me``; yields (debugger, frame id)."""
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     path = tmp_path / "plugin" / "inspected.py"
-    path.parent.mkdir()
-    path.write_text(textwrap.dedent(MODULE))
-    spec = importlib.util.spec_from_file_location("inspected_module", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = import_file(path, MODULE)
     line = next(n for n, text in enumerate(path.read_text().splitlines(), 1)
                 if text.endswith("# stop-here"))
     debugger = Debugger(roots=[path.parent])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import selectors
 import subprocess
@@ -27,6 +26,7 @@ from logomesh_studio.devtools.profiler import (
     record_thread,
     trace_memory,
 )
+from tests.conftest import import_file
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -59,13 +59,7 @@ def _cold() -> int:
 
 def _load(path: Path, source: str):
     """Write ``source`` to ``path`` and import it as a module of its own."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(f"profiled_{path.stem}_{id(path)}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file(path, source)
 
 
 @pytest.fixture
