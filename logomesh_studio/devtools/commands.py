@@ -21,8 +21,8 @@ from typing import Any
 from logomesh_studio._argtypes import directory
 from logomesh_studio.devtools.profiler import Profile, record_thread
 from logomesh_studio.runtime.runner import RuntimeThread
+from logomesh_studio.runtime.senders import DEVELOPER
 from logomesh_studio.sdk import PluginError
-from logomesh_studio.testing import DRIVER
 
 NAMES = ("profile",)
 """The subcommands :func:`register` adds."""
@@ -59,7 +59,7 @@ async def _drive(runtime: RuntimeThread, target: str, type: str, payload: Any,
         until = loop.time() + 0.02
         while loop.time() < until:
             try:
-                await bus.send(DRIVER, target, type, payload)
+                await bus.send(DEVELOPER, target, type, payload)
             except PluginError:
                 counts["errors"] += 1
             counts["sent"] += 1
@@ -91,7 +91,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         print(f"profile: --payload: invalid JSON: {exc}", file=sys.stderr)
         return 2
     runtime = RuntimeThread(args.workspace)
-    runtime.host.bus.grant(DRIVER, [f"send:{args.plugin}"])
+    runtime.host.bus.grant(DEVELOPER, [f"send:{args.plugin}"])
     runtime.start()
     try:
         info = {p.id: p for p in runtime.host.plugins()}.get(args.plugin)
