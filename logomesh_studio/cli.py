@@ -4,6 +4,8 @@
     logomesh-studio check WORKSPACE [--json]    validate manifests and dependencies
     logomesh-studio run WORKSPACE [--json] [--for SECONDS] [--watch]
                                                 run headless, printing events
+    logomesh-studio send WORKSPACE TARGET TYPE [PAYLOAD] [--as PLUGIN] [--json]
+                                                send one message, print the response
     logomesh-studio orchestrate FILE [--workspace DIR] [--input JSON] [--json]
     logomesh-studio orchestrate --resume RUN_ID --workspace DIR
     logomesh-studio runs WORKSPACE              orchestration run history
@@ -36,7 +38,8 @@ if TYPE_CHECKING:
 # so that opening the Studio window does not pay for the headless tools.
 EXTRA_COMMANDS = {"orchestrate": "logomesh_studio.orchestration.commands",
                   "runs": "logomesh_studio.orchestration.commands",
-                  "profile": "logomesh_studio.devtools.commands"}
+                  "profile": "logomesh_studio.devtools.commands",
+                  "send": "logomesh_studio.devtools.commands"}
 SUBCOMMANDS = ("check", "run", *EXTRA_COMMANDS)
 """The subcommands ``main`` dispatches without building every subparser first."""
 

@@ -178,7 +178,7 @@ def test_an_unknown_word_lists_every_registered_subcommand(workspace, capsys):
     err = capsys.readouterr().err
     assert "'frobnicate' is not a command or a folder (commands: " in err
     registered = _subcommand_names(_parser())
-    assert {"check", "run", "profile"} <= set(registered)
+    assert {"check", "run", "send", "profile"} <= set(registered)
     assert all(name in err for name in registered)
 
 
