@@ -215,7 +215,7 @@ def test_message_breakpoint_from_the_editor_stops_before_the_handler(debugging, 
     reply = debugging.send_and_stop("later", 7)
 
     assert debugging.pane.code_view.execution_line == debugging.line("later-first")
-    assert "before alpha handles “later” from test" in debugging.pane.status_label.text()
+    assert f"before alpha handles “later” from {DRIVER}" in debugging.pane.status_label.text()
     debugging.pane.action_continue.trigger()
     assert debugging.wait_reply(reply) == {"later": 7}
 
