@@ -16,8 +16,8 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from logomesh_studio import sdk
 from logomesh_studio.runtime import payload as payloads
@@ -39,10 +39,13 @@ CANCELLED = "cancelled"
 EXECUTE = "execute"
 """The message type under which ``execute(input)`` calls are recorded."""
 
+T = TypeVar("T")
 _perf = time.perf_counter
-_handling: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
-    "logomesh_handling", default=frozenset())
-"""Plugins whose handlers are on the current call chain (re-entrant calls skip gates)."""
+_handling: contextvars.ContextVar[tuple[object, frozenset[str]]] = contextvars.ContextVar(
+    "logomesh_handling", default=(None, frozenset()))
+"""The task running the current synchronous call chain, and the plugins whose handlers
+are on it (re-entrant calls skip gates). A task a handler spawns inherits the variable
+but is another task, so its messages wait at the gate like anyone else's."""
 _NO_PERMISSIONS = PermissionSet(())
 
 
@@ -310,7 +313,7 @@ class CommunicationBridge:
         outcome is recorded. The steps: route, handler, admission, call, response."""
         route = self._routes.get(target)
         if route is None or route.gate is not None:
-            route = await self._route(call, source, target, type, text, started)
+            route = await self._route(call, source, target, type, text, timeout, started)
         method, message = self._handler(route, call, source, type, payload, text, started,
                                         fallback_execute)
         busy = self._busy.get(source, 0)
@@ -318,7 +321,7 @@ class CommunicationBridge:
             raise self._overloaded(call, source, target, type, text, started)
         self._busy[source] = busy + 1
         route.inflight += 1
-        chain = _handling.set(_handling.get() | {target})
+        chain = _handling.set((asyncio.current_task(), _call_chain() | {target}))
         scope = None
         try:
             if self.delivery_hooks:
@@ -342,20 +345,44 @@ class CommunicationBridge:
         return self._respond(call, source, target, type, text, started, result)
 
     async def _route(self, call: str, source: str, target: str, type: str, text: str,
-                     started: float) -> _Route:
-        """The route to ``target`` once no reload holds it (PluginNotFound if none).
-
-        A call coming back from one of the target's own handlers (A -> B -> A) passes
-        the hold: the reload is waiting for that handler to finish."""
+                     timeout: float | None, started: float) -> _Route:
+        """The route to ``target`` once no reload holds it (PluginNotFound if none)."""
         route = self._routes.get(target)
-        while route is not None and route.gate is not None and target not in _handling.get():
-            await route.gate
-            route = self._routes.get(target)
+        if route is not None and route.gate is not None:
+            route = await self._pass_gate(call, source, target, type, text, timeout, started)
         if route is None:
             error = f"no plugin {target!r} is running"
             self._record(call, source, target, type, len(text), started, NOT_FOUND, error, text)
             raise sdk.PluginNotFound(error)
         return route
+
+    async def _pass_gate(self, call: str, source: str, target: str, type: str, text: str,
+                         timeout: float | None, started: float) -> _Route | None:
+        """Wait while ``target`` is held for a reload (within the sender's timeout), unless
+        this call comes back from one of its own handlers (A -> B -> A) on the same task:
+        the reload is waiting for that handler."""
+        route = self._routes.get(target)
+        if target in _call_chain():
+            return route
+        limit = self.config.message_timeout if timeout is None else timeout
+        try:
+            async with asyncio.timeout(limit):
+                while route is not None and route.gate is not None:
+                    await asyncio.shield(route.gate)
+                    route = self._routes.get(target)
+        except TimeoutError:
+            error = f"{target} did not answer {type!r} within {limit} s (it was reloading)"
+            self._record(call, source, target, type, len(text), started, TIMEOUT, error, text)
+            raise sdk.MessageTimeout(error) from None
+        return route
+
+    def _remote_error(self, route: _Route, call: str, source: str, type: str, text: str,
+                      started: float, exc: BaseException) -> sdk.RemoteError:
+        """Log and record a handler's exception; the RemoteError the sender gets."""
+        route.log.error("handler for %r from %s raised", type, source, exc_info=exc)
+        error = f"{type_name(exc)}: {exc}"
+        self._record(call, source, route.plugin_id, type, len(text), started, ERROR, error, text)
+        return sdk.RemoteError(route.plugin_id, type_name(exc), str(exc))
 
     def _handler(self, route: _Route, call: str, source: str, type: str, payload: Any,
                  text: str, started: float, fallback_execute: bool
@@ -441,8 +468,10 @@ class CommunicationBridge:
             self._record("broadcast", source, shown, type, len(text), started, OK, "", text, "{}",
                          peer=False)
             return {}
+        chain = _call_chain()  # gather runs each delivery in a task of its own
         results = await asyncio.gather(
-            *(self._deliver("broadcast", source, pid, type, payload, text, None, started)
+            *(_on_chain(chain, self._deliver("broadcast", source, pid, type, payload, text,
+                                             None, started))
               for pid in targets), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, sdk.PluginError):
@@ -483,3 +512,18 @@ def type_name(exc: BaseException) -> str:
 def type_overrides_execute(instance: sdk.Plugin) -> bool:
     """True if the plugin class implements ``execute`` itself."""
     return type(instance).execute is not sdk.Plugin.execute
+
+
+def _call_chain() -> frozenset[str]:
+    """Plugins whose handlers are on the synchronous call chain of the current task."""
+    task, chain = _handling.get()
+    return chain if task is asyncio.current_task() else frozenset()
+
+
+async def _on_chain(chain: frozenset[str], call: Awaitable[T]) -> T:
+    """Await ``call`` (run in a new task by the bridge itself) as part of ``chain``."""
+    token = _handling.set((asyncio.current_task(), chain))
+    try:
+        return await call
+    finally:
+        _handling.reset(token)
