@@ -1,5 +1,5 @@
-"""The Studio main window: its six dock panes (plugins, messages, logs, reloads, debugger,
-profiler), menus, status bar and persisted layout.
+"""The Studio main window: its dock panes (plugins, messages, logs, reloads, debugger,
+profiler, editor), menus, status bar and persisted layout.
 
 The debugger and profiler panes are built just after the window is first shown; until
 then their docks hold a placeholder.
@@ -33,6 +33,7 @@ from logomesh_studio.runtime.events import (
 )
 from logomesh_studio.studio import theme as themes
 from logomesh_studio.studio.actions import make_action
+from logomesh_studio.studio.authoring import AuthoringTools
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.formatting import clock
 from logomesh_studio.studio.panes.logs import LogsPane
@@ -65,16 +66,20 @@ _DOCKS = {
     "reloads": _Dock("Reloads", "history", "Ctrl+4"),
     "debugger": _Dock("Debugger", "debug", "Ctrl+5"),
     "profiler": _Dock("Profiler", "profiler", "Ctrl+6"),
+    "editor": _Dock("Editor", "edit", "Ctrl+7"),
 }
 """Every pane's dock: title, icon and the shortcut of its View menu toggle."""
+_SPLIT_PANES = ("messages", "plugins", "logs", "reloads", "debugger", "profiler")
+"""The panes whose splitter position is remembered."""
 _LAZY_PANES = ("debugger", "profiler")
 """Built just after the window is first shown: they pull in the runtime, numpy and
 pyqtgraph, which would otherwise double the time to the first window."""
 
 
 class MainWindow(QMainWindow):
-    """Plugins, messages, logs, reloads, debugger and profiler as movable, closable,
-    restorable docks; the debugger and profiler are built once the window is shown."""
+    """Plugins, messages, logs, reloads, debugger, profiler and editor as movable,
+    closable, restorable docks; the debugger and profiler are built once the window is
+    shown."""
 
     sig_first_shown = Signal()
     sig_workspace_requested = Signal(str)
@@ -100,6 +105,7 @@ class MainWindow(QMainWindow):
         self.messages = MessagesPane(client, self)
         self.logs = LogsPane(client, self)
         self.reloads = ReloadsPane(client, self)
+        self.authoring = AuthoringTools(self)
         self._lazy: dict[str, QWidget] = {}
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
@@ -134,6 +140,7 @@ class MainWindow(QMainWindow):
         reloads = self._dock("reloads", self.reloads)
         debugger = self._dock("debugger", QLabel("Loading the debugger…"))
         profiler = self._dock("profiler", QLabel("Loading the profiler…"))
+        editor = self._dock("editor", self.authoring.editor)
         # No central widget: every pane is a dock, so any of them can be closed or moved.
         self.setCentralWidget(None)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, plugins)
@@ -143,6 +150,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(logs, reloads)
         self.tabifyDockWidget(messages, debugger)
         self.tabifyDockWidget(logs, profiler)
+        self.tabifyDockWidget(messages, editor)
         messages.raise_()
         logs.raise_()
         self.resizeDocks([plugins, messages], [440, 900], Qt.Orientation.Horizontal)
@@ -196,6 +204,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.action_reopen)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
+        self.authoring.add_menu_entries(file_menu)
         plugin_menu = bar.addMenu("&Plugin")
         for action in self.plugins.plugin_actions:
             plugin_menu.addAction(action)
@@ -421,6 +430,10 @@ class MainWindow(QMainWindow):
             pane.splitter.restoreState(splitter_state)
         return pane
 
+    def built_pane(self, name: str):
+        """The lazily built pane ``name`` if it is built already, else None."""
+        return self._lazy.get(name)
+
     def _build_lazy_panes(self) -> None:
         for name in _LAZY_PANES:
             self._lazy_pane(name)
@@ -445,22 +458,26 @@ class MainWindow(QMainWindow):
             self._lazy["debugger"].stop_debugging()
 
     def _on_profiler_open_source(self, path: str, line: int) -> None:
-        self.debugger.open_source(path, line)
-        self._raise_dock("debugger")
+        self.open_location(path, line)
 
     def _on_profiler_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 10000)
 
     def open_location(self, path: str, line: int) -> None:
         """Show ``path`` at ``line``: in the editor configured as ``editor/command`` in the
-        settings (e.g. ``code -g {path}:{line}``), else in the Studio's code view."""
+        settings (e.g. ``code -g {path}:{line}``), else in the Studio's editor."""
+        if self.settings.value("editor/command", "") or not self.authoring.can_open(path):
+            self.open_external(path, line)
+        elif self.authoring.open_file(path, line) is not None:
+            self.statusBar().showMessage(f"Opened {path}:{line}", 5000)
+
+    def open_external(self, path: str, line: int) -> None:
+        """Open ``path`` at ``line`` in the ``editor/command`` editor, else in the
+        desktop's default application for it."""
         template = str(self.settings.value("editor/command", "") or "")
         if template:
             args = [a.format(path=path, line=line) for a in shlex.split(template)]
             QProcess.startDetached(args[0], args[1:])
-        elif path.endswith(".py"):
-            self.debugger.open_source(path, line)
-            self._raise_dock("debugger")
         else:
             QDesktopServices.openUrl(QUrl.fromLocalFile(path))
         self.statusBar().showMessage(f"Opened {path}:{line}", 5000)
@@ -495,7 +512,7 @@ class MainWindow(QMainWindow):
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState(STATE_VERSION))
-        for name in _DOCKS:  # every pane has a splitter
+        for name in _SPLIT_PANES:
             pane = self._lazy.get(name) if name in _LAZY_PANES else getattr(self, name)
             if pane is None:
                 continue
@@ -511,7 +528,7 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state, STATE_VERSION)
-        for name in _DOCKS:  # every pane has a splitter
+        for name in _SPLIT_PANES:
             splitter_state = self.settings.value(f"splitters/{name}")
             if isinstance(splitter_state, QByteArray) and name not in _LAZY_PANES:
                 getattr(self, name).splitter.restoreState(splitter_state)
@@ -529,6 +546,9 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self, self._build_lazy_panes)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.authoring.confirm_close():  # unsaved edits, and the user said Cancel
+            event.ignore()
+            return
         self.save_layout()
         if "debugger" in self._lazy:  # a runtime stopped at a breakpoint must resume to close
             self._lazy["debugger"].shutdown(timeout=1.0)
