@@ -99,11 +99,13 @@ def format_event(event: Event) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from logomesh_studio.runtime.discovery import discover
+    from logomesh_studio.runtime.imports import module_problems
     from logomesh_studio.runtime.resolver import resolve
 
     found = discover(args.workspace)
     resolution = resolve(found.plugins)
-    problems = found.problems + list(resolution.failed.values())
+    problems = (found.problems + list(resolution.failed.values())
+                + module_problems(found.plugins))
     if args.json:
         print(json.dumps({
             "ok": not problems,
