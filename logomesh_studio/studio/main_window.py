@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         profiler = self._dock("profiler", "Profiler", QLabel("Loading the profiler…"),
                               "profiler")
         editor = self._dock("editor", "Editor", self.authoring.editor, "edit")
+        tests = self._dock("tests", "Tests", self.authoring.tests, "tests")
         # No central widget: every pane is a dock, so any of them can be closed or moved.
         self.setCentralWidget(None)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, plugins)
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(messages, debugger)
         self.tabifyDockWidget(logs, profiler)
         self.tabifyDockWidget(messages, editor)
+        self.tabifyDockWidget(logs, tests)
         messages.raise_()
         logs.raise_()
         self.resizeDocks([plugins, messages], [440, 900], Qt.Orientation.Horizontal)
@@ -141,10 +143,10 @@ class MainWindow(QMainWindow):
                                          "Version and credits")
         shortcuts = {"plugins": "Ctrl+1", "messages": "Ctrl+2", "logs": "Ctrl+3",
                      "reloads": "Ctrl+4", "debugger": "Ctrl+5", "profiler": "Ctrl+6",
-                     "editor": "Ctrl+7"}
+                     "editor": "Ctrl+7", "tests": "Ctrl+8"}
         icons = {"plugins": "plugin", "messages": "messages", "logs": "logs",
                  "reloads": "history", "debugger": "debug", "profiler": "profiler",
-                 "editor": "edit"}
+                 "editor": "edit", "tests": "tests"}
         self.dock_actions: dict[str, QAction] = {}
         for name, dock in self.docks.items():
             action = dock.toggleViewAction()
@@ -176,7 +178,6 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.action_reopen)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
-        self.authoring.add_menu_entries(file_menu)
         plugin_menu = bar.addMenu("&Plugin")
         for action in self.plugins.plugin_actions:
             plugin_menu.addAction(action)
@@ -187,6 +188,8 @@ class MainWindow(QMainWindow):
         messages_menu.addSeparator()
         messages_menu.addAction(self.messages.action_pause)
         messages_menu.addAction(self.messages.action_clear)
+        self.authoring.add_menu_entries(file_menu, messages_menu)
+        bar.addMenu(self.authoring.tests_menu())
         view_menu = bar.addMenu("&View")
         for action in self.dock_actions.values():
             view_menu.addAction(action)
