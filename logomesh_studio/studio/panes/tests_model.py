@@ -17,7 +17,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QBrush
 
 from logomesh_studio.studio import theme
-from logomesh_studio.studio.panes.messages import human_duration
+from logomesh_studio.studio.formatting import human_duration
 from logomesh_studio.studio.resources import icon
 
 _Index = QModelIndex | QPersistentModelIndex
