@@ -20,12 +20,14 @@ __all__ = [
     "Message",
     "MessageTimeout",
     "NoHandler",
+    "Overloaded",
     "PermissionDenied",
     "Plugin",
     "PluginContext",
     "PluginError",
     "PluginNotFound",
     "RemoteError",
+    "ResponseRefused",
     "handler",
 ]
 
@@ -68,6 +70,27 @@ class PermissionDenied(PluginError):
 
 class InvalidPayload(PluginError):
     """A payload is not JSON-compatible or too large; the message names the path."""
+
+
+class ResponseRefused(InvalidPayload):
+    """The target answered, but the bridge refused its response (not JSON-compatible or
+    over the size limit): the target's handler ran; its answer could not travel."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__(f"bridge refused the response of {target!r}: {reason}")
+        self.target = target
+        self.reason = reason
+
+
+class Overloaded(PluginError):
+    """The sender already has as many calls in flight as the runtime allows
+    (``max_inflight_calls``): a plugin flooding the bridge is refused, others go on."""
+
+    def __init__(self, sender: str, limit: int) -> None:
+        super().__init__(f"{sender} already has {limit} calls in flight (the runtime's "
+                         "max_inflight_calls); wait for answers before sending more")
+        self.sender = sender
+        self.limit = limit
 
 
 class CapabilityUnavailable(PluginError):
@@ -117,8 +140,10 @@ class _Port(Protocol):
     async def workflow(self, steps: list[dict]) -> dict: ...
 
 
-# Contexts find their port here rather than through an attribute, so walking a
-# context's attributes never reaches the bus, the host or another plugin.
+# Contexts find their port here rather than through an attribute, so a context's own
+# attributes lead nowhere. That keeps honest plugins off the runtime's internals; it is
+# no barrier to code that wants in (this module global, gc.get_objects(), closures all
+# reach the bridge): see docs/plugin-guide.md, "Security".
 _ports: weakref.WeakKeyDictionary[PluginContext, _Port] = weakref.WeakKeyDictionary()
 
 
@@ -171,9 +196,10 @@ class Plugin:
     Override the lifecycle methods you need; all may be sync or ``async``:
     ``initialize(ctx)`` once loaded, ``execute(input)`` for direct calls,
     ``cleanup()`` before unloading. Hot reload calls ``on_before_reload()`` on the
-    old instance and ``on_after_reload(state)`` on the new one; by default the state
-    is :attr:`data` plus the configuration. Bump :attr:`state_version` when the state
-    shape changes and implement ``migrate_state``.
+    old instance and ``on_after_reload(state)`` on the new one; by default the old
+    :attr:`data` is laid over the new instance's (old values win, new keys stay).
+    Bump :attr:`state_version` when the state shape changes and implement
+    ``migrate_state``.
     """
 
     state_version: ClassVar[int] = 1
@@ -210,8 +236,12 @@ class Plugin:
         return {"data": self.data}
 
     def on_after_reload(self, state: dict[str, Any]) -> None | Awaitable[None]:
-        """Restore ``state`` returned by the old version's ``on_before_reload``."""
-        self.data = state.get("data", {})
+        """Restore ``state`` returned by the old version's ``on_before_reload``.
+
+        The default lays the old ``data`` over what the new ``initialize`` put there:
+        keys both have keep the old value, keys only the new version sets are kept.
+        """
+        self.data = {**self.data, **state.get("data", {})}
         return None
 
     def migrate_state(self, old: dict[str, Any], old_version: int) -> dict[str, Any]:
