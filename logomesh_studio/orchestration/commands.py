@@ -124,13 +124,19 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
         outcome = _execute(runtime, engine, args.resume, file, input)
         if outcome == EXIT_INVALID and file is not None and args.workspace is None:
             _hint_workspace(runtime, file, workspace)
-    except KeyboardInterrupt:  # before any run started: loading the workspace, say
-        print("orchestrate: interrupted (Ctrl+C) before the run started", file=sys.stderr)
+    except KeyboardInterrupt:  # before the run was under way: loading the workspace, say
+        print("orchestrate: interrupted (Ctrl+C)", file=sys.stderr)
         outcome = EXIT_INTERRUPTED
     except _RuntimeHeld as exc:
         print(f"orchestrate: {exc}", file=sys.stderr)
         held = True
     finally:
+        if not held and engine is not None and not _answers(runtime):
+            held = True  # Ctrl+C came as a run started and plugin code holds the loop
+            for run in engine.runs():
+                _record_held(runtime, engine, run, "cancelled with Ctrl+C")
+            print(f"orchestrate: plugin code holds the runtime ({_held_at(runtime)}); "
+                  "stopping without cleanup", file=sys.stderr)
         if not held:  # else the loop cannot run cleanup; the process just ends
             try:
                 if engine is not None:
@@ -164,28 +170,45 @@ def _execute(runtime: RuntimeThread, engine: OrchestrationEngine, resume: str | 
     for warning in run.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     waiting = runtime.submit(run.wait())
+    limit = run.document.timeout
     try:
-        return waiting.result()
+        while True:  # past the run's timeout, make sure the loop can still time it out
+            try:
+                return waiting.result(None if limit is None else limit + CANCEL_GRACE)
+            except TimeoutError:
+                if not _answers(runtime):
+                    _record_held(runtime, engine, run, f"timed out after {limit:g} s")
+                    raise _RuntimeHeld(f"run {run.id} timed out after {limit:g} s, but plugin "
+                                       f"code holds the runtime ({_held_at(runtime)}); the run "
+                                       "is recorded as interrupted") from None
     except KeyboardInterrupt:
         print(f"\ncancelling run {run.id} (Ctrl+C)", file=sys.stderr, flush=True)
     runtime.call_soon(run.cancel)
     try:
         return waiting.result(CANCEL_GRACE)
     except (TimeoutError, KeyboardInterrupt):
-        _record_held(runtime, engine, run)
+        _record_held(runtime, engine, run, "cancelled with Ctrl+C")
         raise _RuntimeHeld(f"run {run.id} did not stop: plugin code holds the runtime "
                            f"({_held_at(runtime)}); the run is recorded as interrupted") from None
 
 
+def _answers(runtime: RuntimeThread) -> bool:
+    """True if the runtime's loop runs a callback within :data:`CANCEL_GRACE` seconds."""
+    answered = threading.Event()
+    runtime.call_soon(answered.set)
+    return answered.wait(CANCEL_GRACE)
+
+
 def _record_held(runtime: RuntimeThread, engine: OrchestrationEngine,
-                 run: OrchestrationRun) -> None:
-    """Mark ``run`` interrupted from this thread: its loop is held by plugin code."""
+                 run: OrchestrationRun, what: str) -> None:
+    """Mark ``run`` interrupted from this thread (``what`` happened): plugin code holds
+    its loop."""
     store = engine.store
     try:
         store.sync(CANCEL_GRACE)  # what the run staged before it was held
     except HistoryUnwritable as exc:
         print(f"error: {exc}", file=sys.stderr)
-    store.interrupt(run.id, f"cancelled with Ctrl+C while plugin code held the runtime "
+    store.interrupt(run.id, f"{what} while plugin code held the runtime "
                             f"({_held_at(runtime)})")
 
 

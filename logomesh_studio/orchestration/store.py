@@ -455,18 +455,19 @@ class RunStore:
 
     def _succeeded(self, ticket: int) -> None:
         with self._changed:
-            self._written = ticket
             recovered, self._problem = self._problem is not None, None
-            due = [wake for t, wake in self._callbacks if t <= ticket]
-            self._callbacks = [(t, wake) for t, wake in self._callbacks if t > ticket]
             watchers = list(self._watchers) if recovered else []
-            self._changed.notify_all()
-        if recovered:
+        if recovered:  # said before anyone waiting for this ticket wakes
             _log.warning("the run history %s is written again", self.path)
-        for wake in due:
-            wake()
         for watcher in watchers:
             watcher(None)
+        with self._changed:
+            self._written = ticket
+            due = [wake for t, wake in self._callbacks if t <= ticket]
+            self._callbacks = [(t, wake) for t, wake in self._callbacks if t > ticket]
+            self._changed.notify_all()
+        for wake in due:
+            wake()
 
     # -- recovery and reading --------------------------------------------------------------
 

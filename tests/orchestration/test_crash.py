@@ -180,7 +180,7 @@ def test_ctrl_c_during_orchestrate_stops_it_and_records_the_run_stopped(studio, 
         if child.poll() is None:
             child.kill()
             child.wait()
-    assert child.returncode == 1
+    assert child.returncode == 1, err
     assert "Traceback" not in err
     [summary] = RunStore(workspace_store_path(studio.root)).runs()
     stored = RunStore(workspace_store_path(studio.root)).run(summary.id)
@@ -193,3 +193,25 @@ def test_ctrl_c_during_orchestrate_stops_it_and_records_the_run_stopped(studio, 
         assert "cancelled with Ctrl+C while plugin code held the runtime (" in stored.error
         assert "in hog)" in stored.error
         assert stored.task("slow").may_have_run
+
+
+def test_a_run_timeout_ends_orchestrate_even_when_plugin_code_never_returns(studio):
+    file = studio.root / "held.orchestration.yaml"
+    file.write_text(textwrap.dedent(PIPELINE).replace(
+        "phases:", "timeout: 0.5\nphases:").replace(
+        "{name: slow, target: beta, type: slow}",
+        "{name: slow, target: beta, type: hog, input: 600}"))
+    child = orchestrate_child(studio.root, file, {})
+    try:
+        _, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 1, err
+    [summary] = RunStore(workspace_store_path(studio.root)).runs()
+    assert (f"run {summary.id} timed out after 0.5 s, but plugin code holds the runtime ("
+            in err)
+    assert summary.status == INTERRUPTED
+    assert summary.error.startswith("interrupted: timed out after 0.5 s while plugin code "
+                                    "held the runtime (")
