@@ -31,6 +31,7 @@ from logomesh_studio.studio.authoring import AuthoringTools
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.panes.logs import LogsPane
 from logomesh_studio.studio.panes.messages import MessagesPane
+from logomesh_studio.studio.panes.orchestration import OrchestrationPane
 from logomesh_studio.studio.panes.plugins import PluginsPane
 from logomesh_studio.studio.panes.reloads import ReloadsPane
 from logomesh_studio.studio.resources import icon
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         self.messages = MessagesPane(client, self)
         self.logs = LogsPane(client, self)
         self.reloads = ReloadsPane(client, self)
+        self.orchestration = OrchestrationPane(client, self)
         self.authoring = AuthoringTools(self)
         self._lazy: dict[str, QWidget] = {}
         self.docks: dict[str, QDockWidget] = {}
@@ -108,6 +110,7 @@ class MainWindow(QMainWindow):
         profiler = self._dock("profiler", "Profiler", QLabel("Loading the profiler…"),
                               "profiler")
         editor = self._dock("editor", "Editor", self.authoring.editor, "edit")
+        orchestration = self._dock("orchestration", "Orchestration", self.orchestration, "layout")
         # No central widget: every pane is a dock, so any of them can be closed or moved.
         self.setCentralWidget(None)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, plugins)
@@ -118,6 +121,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(messages, debugger)
         self.tabifyDockWidget(logs, profiler)
         self.tabifyDockWidget(messages, editor)
+        self.tabifyDockWidget(messages, orchestration)
         messages.raise_()
         logs.raise_()
         self.resizeDocks([plugins, messages], [440, 900], Qt.Orientation.Horizontal)
@@ -141,10 +145,10 @@ class MainWindow(QMainWindow):
                                          "Version and credits")
         shortcuts = {"plugins": "Ctrl+1", "messages": "Ctrl+2", "logs": "Ctrl+3",
                      "reloads": "Ctrl+4", "debugger": "Ctrl+5", "profiler": "Ctrl+6",
-                     "editor": "Ctrl+7"}
+                     "editor": "Ctrl+7", "orchestration": "Ctrl+8"}
         icons = {"plugins": "plugin", "messages": "messages", "logs": "logs",
                  "reloads": "history", "debugger": "debug", "profiler": "profiler",
-                 "editor": "edit"}
+                 "editor": "edit", "orchestration": "layout"}
         self.dock_actions: dict[str, QAction] = {}
         for name, dock in self.docks.items():
             action = dock.toggleViewAction()
@@ -174,6 +178,9 @@ class MainWindow(QMainWindow):
         self.recent_menu.setIcon(icon("history"))
         file_menu.addMenu(self.recent_menu)
         file_menu.addAction(self.action_reopen)
+        file_menu.addSeparator()
+        file_menu.addAction(self.orchestration.action_new)
+        file_menu.addAction(self.orchestration.action_open)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
         self.authoring.add_menu_entries(file_menu)
@@ -235,6 +242,10 @@ class MainWindow(QMainWindow):
         for pane in (self.plugins, self.logs, self.reloads):
             pane.sig_open_file_requested.connect(self.open_location)
         self.reloads.sig_plugin_selected.connect(self.plugins.select_plugin)
+        self.orchestration.action_new.triggered.connect(lambda: self._raise_dock("orchestration"))
+        self.orchestration.action_open.triggered.connect(
+            lambda: self._raise_dock("orchestration"))
+        self.client.sig_workspace_loaded.connect(self._on_client_workspace_loaded)
         self.plugins.sig_debug_requested.connect(self._on_plugins_debug_requested)
         self.client.sig_state_changed.connect(self._on_client_state_for_debugger)
         if self.theme is not None:
@@ -298,6 +309,15 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{APP_TITLE} - {name}")
         self.reload_label.clear()
         self._update_state_label()
+
+    def _on_client_workspace_loaded(self, event: object) -> None:
+        # A first look at orchestrations: open the workspace's first one, ready to run (F5).
+        workspace = self.client.workspace
+        if self.orchestration.document is None and workspace is not None:
+            found = sorted(workspace.glob("*.orchestration.yaml"),
+                           key=lambda p: (p.name != "text-pipeline.orchestration.yaml", p.name))
+            if found:
+                self.orchestration.open_file(found[0])
 
     def _on_client_state_changed(self, state: str) -> None:
         self._update_state_label()
@@ -515,6 +535,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.authoring.confirm_close():  # unsaved edits, and the user said Cancel
+            event.ignore()
+            return
+        if not self.orchestration.maybe_save():  # unsaved orchestration edits: asked first
             event.ignore()
             return
         self.save_layout()
