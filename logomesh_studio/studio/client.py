@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
+DEVELOPER_PERMISSIONS = ["send:*", "broadcast", "capability:*"]
+"""What the developer sender (Studio acting for the person at the keyboard) may do: anything."""
+
 STOPPED, LOADING, RUNNING, STOPPING = "stopped", "loading", "running", "stopping"
 TICK_MS = 30
 """How often (at most) queued runtime events are delivered to the GUI."""
@@ -126,12 +129,6 @@ async def _close_engine(host: PluginHost) -> None:
 # Each command runs on the runtime loop with the host; it may return a value or an
 # awaitable. Results are plain data (frozen dataclasses, dicts, JSON values).
 COMMANDS: dict[str, Callable[..., Any]] = {
-    "orchestration_start": _start_run,
-    "orchestration_resume": _resume_run,
-    "orchestration_control": lambda host, run_id, action: _engine(host).control(run_id, action),
-    "orchestration_run": _run_record,
-    "orchestration_runs": _runs,
-    "orchestration_close": _close_engine,
     "plugins": lambda host: host.plugins(),
     "plugin": lambda host, plugin_id: host.plugin(plugin_id),
     "connections": lambda host, plugin_id: host.bus.connections(plugin_id),
@@ -148,6 +145,12 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "send": lambda host, source, target, type, payload=None, timeout=None:
         host.bus.send(source, target, type, payload, timeout),
     "replay": lambda host, record: host.bus.replay(record),
+    "orchestration_start": _start_run,
+    "orchestration_resume": _resume_run,
+    "orchestration_control": lambda host, run_id, action: _engine(host).control(run_id, action),
+    "orchestration_run": _run_record,
+    "orchestration_runs": _runs,
+    "orchestration_close": _close_engine,
 }
 
 
@@ -243,6 +246,14 @@ class RuntimeClient(QObject):
     def workspace(self) -> Path | None:
         return self._workspace
 
+    @property
+    def developer(self) -> str:
+        """The sender id of messages Studio sends for the developer (it may call any plugin):
+        the test harness's driver, so a plugin can never take it."""
+        from logomesh_studio.testing import DRIVER  # cheap once the runtime is imported
+
+        return DRIVER
+
     def _set_state(self, state: str) -> None:
         if state != self._state:
             self._state = state
@@ -261,6 +272,7 @@ class RuntimeClient(QObject):
             raise NotADirectoryError(f"{workspace}: not a folder of plugins")
         self._workspace = Path(workspace).resolve() if workspace is not None else None
         runtime = RuntimeThread(self._workspace, self._config)
+        runtime.host.bus.grant(self.developer, DEVELOPER_PERMISSIONS)
         self._runtime = runtime
         self._unsubscribe = runtime.events.subscribe(self._enqueue)
         self.watching = False
