@@ -12,8 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QProcess, QSettings, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtCore import QByteArray, QPoint, QProcess, QSettings, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -51,6 +58,11 @@ if TYPE_CHECKING:
 APP_TITLE = "LogoMesh Studio"
 STATE_VERSION = 1
 MAX_RECENT = 8
+DEFAULT_SIZE = QSize(1400, 880)
+"""The first window's size where the screen has room for it."""
+SCREEN_SHARE = 0.92
+"""On a smaller screen, the first window takes this share of its free area (so the title bar
+and the window's frame fit too)."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +80,8 @@ _DOCKS = {
     "debugger": _Dock("Debugger", "debug", "Ctrl+5"),
     "profiler": _Dock("Profiler", "profiler", "Ctrl+6"),
     "editor": _Dock("Editor", "edit", "Ctrl+7"),
-    "orchestration": _Dock("Orchestration", "layout", "Ctrl+8"),
+    "tests": _Dock("Tests", "tests", "Ctrl+8"),
+    "orchestration": _Dock("Orchestration", "layout", "Ctrl+9"),
 }
 """Every pane's dock: title, icon and the shortcut of its View menu toggle."""
 _SPLIT_PANES = ("messages", "plugins", "logs", "reloads", "debugger", "profiler")
@@ -144,6 +157,7 @@ class MainWindow(QMainWindow):
         debugger = self._dock("debugger", QLabel("Loading the debugger…"))
         profiler = self._dock("profiler", QLabel("Loading the profiler…"))
         editor = self._dock("editor", self.authoring.editor)
+        tests = self._dock("tests", self.authoring.tests)
         orchestration = self._dock("orchestration", self.orchestration)
         # No central widget: every pane is a dock, so any of them can be closed or moved.
         self.setCentralWidget(None)
@@ -155,6 +169,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(messages, debugger)
         self.tabifyDockWidget(logs, profiler)
         self.tabifyDockWidget(messages, editor)
+        self.tabifyDockWidget(logs, tests)
         self.tabifyDockWidget(messages, orchestration)
         messages.raise_()
         logs.raise_()
@@ -212,7 +227,6 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.orchestration.action_open)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
-        self.authoring.add_menu_entries(file_menu)
         plugin_menu = bar.addMenu("&Plugin")
         for action in self.plugins.plugin_actions:
             plugin_menu.addAction(action)
@@ -223,6 +237,8 @@ class MainWindow(QMainWindow):
         messages_menu.addSeparator()
         messages_menu.addAction(self.messages.action_pause)
         messages_menu.addAction(self.messages.action_clear)
+        self.authoring.add_menu_entries(file_menu, messages_menu)
+        bar.addMenu(self.authoring.tests_menu())
         view_menu = bar.addMenu("&View")
         for action in self.dock_actions.values():
             view_menu.addAction(action)
@@ -543,9 +559,9 @@ class MainWindow(QMainWindow):
     def restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
+            self.restoreGeometry(geometry)  # Qt moves and shrinks it onto today's screens
         else:
-            self.resize(1400, 880)
+            self.fit_to_screen()
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state, STATE_VERSION)
@@ -553,6 +569,19 @@ class MainWindow(QMainWindow):
             splitter_state = self.settings.value(f"splitters/{name}")
             if isinstance(splitter_state, QByteArray) and name not in _LAZY_PANES:
                 getattr(self, name).splitter.restoreState(splitter_state)
+
+    def fit_to_screen(self) -> None:
+        """Take :data:`DEFAULT_SIZE`, or as much of the screen as leaves its frame visible,
+        centred on the screen the window opens on."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(DEFAULT_SIZE)
+            return
+        room = screen.availableGeometry()
+        size = DEFAULT_SIZE.boundedTo(QSize(int(room.width() * SCREEN_SHARE),
+                                            int(room.height() * SCREEN_SHARE)))
+        self.resize(size)
+        self.move(room.center() - QPoint(size.width() // 2, size.height() // 2))
 
     # -- Qt events --------------------------------------------------------------------------
 

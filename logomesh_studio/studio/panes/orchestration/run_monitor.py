@@ -133,7 +133,7 @@ class RunMonitor(QWidget):
         self.client.spawn(self.client.run_record(run_id), "open run", self._on_record)
 
     def refresh_history(self) -> None:
-        if self.client.runtime is None or not self.orchestration:
+        if self.client.state != "running" or not self.orchestration:
             return
         self.client.spawn(self.client.runs(self.orchestration), "list runs", self._on_runs)
 
