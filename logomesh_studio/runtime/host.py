@@ -48,6 +48,7 @@ from logomesh_studio.runtime.plugin_record import (
 from logomesh_studio.runtime.reload import Reloader
 from logomesh_studio.runtime.resolver import Resolution, resolve
 from logomesh_studio.runtime.tracebacks import PluginTraceback, plugin_traceback
+from logomesh_studio.runtime.watchdog import LifecycleGuard, LifecycleWatchdog
 
 _FORMATTER = logging.Formatter()
 
@@ -111,6 +112,8 @@ class PluginHost:
         self.resolution = Resolution()
         self.importer = PluginImporter()
         self._log_handler = _EventLogHandler(self.events)
+        self.watchdog = LifecycleWatchdog()
+        """Stops plugin code stuck in a lifecycle call past ``lifecycle_timeout``."""
         self.lock = asyncio.Lock()
         """Held while plugins start, stop, reload or leave: one lifecycle change at a time."""
         self.reloader = Reloader(self)
@@ -212,6 +215,11 @@ class PluginHost:
                 "logomesh_studio.sdk.Plugin", "", str(source.manifest_path)))
         return obj, modules
 
+    def guard(self, record: PluginRecord, stage: str) -> LifecycleGuard:
+        """The watchdog's guard for one lifecycle call of ``record`` (see watchdog.py)."""
+        return self.watchdog.guard(record.id, stage, record.source.folder,
+                                   self.config.lifecycle_timeout)
+
     def new_context(self, record: PluginRecord) -> sdk.PluginContext:
         """A fresh context for ``record``, logging into the event hub."""
         logger = logging.Logger(f"logomesh.plugin.{record.id}", logging.DEBUG)
@@ -236,7 +244,8 @@ class PluginHost:
         self.bus.bind_context(loaded.context, record.source.manifest)
         try:
             await call_plugin(loaded.instance.initialize, loaded.context,
-                              timeout=self.config.lifecycle_timeout)
+                              timeout=self.config.lifecycle_timeout,
+                              guard=self.guard(record, "initialize"))
         except PLUGIN_ERRORS as exc:
             sdk._unbind(loaded.context)
             raise self.failure(record, "initialize", exc) from exc
@@ -281,7 +290,8 @@ class PluginHost:
     async def cleanup(self, record: PluginRecord, loaded: LoadedPlugin) -> PluginLoadError | None:
         """Run ``cleanup()``; returns the failure instead of raising (stopping goes on)."""
         try:
-            await call_plugin(loaded.instance.cleanup, timeout=self.config.lifecycle_timeout)
+            await call_plugin(loaded.instance.cleanup, timeout=self.config.lifecycle_timeout,
+                              guard=self.guard(record, "cleanup"))
         except PLUGIN_ERRORS as exc:
             return self.failure(record, "cleanup", exc)
         finally:

@@ -7,6 +7,7 @@ except :func:`call_plugin`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
 import sys
@@ -18,6 +19,7 @@ from typing import Any
 from logomesh_studio import sdk
 from logomesh_studio.runtime.discovery import PluginSource
 from logomesh_studio.runtime.tracebacks import PluginTraceback
+from logomesh_studio.runtime.watchdog import LifecycleGuard, LifecycleTimeout
 
 PLUGIN_ERRORS = (Exception, SystemExit, KeyboardInterrupt, GeneratorExit)
 """What plugin code may raise that the runtime contains when it calls it directly.
@@ -114,24 +116,30 @@ class PluginRecord:
         return self.source.id
 
 
-async def call_plugin(func: Any, *args: Any, timeout: float | None = None) -> Any:
+async def call_plugin(func: Any, *args: Any, timeout: float | None = None,
+                      guard: LifecycleGuard | None = None) -> Any:
     """Call a plugin method that may be sync or async, with an optional timeout.
 
     Whatever the plugin raises comes out as an Exception (see :class:`PluginRaised`);
     only a cancellation the runtime asked for propagates as it is. An async method
-    still running after ``timeout`` seconds raises TimeoutError saying so.
+    still running after ``timeout`` seconds raises TimeoutError saying so; with a
+    ``guard`` (see watchdog.py), so does sync code stuck past it.
     """
     scope = None
     try:
-        result = func(*args)
-        if inspect.isawaitable(result):
-            scope = asyncio.timeout(timeout)
-            async with scope:
-                result = await result
+        with guard if guard is not None else contextlib.nullcontext():
+            result = func(*args)
+            if inspect.isawaitable(result):
+                scope = asyncio.timeout(timeout)
+                async with scope:
+                    result = await result
     except Exception:
         if scope is not None and scope.expired():
             raise TimeoutError(f"{_name(func)}() did not finish within {timeout} s") from None
         raise
+    except LifecycleTimeout as exc:  # the watchdog stopped code stuck past the timeout
+        reason = guard.reason if guard is not None else "stopped by the watchdog"
+        raise TimeoutError(reason).with_traceback(exc.__traceback__) from None
     except BaseException as exc:
         if runtime_cancelled(exc):
             raise

@@ -76,6 +76,12 @@ class RuntimeThread:
             loading = self.submit(self.host.load_workspace())
         try:
             loading.result(timeout)
+        except TimeoutError:
+            stuck = "; ".join(self.host.watchdog.stuck())
+            loading.cancel()
+            self.stop(timeout)
+            raise TimeoutError(f"the workspace did not finish loading within {timeout} s"
+                               + (f" ({stuck})" if stuck else "")) from None
         except BaseException:
             loading.cancel()
             self.stop(timeout)
@@ -105,6 +111,7 @@ class RuntimeThread:
             self._stopping = True
             if not self._thread.is_alive():
                 return
+        self.host.watchdog.abort_all()  # a plugin stuck in initialize must not hold us
         try:
             self.run(self.host.shutdown(), timeout)
         finally:

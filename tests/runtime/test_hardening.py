@@ -8,6 +8,7 @@ import errno
 import importlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -491,3 +492,87 @@ def test_a_plugin_module_shadowing_an_installed_one_fails_clearly(workspace, tmp
         assert h.plugin("shadow").status == "failed"
         assert "is also installed (on sys.path)" in h.plugin("shadow").error
     assert importlib.import_module(name).WHO == "installed"
+
+
+# -- sync code stuck in a lifecycle call -----------------------------------------------------
+
+
+STUCK = FINE + """
+import asyncio
+
+
+def spin(self, *args):
+    print("spinning", flush=True)
+    while True:  # stuck here
+        pass
+
+
+async def spin_async(self, *args):
+    await asyncio.sleep(0)
+    spin(self)
+
+
+TestPlugin.{method} = {how}
+"""
+
+
+@pytest.mark.parametrize("how", ["spin", "spin_async"])
+def test_sync_code_stuck_in_initialize_is_stopped_and_named(workspace, how):
+    workspace.plugin("early", FINE)
+    stuck = workspace.plugin("stuck", STUCK.format(method="initialize", how=how))
+    workspace.plugin("zlate", FINE)
+    source = stuck / workspace.package_name("stuck") / "__init__.py"
+    line = source.read_text().splitlines().index("    while True:  # stuck here") + 1
+    with harness(workspace, lifecycle_timeout=0.5) as h:
+        info = h.plugin("stuck")
+        assert info.status == "failed"
+        assert re.match(rf"TimeoutError: initialize\(\) did not return within 0.5 s; it was "
+                        rf"stuck at {re.escape(str(source))}:({line}|{line + 1}) in spin and "
+                        "was stopped", info.error), info.error
+        assert h.send("early", "ping") == h.send("zlate", "ping") == "fine"
+        assert h.host.watchdog.stuck() == []
+
+
+def test_sync_code_stuck_in_cleanup_is_stopped_and_the_others_clean_up(workspace):
+    workspace.plugin("alpha", FINE)
+    workspace.plugin("stuck", STUCK.format(method="cleanup", how="spin"))
+    h = harness(workspace, lifecycle_timeout=0.5)
+    with h:
+        h.runtime.run(h.host.stop("stuck"))
+        assert h.plugin("stuck").status == "failed"
+        assert "cleanup() did not return within 0.5 s; it was stuck at" in \
+            h.plugin("stuck").error
+        assert h.send("alpha", "ping") == "fine"
+    assert any(isinstance(e, PluginStopped) and e.plugin_id == "alpha" for e in h.events)
+
+
+def test_ctrl_c_stops_run_while_a_plugin_is_stuck_in_initialize(workspace, tmp_path):
+    marker = tmp_path / "cleaned.txt"
+    workspace.plugin("alpha", FINE + f"""
+
+def _cleanup(self):
+    with open({str(marker)!r}, "a") as out:
+        out.write("cleaned\\n")
+
+
+TestPlugin.cleanup = _cleanup
+""")
+    workspace.plugin("stuck", STUCK.format(method="initialize", how="spin"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen([sys.executable, "-m", "logomesh_studio.cli", "run",
+                              str(workspace.root)], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        lines = []
+        for line in child.stdout:  # the default lifecycle timeout is 30 s: no waiting for it
+            lines.append(line)
+            if line.startswith("spinning"):
+                break
+        child.send_signal(signal.SIGINT)
+        rest, _ = child.communicate(timeout=20)
+    finally:
+        child.kill()
+    output = "".join(lines) + rest
+    assert "FAILED    stuck: initialize: TimeoutError: initialize() did not return" in output
+    assert "stopped   alpha (shutdown)" in output
+    assert marker.read_text() == "cleaned\n"
