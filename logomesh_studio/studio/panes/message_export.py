@@ -21,6 +21,7 @@ from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.panes.messages import MessagesPane
 
+
 def message_line(record: MessageRecorded) -> str:
     """``record`` as the JSON line ``logomesh-studio run --json`` prints for it."""
     return json.dumps(record.to_json())
