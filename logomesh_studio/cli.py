@@ -15,6 +15,8 @@
                                                 create a plugin (basic, service, ui, workflow)
     logomesh-studio test WORKSPACE [PLUGIN...] [-k PATTERN] [--json] [--no-coverage]
                                                 run plugins' tests with coverage
+    logomesh-studio testgen WORKSPACE PLUGIN --from RECORDING [-o FILE]
+                                                regression tests from `run --json` traffic
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ EXTRA_COMMANDS = {"orchestrate": "logomesh_studio.orchestration.commands",
                   "profile": "logomesh_studio.devtools.commands",
                   "send": "logomesh_studio.devtools.commands",
                   "new": "logomesh_studio.devtools.scaffold",
-                  "test": "logomesh_studio.devtools.testrun"}
+                  "test": "logomesh_studio.devtools.testrun",
+                  "testgen": "logomesh_studio.devtools.testgen"}
 SUBCOMMANDS = ("check", "run", *EXTRA_COMMANDS)
 """The subcommands ``main`` dispatches without building every subparser first."""
 
