@@ -18,6 +18,7 @@ import sys
 import sysconfig
 import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -159,9 +160,18 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
 def _execute(runtime: RuntimeThread, engine: OrchestrationEngine, resume: str | None,
              file: OrchestrationFile | None, input: Any) -> RunRecord | int:
     """Start (or resume) the run and wait for it; an exit code if it could not start."""
+    starting = runtime.submit(engine.resume(resume) if resume
+                              else engine.start(file, input))  # type: ignore[arg-type]
+    interrupted = False
     try:
-        run = runtime.run(engine.resume(resume) if resume
-                          else engine.start(file, input))  # type: ignore[arg-type]
+        try:
+            run = starting.result(30.0)
+        except TimeoutError:
+            starting.cancel()
+            raise
+        except KeyboardInterrupt:  # Ctrl+C as the run starts: once started, cancel it below
+            interrupted = True
+            run = _started(runtime, engine, starting)
     except OrchestrationInvalid as exc:
         shown = file.warnings if file is not None else ()  # printed when the file was read
         return _report([p for p in exc.problems if p not in shown])
@@ -172,7 +182,7 @@ def _execute(runtime: RuntimeThread, engine: OrchestrationEngine, resume: str | 
     waiting = runtime.submit(run.wait())
     limit = run.document.timeout
     try:
-        while True:  # past the run's timeout, make sure the loop can still time it out
+        while not interrupted:  # past the run's timeout, make sure the loop can still time it out
             try:
                 return waiting.result(None if limit is None else limit + CANCEL_GRACE)
             except TimeoutError:
@@ -190,6 +200,21 @@ def _execute(runtime: RuntimeThread, engine: OrchestrationEngine, resume: str | 
         _record_held(runtime, engine, run, "cancelled with Ctrl+C")
         raise _RuntimeHeld(f"run {run.id} did not stop: plugin code holds the runtime "
                            f"({_held_at(runtime)}); the run is recorded as interrupted") from None
+
+
+def _started(runtime: RuntimeThread, engine: OrchestrationEngine,
+             starting: Future[OrchestrationRun]) -> OrchestrationRun:
+    """The run Ctrl+C interrupted as it started (its first task may already hold the
+    loop, before ``start()`` could answer: then it is recorded as interrupted)."""
+    try:
+        return starting.result(CANCEL_GRACE)
+    except TimeoutError:
+        runs = engine.runs()
+        for held in runs:
+            _record_held(runtime, engine, held, "cancelled with Ctrl+C")
+        raise _RuntimeHeld(f"run {', '.join(r.id for r in runs)} did not stop: plugin code "
+                           f"holds the runtime ({_held_at(runtime)}); the run is recorded as "
+                           "interrupted") from None
 
 
 def _answers(runtime: RuntimeThread) -> bool:
