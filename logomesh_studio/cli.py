@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         args = _parser().parse_args(argv)
-        return args.func(args)
+        return int(args.func(args))
     args = _default_parser().parse_args(argv)
     workspace = args.workspace or default_workspace()
     if args.headless:

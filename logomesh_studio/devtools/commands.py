@@ -28,7 +28,7 @@ NAMES = ("profile",)
 """The subcommands :func:`register` adds."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``profile`` subcommand to the CLI's subparsers."""
     parser = subparsers.add_parser("profile", help="profile a plugin headless (speedscope output)",
                                    description=__doc__.split("\n\n")[0])
@@ -104,7 +104,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         driver = None
         if args.send:
             driver = runtime.submit(_drive(runtime, args.plugin, args.send, payload, stop))
-        profile = record_thread(runtime.thread.ident, args.duration, args.interval, roots,
+        profile = record_thread(runtime.thread_id, args.duration, args.interval, roots,
                                 name=f"{args.plugin} ({args.workspace})")
         runtime.call_soon(stop.set)
         load = driver.result(30) if driver is not None else None

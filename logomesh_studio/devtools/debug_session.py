@@ -466,6 +466,8 @@ class DebugSession:
         method = instance.handler_for(type)
         if method is None and type == "execute":
             method = instance.execute
+        if method is None:
+            return False
         function = inspect.unwrap(getattr(method, "__func__", method))
         code = getattr(function, "__code__", None)
         return code is not None and self.debugger.is_visible(code.co_filename)

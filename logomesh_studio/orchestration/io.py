@@ -8,6 +8,7 @@ reason`` problem. All problems are reported at once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +141,7 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel]:
     return Orchestration
 
 
-def _reason(error: dict[str, Any]) -> str:
+def _reason(error: Mapping[str, Any]) -> str:
     kind, loc = error["type"], tuple(error["loc"])
     if kind == "string_pattern_mismatch":
         return (f"{str(error['input'])[:60]!r} is not a name (letters, digits, '_' and '-', "

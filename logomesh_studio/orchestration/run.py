@@ -204,7 +204,7 @@ class OrchestrationRun:
             if not self._cancel_requested:
                 self._finish(final)
                 raise
-            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            asyncio.current_task().uncancel()  # type: ignore[union-attr,unused-ignore]
         except Exception as exc:  # an engine bug: record it rather than leave the run active
             final, self.error = FAILED, f"internal error: {type(exc).__name__}: {exc}"
             self._stop_in_flight(self.error)

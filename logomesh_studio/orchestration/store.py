@@ -96,7 +96,7 @@ class RunStore:
     def journal_mode(self) -> str:
         """SQLite's journal mode for this database (``wal``)."""
         with self._lock:
-            return self._db.execute("PRAGMA journal_mode").fetchone()[0]
+            return str(self._db.execute("PRAGMA journal_mode").fetchone()[0])
 
     def close(self) -> None:
         """Write what is staged and close the database."""

@@ -105,7 +105,7 @@ class _Port:
         self.request_capability = functools.partial(bus.request_capability, source)
         self.providers = bus.providers
 
-        async def workflow(steps: list[dict]) -> dict[str, Any]:
+        async def workflow(steps: list[dict[str, Any]]) -> dict[str, Any]:
             return await run_workflow(bus, source, steps)
 
         self.workflow = workflow

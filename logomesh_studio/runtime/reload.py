@@ -179,13 +179,15 @@ class Reloader:
         fired = time.perf_counter()
         clock = {"detect": pending.arrived - pending.first_seen,
                  "debounce": fired - pending.last_seen, "origin": pending.first_seen}
+        workspace = self.host.workspace
+        assert workspace is not None, "file events come only from a watched workspace"
         async with self.host.lock:
             by_folder = {r.source.folder.name: r.id for r in self.host.records.values()
                          if r.source.origin == "workspace"}
             changed: dict[str, str] = {}
             for folder_name, path in pending.folders.items():
                 plugin_id = by_folder.get(folder_name)
-                folder = self.host.workspace / folder_name
+                folder = workspace / folder_name
                 if plugin_id is None:
                     if is_plugin_folder(folder):
                         await self._add_plugin(folder)

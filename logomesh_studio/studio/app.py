@@ -35,7 +35,9 @@ def bundled_workspace() -> Path:
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(
+        argv if argv is not None else sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
@@ -49,7 +51,7 @@ def _report(event: str, **fields: object) -> None:
 
 
 def _exit_after(window: MainWindow, client: RuntimeClient, when: str) -> None:
-    app = QApplication.instance()
+    app = create_application()
     if when == "shown":
         def shown() -> None:
             _report("window_shown", title=window.windowTitle())

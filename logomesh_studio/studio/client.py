@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 
 from logomesh_studio.runtime.events import (
     Event,
@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from logomesh_studio.devtools.profiler import Profile
     from logomesh_studio.runtime.bus import Connection
     from logomesh_studio.runtime.config import RuntimeConfig
-    from logomesh_studio.runtime.host import PluginHost, PluginInfo
+    from logomesh_studio.runtime.host import PluginHost
+    from logomesh_studio.runtime.plugin_record import PluginInfo
     from logomesh_studio.runtime.runner import RuntimeThread
 
 _log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class RuntimeClient(QObject):
         self._cpu_meter: CpuMeter | None = None
         self._cpu_timer = QTimer(self)
         self._cpu_timer.setInterval(CPU_REFRESH_MS)
-        self._signals: dict[type[Event], Signal] = {
+        self._signals: dict[type[Event], SignalInstance] = {
             PluginLoaded: self.sig_plugin_loaded, PluginFailed: self.sig_plugin_failed,
             PluginStopped: self.sig_plugin_stopped, ManifestInvalid: self.sig_manifest_invalid,
             WorkspaceLoaded: self.sig_workspace_loaded, Watching: self.sig_watching,
@@ -295,7 +296,7 @@ class RuntimeClient(QObject):
         roots = {info.id: info.folder for info in await self.call("plugins")}
         # A CPU-bound runtime yields the GIL only every switch interval; lowering it while
         # recording gives ~800 samples/s instead of ~190 for ~9 % slowdown (bench/profiler.py).
-        return await asyncio.to_thread(record_thread, runtime.thread.ident, seconds, 0.001, roots,
+        return await asyncio.to_thread(record_thread, runtime.thread_id, seconds, 0.001, roots,
                                        switch_interval=0.001, name=f"runtime ({self._workspace})")
 
     async def plugins(self) -> list[PluginInfo]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QByteArray, QProcess, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
@@ -34,6 +35,10 @@ from logomesh_studio.studio.panes.plugins import PluginsPane
 from logomesh_studio.studio.panes.reloads import ReloadsPane
 from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.theme import MODES, ThemeController
+
+if TYPE_CHECKING:  # imported when first used: they pull in numpy, pyqtgraph and the debugger
+    from logomesh_studio.studio.panes.debugger import DebuggerPane
+    from logomesh_studio.studio.panes.profiler import ProfilerPane
 
 APP_TITLE = "LogoMesh Studio"
 STATE_VERSION = 1
@@ -72,7 +77,7 @@ class MainWindow(QMainWindow):
         self.messages = MessagesPane(client, self)
         self.logs = LogsPane(client, self)
         self.reloads = ReloadsPane(client, self)
-        self._lazy: dict[str, QWidget] = {}
+        self._lazy: dict[str, DebuggerPane | ProfilerPane] = {}
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
         self._build_actions()
@@ -107,7 +112,7 @@ class MainWindow(QMainWindow):
         profiler = self._dock("profiler", "Profiler", QLabel("Loading the profiler…"),
                               "profiler")
         # No central widget: every pane is a dock, so any of them can be closed or moved.
-        self.setCentralWidget(None)
+        self.setCentralWidget(None)  # type: ignore[arg-type]  # Qt accepts None here
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, plugins)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, messages)
         self.splitDockWidget(plugins, messages, Qt.Orientation.Horizontal)
@@ -257,8 +262,8 @@ class MainWindow(QMainWindow):
     def recent_workspaces(self) -> list[str]:
         value = self.settings.value("recent_workspaces", [])
         if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in value or []]
+            return [value]
+        return [str(v) for v in value] if isinstance(value, list) else []
 
     def _add_recent(self, path: Path) -> None:
         recent = [str(path)] + [p for p in self.recent_workspaces() if p != str(path)]
@@ -357,31 +362,33 @@ class MainWindow(QMainWindow):
     # -- debugger and profiler (built lazily) -------------------------------------------------
 
     @property
-    def debugger(self):
+    def debugger(self) -> DebuggerPane:
         """The DebuggerPane (built on first use)."""
-        return self._lazy_pane("debugger")
+        return cast("DebuggerPane", self._lazy_pane("debugger"))
 
     @property
-    def profiler(self):
+    def profiler(self) -> ProfilerPane:
         """The ProfilerPane (built on first use)."""
-        return self._lazy_pane("profiler")
+        return cast("ProfilerPane", self._lazy_pane("profiler"))
 
-    def _lazy_pane(self, name: str):
+    def _lazy_pane(self, name: str) -> DebuggerPane | ProfilerPane:
         pane = self._lazy.get(name)
         if pane is not None:
             return pane
         if name == "debugger":
             from logomesh_studio.studio.panes.debugger import DebuggerPane
 
-            pane = DebuggerPane(lambda: self.client.runtime, self)
-            pane.sig_stopped.connect(self._on_debugger_stopped)
-            pane.sig_session_started.connect(self._on_debugger_session_started)
+            debugger = DebuggerPane(lambda: self.client.runtime, self)
+            debugger.sig_stopped.connect(self._on_debugger_stopped)
+            debugger.sig_session_started.connect(self._on_debugger_session_started)
+            pane = debugger
         else:
             from logomesh_studio.studio.panes.profiler import ProfilerPane
 
-            pane = ProfilerPane(record=self.client.record_profile, parent=self)
-            pane.sig_open_source_requested.connect(self._on_profiler_open_source)
-            pane.sig_error.connect(self._on_profiler_error)
+            profiler = ProfilerPane(record=self.client.record_profile, parent=self)
+            profiler.sig_open_source_requested.connect(self._on_profiler_open_source)
+            profiler.sig_error.connect(self._on_profiler_error)
+            pane = profiler
         self._lazy[name] = pane
         pane.setMinimumSize(120, 120)
         placeholder = self.docks[name].widget()
@@ -413,7 +420,7 @@ class MainWindow(QMainWindow):
 
     def _on_client_state_for_debugger(self, state: str) -> None:
         if state != "running" and "debugger" in self._lazy:  # closing or reopening: detach
-            self._lazy["debugger"].stop_debugging()
+            self.debugger.stop_debugging()
 
     def _on_profiler_open_source(self, path: str, line: int) -> None:
         self.debugger.open_source(path, line)
@@ -447,7 +454,7 @@ class MainWindow(QMainWindow):
     def _on_theme_changed(self, dark: bool) -> None:
         views = [self.plugins.tree, self.messages.table, self.logs.table, self.reloads.table]
         if "profiler" in self._lazy:
-            views.append(self._lazy["profiler"].table)
+            views.append(self.profiler.table)
         for view in views:
             view.viewport().update()
 
@@ -468,9 +475,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState(STATE_VERSION))
         for name in _SPLIT_PANES:
             pane = self._lazy.get(name) if name in _LAZY_PANES else getattr(self, name)
-            if pane is None:
-                continue
-            self.settings.setValue(f"splitters/{name}", pane.splitter.saveState())
+            if pane is not None:
+                self.settings.setValue(f"splitters/{name}", pane.splitter.saveState())
         self.settings.sync()
 
     def restore_layout(self) -> None:
@@ -502,5 +508,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         if "debugger" in self._lazy:  # a runtime stopped at a breakpoint must resume to close
-            self._lazy["debugger"].shutdown(timeout=1.0)
+            self.debugger.shutdown(timeout=1.0)
         super().closeEvent(event)

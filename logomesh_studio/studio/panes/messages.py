@@ -68,7 +68,7 @@ def _outcome_color(outcome: str) -> str:
 class MessageTableModel(RecordTableModel[MessageRecorded]):
     """Bridge history rows; the outcome column is coloured."""
 
-    COLUMNS = (
+    COLUMNS: tuple[Column[MessageRecorded], ...] = (
         Column("Time", lambda m: clock(m.time)),
         Column("Source", lambda m: m.source),
         Column("Target", lambda m: m.target),

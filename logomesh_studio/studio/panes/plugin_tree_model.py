@@ -20,7 +20,7 @@ from logomesh_studio.studio.resources import icon
 
 if TYPE_CHECKING:
     from logomesh_studio.runtime.bus import Connection
-    from logomesh_studio.runtime.host import PluginInfo
+    from logomesh_studio.runtime.plugin_record import PluginInfo
 
 _Index = QModelIndex | QPersistentModelIndex
 NodeRole = Qt.ItemDataRole.UserRole + 1
@@ -218,7 +218,8 @@ class PluginTreeModel(QAbstractItemModel):
             return self.createIndex(row, column, node.children[row])
         return QModelIndex()
 
-    def parent(self, index: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+    def parent(  # type: ignore[override]  # QObject.parent() is the other overload
+            self, index: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
         node = self.node(index)
         if node is None or node.parent is None or node.parent is self._root:
             return QModelIndex()

@@ -32,7 +32,7 @@ from logomesh_studio.studio.widgets.search_field import SearchField
 from logomesh_studio.studio.widgets.traceback_view import TracebackView
 
 if TYPE_CHECKING:
-    from logomesh_studio.runtime.host import PluginInfo
+    from logomesh_studio.runtime.plugin_record import PluginInfo
 
 TRAFFIC_REFRESH_MS = 500
 
