@@ -4,7 +4,9 @@
     logomesh-studio check WORKSPACE [--json]    validate manifests and dependencies
     logomesh-studio run WORKSPACE [--json] [--for SECONDS] [--watch]
                                                 run headless, printing events
-    logomesh-studio orchestrate FILE --workspace DIR [--input JSON] [--json]
+    logomesh-studio send WORKSPACE TARGET TYPE [PAYLOAD] [--as PLUGIN] [--json]
+                                                send one message, print the response
+    logomesh-studio orchestrate FILE [--workspace DIR] [--input JSON] [--json]
     logomesh-studio orchestrate --resume RUN_ID --workspace DIR
     logomesh-studio runs WORKSPACE              orchestration run history
     logomesh-studio profile WORKSPACE --plugin ID [--duration S] [-o FILE]
@@ -14,16 +16,20 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import json
 import os
+import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from logomesh_studio._argtypes import directory
+from logomesh_studio.examples import example_workspace
 
 if TYPE_CHECKING:
     from logomesh_studio.runtime.events import Event
@@ -32,13 +38,24 @@ if TYPE_CHECKING:
 # so that opening the Studio window does not pay for the headless tools.
 EXTRA_COMMANDS = {"orchestrate": "logomesh_studio.orchestration.commands",
                   "runs": "logomesh_studio.orchestration.commands",
-                  "profile": "logomesh_studio.devtools.commands"}
+                  "profile": "logomesh_studio.devtools.commands",
+                  "send": "logomesh_studio.devtools.commands"}
 SUBCOMMANDS = ("check", "run", *EXTRA_COMMANDS)
+"""The subcommands ``main`` dispatches without building every subparser first."""
 
 
-def default_workspace() -> Path:
-    """The example workspace shipped beside the package (``plugins/``)."""
-    return Path(__file__).resolve().parent.parent / "plugins"
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """While inside, SIGTERM interrupts the main thread as Ctrl+C does (KeyboardInterrupt),
+    so a ``kill`` or a service manager stops plugins with their ``cleanup()``."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def format_event(event: Event) -> str:
@@ -102,11 +119,22 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Run the workspace until ``--for`` ends or Ctrl+C/SIGTERM; exit 1 if a plugin
+    (or a plugin folder's manifest) failed at startup."""
+    from logomesh_studio.runtime.events import ManifestInvalid, WorkspaceLoaded
     from logomesh_studio.runtime.runner import RuntimeThread
 
     lock = threading.Lock()
+    not_started: list[str] = []  # plugin ids and manifest paths, until the workspace loaded
+    loaded = threading.Event()
 
     def show(event: Event) -> None:
+        if not loaded.is_set():
+            if isinstance(event, ManifestInvalid) and event.path not in not_started:
+                not_started.append(event.path)
+            elif isinstance(event, WorkspaceLoaded):
+                not_started.extend(event.failed)
+                loaded.set()
         line = json.dumps(event.to_json()) if args.json else format_event(event)
         with lock:
             try:
@@ -117,17 +145,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     runtime = RuntimeThread(args.workspace)
     runtime.events.subscribe(show)
     done = threading.Event()
-    try:
-        runtime.start()
-        if args.once:
-            return 0
-        if args.watch:
-            runtime.run(runtime.host.watch())
-        done.wait(args.duration)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        runtime.stop()
+    with stop_on_sigterm():
+        try:
+            runtime.start()
+            if not args.once:
+                if args.watch:
+                    runtime.run(runtime.host.watch())
+                done.wait(args.duration)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            runtime.stop()
+    if not_started:
+        print(f"run: {len(not_started)} plugin(s) did not start: {', '.join(not_started)}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -163,14 +195,37 @@ def _default_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subcommand_names(parser: argparse.ArgumentParser) -> list[str]:
+    """Every subcommand registered on ``parser`` (aliases included)."""
+    return [name for action in parser._actions
+            if isinstance(action, argparse._SubParsersAction) for name in action.choices]
+
+
+def _not_a_command(word: str, commands: list[str]) -> str:
+    """The error for a first argument that is neither a folder nor a subcommand."""
+    close = difflib.get_close_matches(word, commands, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{word!r} is not a command or a folder{hint} (commands: {', '.join(commands)})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``logomesh-studio`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         args = _parser().parse_args(argv)
         return int(args.func(args))
+    first = argv[0] if argv else ""
+    # A bare word that names no folder was meant as a subcommand (`logomesh-studio chek ws`).
+    if first and not first.startswith("-") and os.sep not in first and "/" not in first \
+            and not Path(first).exists():
+        parser = _parser()
+        commands = _subcommand_names(parser)
+        if first in commands:
+            args = parser.parse_args(argv)
+            return int(args.func(args))
+        _default_parser().error(_not_a_command(first, commands))
     args = _default_parser().parse_args(argv)
-    workspace = args.workspace or default_workspace()
+    workspace = args.workspace or example_workspace()
     if args.headless:
         return cmd_run(argparse.Namespace(workspace=workspace, json=False, duration=None,
                                           once=True, watch=False))

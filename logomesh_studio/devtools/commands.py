@@ -1,18 +1,22 @@
-"""``logomesh-studio profile``: sample the runtime thread while a workspace runs.
+"""Developer commands on a running workspace: ``logomesh-studio send`` and ``profile``.
 
+    logomesh-studio send WORKSPACE TARGET TYPE [PAYLOAD] [--as PLUGIN] [--json]
     logomesh-studio profile WORKSPACE --plugin ID [--duration S] [-o OUT.speedscope.json]
                             [--send TYPE [--payload JSON]] [--json]
 
-With ``--send`` the command keeps sending ``TYPE`` to the plugin for the whole
-duration (a load generator); without it the workspace runs on its own. The
-profile covers the whole runtime thread (so callers stay visible); the summary
-focuses on the chosen plugin.
+``send`` loads the workspace, sends one message (as the developer, who may message any
+plugin, or ``--as`` a plugin with that plugin's permissions), prints the response and
+exits 0, or prints the error and exits 1.
+
+``profile`` samples the runtime thread while the workspace runs, optionally under a
+load of ``--send`` messages, and writes speedscope JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import json
 import sys
 from pathlib import Path
@@ -21,17 +25,43 @@ from typing import Any
 from logomesh_studio._argtypes import directory
 from logomesh_studio.devtools.profiler import Profile, record_thread
 from logomesh_studio.runtime.runner import RuntimeThread
-from logomesh_studio.sdk import PluginError
+from logomesh_studio.sdk import NoHandler, PermissionDenied, PluginError, PluginNotFound
 from logomesh_studio.testing import DRIVER
 
-NAMES = ("profile",)
+_PROFILE_HELP = (
+    "Sample the runtime thread while WORKSPACE runs. With --send the command keeps sending "
+    "TYPE to the plugin for the whole duration (a load generator); without it the workspace "
+    "runs on its own. The profile covers the whole runtime thread (so callers stay visible); "
+    "the summary focuses on the chosen plugin.")
+
+NAMES = ("send", "profile")
 """The subcommands :func:`register` adds."""
+
+_STOP_DRIVING = (NoHandler, PluginNotFound, PermissionDenied)
+"""Errors that every further message of a load run would repeat."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``profile`` subcommand to the CLI's subparsers."""
+    """Add the ``send`` and ``profile`` subcommands to the CLI's subparsers."""
+    send = subparsers.add_parser(
+        "send", help="send one message to a plugin and print the response",
+        description="Load WORKSPACE, send TYPE with PAYLOAD to TARGET once, print the "
+                    "response (exit 0) or the error (exit 1).")
+    send.add_argument("workspace", type=directory)
+    send.add_argument("target", help="the id of the plugin to send to")
+    send.add_argument("type", help="the message type (one the target handles)")
+    send.add_argument("payload", nargs="?", default="null",
+                      help="the payload as JSON (default: null)")
+    send.add_argument("--as", dest="sender", metavar="PLUGIN",
+                      help="send as this plugin, with its permissions (default: the "
+                           "developer, who may send anything)")
+    send.add_argument("--timeout", type=float, metavar="S",
+                      help="seconds to wait for an async handler (default 30)")
+    send.add_argument("--json", action="store_true",
+                      help='print {"ok": ..., "response" or "error": ...} as JSON')
+    send.set_defaults(func=cmd_send)
     parser = subparsers.add_parser("profile", help="profile a plugin headless (speedscope output)",
-                                   description=__doc__.split("\n\n")[0])
+                                   description=_PROFILE_HELP)
     parser.add_argument("workspace", type=directory)
     parser.add_argument("--plugin", required=True, metavar="ID", help="the plugin to focus on")
     parser.add_argument("--duration", type=float, default=5.0, metavar="S",
@@ -48,9 +78,72 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=cmd_profile)
 
 
-async def _drive(runtime: RuntimeThread, target: str, type: str, payload: Any,
-                 stop: asyncio.Event) -> dict[str, int]:
-    counts = {"sent": 0, "errors": 0}
+def _not_running(runtime: RuntimeThread, plugin_id: str) -> str | None:
+    """Why ``plugin_id`` cannot take part in a command, or None when it is running."""
+    plugins = {p.id: p for p in runtime.host.plugins()}
+    info = plugins.get(plugin_id)
+    if info is None:
+        close = difflib.get_close_matches(plugin_id, list(plugins), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"plugin {plugin_id!r} is not in the workspace{hint}"
+    if info.status != "running":
+        return f"plugin {plugin_id!r} is {info.status}: {info.error}"
+    return None
+
+
+def _json_argument(name: str, text: str) -> tuple[Any, str | None]:
+    """``text`` parsed as JSON, or the error naming the argument ``name``."""
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, f"{name}: invalid JSON: {exc}"
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    """Load the workspace, send one message, print the response or the error."""
+    payload, bad = _json_argument("PAYLOAD", args.payload)
+    if bad:
+        print(f"send: {bad}", file=sys.stderr)
+        return 2
+    runtime = RuntimeThread(args.workspace)
+    runtime.host.bus.grant(DRIVER, [f"send:{args.target}"])
+    try:
+        runtime.start()
+        why = _not_running(runtime, args.target)
+        if why is None and args.sender is not None:
+            why = _not_running(runtime, args.sender)
+            why = why and f"--as: {why}"
+        if why is not None:
+            return _print_sent(args, error=why)
+        try:
+            response = runtime.run(runtime.host.bus.send(
+                args.sender or DRIVER, args.target, args.type, payload, args.timeout), None)
+        except PluginError as exc:
+            return _print_sent(args, error=f"{type(exc).__name__}: {exc}")
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        runtime.stop()
+    return _print_sent(args, response=response)
+
+
+def _print_sent(args: argparse.Namespace, response: Any = None, error: str | None = None) -> int:
+    """Print a ``send`` outcome (stdout for the response, stderr for an error)."""
+    if args.json:
+        print(json.dumps({"ok": False, "error": error} if error is not None
+                         else {"ok": True, "response": response}, indent=2))
+    elif error is not None:
+        print(f"send: {error}", file=sys.stderr)
+    else:
+        print(json.dumps(response, indent=2, ensure_ascii=False))
+    return 1 if error is not None else 0
+
+
+async def _drive(runtime: RuntimeThread, target: str, message_type: str, payload: Any,
+                 stop: asyncio.Event) -> dict[str, Any]:
+    """Send ``message_type`` to ``target`` until ``stop``; an error every further send would
+    repeat (no handler, plugin gone, refused) ends the load early, as ``"stopped"``."""
+    counts: dict[str, Any] = {"sent": 0, "errors": 0}
     bus = runtime.host.bus
     loop = asyncio.get_running_loop()
     while not stop.is_set():
@@ -58,11 +151,15 @@ async def _drive(runtime: RuntimeThread, target: str, type: str, payload: Any,
         # releases the GIL, and a GIL-bound sampler would then catch the thread there.
         until = loop.time() + 0.02
         while loop.time() < until:
+            counts["sent"] += 1
             try:
-                await bus.send(DRIVER, target, type, payload)
+                await bus.send(DRIVER, target, message_type, payload)
+            except _STOP_DRIVING as exc:
+                counts["errors"] += 1
+                counts["stopped"] = f"{type(exc).__name__}: {exc}"
+                return counts
             except PluginError:
                 counts["errors"] += 1
-            counts["sent"] += 1
         await asyncio.sleep(0)
     return counts
 
@@ -85,19 +182,22 @@ def summarise(profile: Profile, plugin_id: str, folder: str, top: int = 10) -> d
 
 def cmd_profile(args: argparse.Namespace) -> int:
     """Run the workspace, sample its runtime thread, write the speedscope file."""
-    try:
-        payload = json.loads(args.payload)
-    except json.JSONDecodeError as exc:
-        print(f"profile: --payload: invalid JSON: {exc}", file=sys.stderr)
+    payload, bad = _json_argument("--payload", args.payload)
+    if bad:
+        print(f"profile: {bad}", file=sys.stderr)
         return 2
     runtime = RuntimeThread(args.workspace)
     runtime.host.bus.grant(DRIVER, [f"send:{args.plugin}"])
     runtime.start()
     try:
-        info = {p.id: p for p in runtime.host.plugins()}.get(args.plugin)
-        if info is None or info.status != "running":
-            why = "is not in the workspace" if info is None else f"is {info.status}: {info.error}"
-            print(f"profile: plugin {args.plugin!r} {why}", file=sys.stderr)
+        why = _not_running(runtime, args.plugin)
+        if why is not None:
+            print(f"profile: {why}", file=sys.stderr)
+            return 2
+        info = runtime.host.plugin(args.plugin)
+        if args.send and args.send not in info.handles:
+            print(f"profile: --send: {args.plugin} has no handler for {args.send!r} "
+                  f"(it handles: {', '.join(info.handles) or 'nothing'})", file=sys.stderr)
             return 2
         roots = {p.id: p.folder for p in runtime.host.plugins()}
         stop = asyncio.Event()
@@ -110,6 +210,10 @@ def cmd_profile(args: argparse.Namespace) -> int:
         load = driver.result(30) if driver is not None else None
     finally:
         runtime.stop()
+    if load and "stopped" in load:
+        print(f"profile: --send stopped after {load['sent']} message(s): {load['stopped']}",
+              file=sys.stderr)
+        return 1
     output = args.output or Path(f"{args.plugin}.speedscope.json")
     profile.save_speedscope(output)
     summary = {"plugin": args.plugin, "output": str(output), **summarise(

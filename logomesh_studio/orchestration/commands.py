@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from logomesh_studio._argtypes import directory
+from logomesh_studio.orchestration.document import DocumentProblem, OrchestrationDocument
 from logomesh_studio.orchestration.engine import OrchestrationEngine, RunNotResumable
 from logomesh_studio.orchestration.events import RunStatusChanged, TaskFinished
 from logomesh_studio.orchestration.io import load
@@ -78,7 +79,7 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
         try:
             file = load(args.file)
         except OrchestrationInvalid as exc:
-            return _report(exc.problems)
+            return _report(_every_problem(args.file, args.workspace, exc.problems))
         _report(list(file.warnings))
     workspace = args.workspace or Path(args.file).resolve().parent
     runtime = RuntimeThread(workspace)
@@ -152,12 +153,24 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _every_problem(path: Path, workspace: Path | None, problems: list[Problem]
+                   ) -> list[Problem] | list[DocumentProblem]:
+    """All of an invalid file's problems, including those against the workspace's manifests
+    (read from disk: no plugin code runs for a file that cannot run anyway)."""
+    try:
+        document = OrchestrationDocument.load(path)
+    except (OSError, ValueError):
+        return problems
+    found = document.problems(workspace or Path(path).resolve().parent)
+    return found if any(p.severity == "error" for p in found) else problems
+
+
 def _invalid(message: str) -> int:
     print(message, file=sys.stderr)
     return EXIT_INVALID
 
 
-def _report(problems: list[Problem]) -> int:
+def _report(problems: list[Problem] | list[DocumentProblem]) -> int:
     """Print problems to stderr; EXIT_INVALID if any is an error."""
     for problem in problems:
         print(problem, file=sys.stderr)

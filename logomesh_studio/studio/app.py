@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
+from logomesh_studio.examples import example_workspace
 from logomesh_studio.runtime.events import WorkspaceLoaded
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.main_window import MainWindow
@@ -27,11 +28,6 @@ from logomesh_studio.studio.theme import ThemeController
 ORGANIZATION = "LogoMesh"
 APPLICATION = "LogoMesh Studio"
 EXIT_AFTER = "LOGOMESH_STUDIO_EXIT_AFTER"
-
-
-def bundled_workspace() -> Path:
-    """The example workspace shipped beside the package."""
-    return Path(__file__).resolve().parents[2] / "plugins"
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
@@ -88,7 +84,7 @@ def main(workspace: Path | None = None) -> int:
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    window.open_workspace(workspace if workspace is not None else bundled_workspace())
+    window.open_workspace(workspace if workspace is not None else example_workspace())
     # Qt runs C++ most of the time; a short timer lets Python see Ctrl+C promptly.
     signal.signal(signal.SIGINT, lambda *_: window.close())
     wake = QTimer()

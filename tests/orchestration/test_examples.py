@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from logomesh_studio.examples import example_workspace
 from logomesh_studio.orchestration.engine import OrchestrationEngine
 from logomesh_studio.orchestration.io import load
 from logomesh_studio.orchestration.store import RunStore
 from logomesh_studio.testing import PluginHarness
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "plugins"
+EXAMPLES = example_workspace()
 
 INPUTS = {
     "text-pipeline": {"id": "d1", "text": "To be, or not to be: that is the question."},

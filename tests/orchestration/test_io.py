@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 
+from logomesh_studio.examples import example_workspace
 from logomesh_studio.orchestration.io import dump, load, loads
 from logomesh_studio.orchestration.model import OrchestrationInvalid, Problem
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "plugins"
+EXAMPLES = example_workspace()
 
 GOOD = """\
 name: demo

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
-from logomesh_studio.cli import main
+import pytest
+
+from logomesh_studio.cli import _parser, _subcommand_names, main
+from logomesh_studio.examples import example_workspace
 
 
 def test_check_on_a_valid_workspace_exits_zero(workspace, capsys):
@@ -40,9 +44,7 @@ def test_check_json_report(workspace, capsys):
 
 
 def test_check_on_the_example_workspace_is_clean(capsys):
-    from logomesh_studio.cli import default_workspace
-
-    assert main(["check", str(default_workspace())]) == 0
+    assert main(["check", str(example_workspace())]) == 0
 
 
 def test_check_rejects_a_missing_directory(tmp_path):
@@ -57,7 +59,8 @@ def test_run_json_prints_events_and_stops_after_the_duration(workspace):
     proc = subprocess.run([sys.executable, "-m", "logomesh_studio.cli", "run",
                            str(workspace.root), "--json", "--for", "0.2"],
                           capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # a plugin failed to start
+    assert "run: 1 plugin(s) did not start: bad" in proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     kinds = [e["event"] for e in events]
     assert kinds[0] == "plugin_loaded" or "plugin_failed" in kinds[:2]
@@ -106,3 +109,80 @@ def test_default_command_opens_the_window_on_the_example_workspace():
     loaded = json.loads(proc.stdout.strip().splitlines()[-1])
     assert loaded["event"] == "workspace_loaded" and loaded["failed"] == []
     assert len(loaded["running"]) == 7
+
+
+def test_run_exits_zero_when_every_plugin_started(workspace):
+    workspace.plugin("a")
+    assert main(["run", str(workspace.root), "--for", "0"]) == 0
+
+
+def test_run_exits_one_when_a_plugin_folder_has_an_invalid_manifest(workspace, capsys):
+    workspace.plugin("a")
+    workspace.plugin("b", version="one")
+    assert main(["run", str(workspace.root), "--for", "0"]) == 1
+    assert f"did not start: {workspace.root / 'b' / 'plugin.toml'}" in capsys.readouterr().err
+
+
+def test_headless_exits_one_when_a_plugin_failed_to_start(workspace):
+    workspace.plugin("bad", "raise ValueError('no')\n")
+    assert main([str(workspace.root), "--headless"]) == 1
+
+
+CLEANS_UP = """
+from pathlib import Path
+
+from logomesh_studio.sdk import Plugin
+
+
+class TestPlugin(Plugin):
+    def cleanup(self):
+        Path({marker!r}).write_text("cleaned up")
+"""
+
+
+def test_sigterm_stops_run_like_ctrl_c_running_every_cleanup(workspace, tmp_path):
+    marker = tmp_path / "cleanup-ran"
+    workspace.plugin("tidy", CLEANS_UP.format(marker=str(marker)))
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "logomesh_studio.cli", "run",
+                             str(workspace.root), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if json.loads(line)["event"] == "workspace_loaded":
+                proc.send_signal(signal.SIGTERM)
+                break
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err
+    assert marker.read_text() == "cleaned up"
+    stopped = [json.loads(line) for line in rest.splitlines()]
+    assert stopped[-1] == {**stopped[-1], "event": "plugin_stopped", "plugin_id": "tidy",
+                           "reason": "shutdown"}
+
+
+def test_a_mistyped_subcommand_is_named_with_the_nearest_one(workspace, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["chekc", str(workspace.root)])
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert "'chekc' is not a command or a folder; did you mean 'check'?" in err
+    assert "not a directory" not in err
+
+
+def test_an_unknown_word_lists_every_registered_subcommand(workspace, capsys):
+    with pytest.raises(SystemExit):
+        main(["frobnicate", str(workspace.root)])
+    err = capsys.readouterr().err
+    assert "'frobnicate' is not a command or a folder (commands: " in err
+    registered = _subcommand_names(_parser())
+    assert {"check", "run", "send", "profile"} <= set(registered)
+    assert all(name in err for name in registered)
+
+
+def test_a_bare_folder_name_still_opens_that_folder(workspace, monkeypatch):
+    workspace.plugin("a")
+    monkeypatch.chdir(workspace.root.parent)
+    assert main([workspace.root.name, "--headless"]) == 0
