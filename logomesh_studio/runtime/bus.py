@@ -437,14 +437,6 @@ class CommunicationBridge:
         self._record(call, source, target, type, len(text), started, OK, "", text, reply)
         return payloads.decode(reply, result)
 
-    def _remote_error(self, route: _Route, call: str, source: str, type: str, text: str,
-                      started: float, exc: BaseException) -> sdk.RemoteError:
-        """Log and record a handler's exception; the RemoteError the sender gets."""
-        route.log.error("handler for %r from %s raised", type, source, exc_info=exc)
-        error = f"{type_name(exc)}: {exc}"
-        self._record(call, source, route.plugin_id, type, len(text), started, ERROR, error, text)
-        return sdk.RemoteError(route.plugin_id, type_name(exc), str(exc))
-
     async def broadcast(self, source: str, type: str, payload: Any = None,
                         capability: str | None = None) -> dict[str, Any]:
         """Deliver to every other plugin handling ``type`` (or every provider of
