@@ -67,7 +67,8 @@ class OrchestrationRun:
         self.file = file
         self.document = doc = file.document
         self.resumed_from = resumed_from
-        self.status, self.error, self.current_phase = INITIALIZING, "", ""
+        self.status: str = INITIALIZING
+        self.error, self.current_phase = "", ""
         self.context: dict[str, Any] = {"input": input}
         reuse = reuse or {}
         self.phases = [PhaseState(phase, p, [TaskState(task, p, t, reuse.get((p, t)))

@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from logomesh_studio import sdk
@@ -33,9 +34,25 @@ if TYPE_CHECKING:
 
 __all__ = ["CommunicationBridge", "Connection"]
 
-OK, ERROR, REFUSED, TIMEOUT = "ok", "error", "refused", "timeout"
-NOT_FOUND, NO_HANDLER, INVALID = "not_found", "no_handler", "invalid"
-CANCELLED = "cancelled"
+
+
+class Outcome(StrEnum):
+    """How a recorded message ended; the value is what history, JSON and the CLI show."""
+
+    OK = "ok"
+    ERROR = "error"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    NOT_FOUND = "not_found"
+    NO_HANDLER = "no_handler"
+    INVALID = "invalid"
+
+
+# Short names used inside the bus.
+OK, ERROR, REFUSED, TIMEOUT = Outcome.OK, Outcome.ERROR, Outcome.REFUSED, Outcome.TIMEOUT
+CANCELLED, INVALID = Outcome.CANCELLED, Outcome.INVALID
+NOT_FOUND, NO_HANDLER = Outcome.NOT_FOUND, Outcome.NO_HANDLER
 EXECUTE = "execute"
 """The message type under which ``execute(input)`` calls are recorded."""
 

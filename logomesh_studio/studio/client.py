@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,19 @@ _log = logging.getLogger(__name__)
 DEVELOPER_PERMISSIONS = ["send:*", "broadcast", "capability:*"]
 """What the developer sender (Studio acting for the person at the keyboard) may do: anything."""
 
-STOPPED, LOADING, RUNNING, STOPPING = "stopped", "loading", "running", "stopping"
+
+
+class ClientState(StrEnum):
+    """The runtime as the window sees it: stopped -> loading -> running -> stopping."""
+
+    STOPPED = "stopped"
+    LOADING = "loading"
+    RUNNING = "running"
+    STOPPING = "stopping"
+
+
+STOPPED, LOADING = ClientState.STOPPED, ClientState.LOADING
+RUNNING, STOPPING = ClientState.RUNNING, ClientState.STOPPING
 TICK_MS = 30
 """How often (at most) queued runtime events are delivered to the GUI."""
 MAX_BATCH_MESSAGES = 20_000
@@ -58,6 +71,7 @@ MAX_BATCH_MESSAGES = 20_000
 CPU_REFRESH_MS = 1000
 """How often each plugin's CPU share is reported."""
 CPU_WINDOW_S = 2.0
+"""The span each CPU share is averaged over (the last 2 s of samples)."""
 CPU_SAMPLE_S = 0.02
 """The CPU column's sampling interval: ~100 samples per window for well under 1 % of the
 runtime's time (bench/cpu_meter.py)."""
@@ -169,7 +183,7 @@ class RuntimeClient(QObject):
     # -- state ------------------------------------------------------------------------------
 
     @property
-    def state(self) -> str:
+    def state(self) -> ClientState:
         return self._state
 
     @property
@@ -189,7 +203,7 @@ class RuntimeClient(QObject):
 
         return DRIVER
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: ClientState) -> None:
         if state != self._state:
             self._state = state
             self.sig_state_changed.emit(state)

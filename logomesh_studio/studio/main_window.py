@@ -31,10 +31,11 @@ from logomesh_studio.runtime.events import (
     ReloadStarted,
     Watching,
 )
+from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.studio import theme as themes
 from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.authoring import AuthoringTools
-from logomesh_studio.studio.client import RuntimeClient
+from logomesh_studio.studio.client import ClientState, RuntimeClient
 from logomesh_studio.studio.formatting import clock
 from logomesh_studio.studio.panes.logs import LogsPane
 from logomesh_studio.studio.panes.messages import MessagesPane
@@ -341,9 +342,9 @@ class MainWindow(QMainWindow):
         state = self.client.state
         infos = self.client.plugin_infos
         text = f"Runtime: {state}"
-        if state == "running":
-            running = sum(1 for i in infos if i.status == "running")
-            failed = sum(1 for i in infos if i.status == "failed")
+        if state == ClientState.RUNNING:
+            running = sum(1 for i in infos if i.status == PluginStatus.RUNNING)
+            failed = sum(1 for i in infos if i.status == PluginStatus.FAILED)
             text += f" · {running} running"
             if failed:
                 text += f", {failed} failed"
@@ -456,7 +457,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Debugging {plugin_id}: set breakpoints in the gutter", 8000)
 
     def _on_client_state_for_debugger(self, state: str) -> None:
-        if state != "running" and "debugger" in self._lazy:  # closing or reopening: detach
+        if state != ClientState.RUNNING and "debugger" in self._lazy:  # closing or reopening: detach
             self.debugger.stop_debugging()
 
     def _on_profiler_open_source(self, path: str, line: int) -> None:
