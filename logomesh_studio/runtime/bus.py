@@ -432,6 +432,14 @@ class CommunicationBridge:
             return exc
         return self._remote_error(route, call, source, type, text, started, exc)
 
+    def _remote_error(self, route: _Route, call: str, source: str, type: str, text: str,
+                      started: float, exc: BaseException) -> sdk.RemoteError:
+        """Log and record a handler's exception; the RemoteError the sender gets."""
+        route.log.error("handler for %r from %s raised", type, source, exc_info=exc)
+        error = f"{type_name(exc)}: {exc}"
+        self._record(call, source, route.plugin_id, type, len(text), started, ERROR, error, text)
+        return sdk.RemoteError(route.plugin_id, type_name(exc), str(exc))
+
     def _respond(self, call: str, source: str, target: str, type: str, text: str,
                  started: float, result: Any) -> Any:
         """Record the answer and return the sender's copy of it, unless the bridge
