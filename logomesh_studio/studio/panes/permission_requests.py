@@ -21,7 +21,7 @@ class PermissionRequest(QFrame):
     def __init__(self, event: PermissionsChanged, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.plugin_id = event.plugin_id
-        self.pending = event.status == "pending"
+        self.pending = event.status == PermissionsStatus.PENDING
         self.setObjectName(f"permission_request_{event.plugin_id}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.label = QLabel(_describe(event), self)
@@ -46,7 +46,7 @@ def _codes(permissions: tuple[str, ...]) -> str:
 
 def _describe(event: PermissionsChanged) -> str:
     who = f"<b>{html.escape(event.plugin_id)}</b>"
-    if event.status == "pending":
+    if event.status == PermissionsStatus.PENDING:
         return (f"{who} was reloaded with a manifest that asks for more permissions: "
                 f"{_codes(event.widened)}. Its old permissions stay in force until you "
                 "approve.")
