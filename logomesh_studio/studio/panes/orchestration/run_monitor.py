@@ -195,7 +195,7 @@ class RunMonitor(QWidget):
                 self.states[event.task] = (event.status, None if event.status == Status.SKIPPED
                                            else event.duration)
                 changed = True
-                if self.status in ("running", "paused"):
+                if self.status in (Status.RUNNING, Status.PAUSED):
                     self._show(f"Run {event.run_id} {self.status} · {event.progress:.0%}")
             elif isinstance(event, RunStatusChanged):
                 self.status = event.status
