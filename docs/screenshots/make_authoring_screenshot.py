@@ -55,7 +55,7 @@ async def populate(window: MainWindow, client: RuntimeClient, workspace: Path) -
     edited = authoring.open_file(str(tests_file), 7)
     edited.textCursor().insertText("    # TODO: a text with ties\n")  # unsaved: the tab's dot
     source = workspace / "counter" / "counter" / "__init__.py"
-    view = authoring.open_file(str(source))
+    authoring.open_file(str(source))
     tests = authoring.tests
     tests.run_all()
     await until(lambda: not tests.running)
