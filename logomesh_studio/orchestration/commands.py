@@ -59,7 +59,7 @@ class _RuntimeHeld(Exception):
     """Ctrl+C could not stop the run: plugin code holds the runtime's loop."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``orchestrate`` and ``runs`` subcommands to the CLI's subparsers."""
     orchestrate = subparsers.add_parser(
         "orchestrate", help="validate and run an orchestration file, or resume a stored run",
@@ -160,8 +160,12 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
 def _execute(runtime: RuntimeThread, engine: OrchestrationEngine, resume: str | None,
              file: OrchestrationFile | None, input: Any) -> RunRecord | int:
     """Start (or resume) the run and wait for it; an exit code if it could not start."""
-    starting = runtime.submit(engine.resume(resume) if resume
-                              else engine.start(file, input))  # type: ignore[arg-type]
+    if resume:
+        starting = runtime.submit(engine.resume(resume))
+    elif file is not None:
+        starting = runtime.submit(engine.start(file, input))
+    else:
+        raise ValueError("neither a file to run nor a run to resume")
     interrupted = False
     try:
         try:
