@@ -95,17 +95,38 @@ def format_event(event: Event) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Validate every manifest, the dependency graph and every entry's import; exit 1 on
+    any problem. Imports run in a child process (a plugin's import side effects stay there)."""
     from logomesh_studio.runtime.discovery import discover
+    from logomesh_studio.runtime.import_check import ImportCheckError, check_imports
     from logomesh_studio.runtime.resolver import resolve
 
     found = discover(args.workspace)
-    resolution = resolve(found.plugins)
-    problems = found.problems + list(resolution.failed.values())
+    unavailable = found.unavailable()
+    resolution = resolve(found.plugins, unavailable)
+    position = {pid: i for i, pid in enumerate(resolution.order)}
+    try:  # in load order, as the runtime imports them, so the same collisions show
+        import_failed = check_imports(sorted(
+            found.plugins, key=lambda s: (position.get(s.id, len(position)), s.id)))
+    except ImportCheckError as exc:
+        print(f"check: {exc}", file=sys.stderr)
+        return 2
+    if import_failed:  # their dependents cannot start either: say so
+        resolution = resolve(found.plugins, unavailable, import_failed)
+    # Grouped by file, each file's problems in the order found.
+    problems = sorted([*found.problems, *import_failed.values(), *resolution.problems],
+                      key=lambda p: p.path)
+    failing = set(import_failed) | set(resolution.failed)
+    valid_manifests = {str(s.manifest_path) for s in found.plugins}
+    invalid = {p.path for p in found.problems} - valid_manifests
+    summary = {"found": len(found.plugins) + len(invalid), "loadable": len(resolution.order),
+               "with_problems": len(failing) + len(invalid)}
     if args.json:
         print(json.dumps({
             "ok": not problems,
+            **summary,
             "plugins": [{"id": s.id, "version": s.manifest.version, "folder": str(s.folder),
-                         "status": "error" if s.id in resolution.failed else "ok"}
+                         "status": "error" if s.id in failing else "ok"}
                         for s in found.plugins],
             "order": resolution.order,
             "problems": [p.to_json() for p in problems],
@@ -113,8 +134,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         for problem in problems:
             print(problem)
-        print(f"{len(found.plugins)} plugins, {len(resolution.order)} loadable, "
-              f"{len(problems)} problems", file=sys.stderr)
+        print(f"{summary['found']} plugins found, {summary['loadable']} loadable, "
+              f"{summary['with_problems']} with problems", file=sys.stderr)
     return 1 if problems else 0
 
 
