@@ -27,6 +27,7 @@ from logomesh_studio.runtime.events import (
 )
 from logomesh_studio.studio import theme as themes
 from logomesh_studio.studio.actions import make_action
+from logomesh_studio.studio.authoring import AuthoringTools
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.panes.logs import LogsPane
 from logomesh_studio.studio.panes.messages import MessagesPane
@@ -38,7 +39,6 @@ from logomesh_studio.studio.theme import MODES, ThemeController
 APP_TITLE = "LogoMesh Studio"
 STATE_VERSION = 1
 MAX_RECENT = 8
-_DOCKS = ("plugins", "messages", "logs", "reloads", "debugger", "profiler")
 _SPLIT_PANES = ("messages", "plugins", "logs", "reloads", "debugger", "profiler")
 _LAZY_PANES = ("debugger", "profiler")
 """Built just after the window is first shown: they pull in the runtime, numpy and
@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.messages = MessagesPane(client, self)
         self.logs = LogsPane(client, self)
         self.reloads = ReloadsPane(client, self)
+        self.authoring = AuthoringTools(self)
         self._lazy: dict[str, QWidget] = {}
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         debugger = self._dock("debugger", "Debugger", QLabel("Loading the debugger…"), "debug")
         profiler = self._dock("profiler", "Profiler", QLabel("Loading the profiler…"),
                               "profiler")
+        editor = self._dock("editor", "Editor", self.authoring.editor, "edit")
         # No central widget: every pane is a dock, so any of them can be closed or moved.
         self.setCentralWidget(None)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, plugins)
@@ -115,6 +117,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(logs, reloads)
         self.tabifyDockWidget(messages, debugger)
         self.tabifyDockWidget(logs, profiler)
+        self.tabifyDockWidget(messages, editor)
         messages.raise_()
         logs.raise_()
         self.resizeDocks([plugins, messages], [440, 900], Qt.Orientation.Horizontal)
@@ -137,9 +140,11 @@ class MainWindow(QMainWindow):
         self.action_about = self._action("action_about", "&About LogoMesh Studio", "app",
                                          "Version and credits")
         shortcuts = {"plugins": "Ctrl+1", "messages": "Ctrl+2", "logs": "Ctrl+3",
-                     "reloads": "Ctrl+4", "debugger": "Ctrl+5", "profiler": "Ctrl+6"}
+                     "reloads": "Ctrl+4", "debugger": "Ctrl+5", "profiler": "Ctrl+6",
+                     "editor": "Ctrl+7"}
         icons = {"plugins": "plugin", "messages": "messages", "logs": "logs",
-                 "reloads": "history", "debugger": "debug", "profiler": "profiler"}
+                 "reloads": "history", "debugger": "debug", "profiler": "profiler",
+                 "editor": "edit"}
         self.dock_actions: dict[str, QAction] = {}
         for name, dock in self.docks.items():
             action = dock.toggleViewAction()
@@ -171,6 +176,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.action_reopen)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
+        self.authoring.add_menu_entries(file_menu)
         plugin_menu = bar.addMenu("&Plugin")
         for action in self.plugins.plugin_actions:
             plugin_menu.addAction(action)
@@ -392,6 +398,10 @@ class MainWindow(QMainWindow):
             pane.splitter.restoreState(splitter_state)
         return pane
 
+    def built_pane(self, name: str):
+        """The lazily built pane ``name`` if it is built already, else None."""
+        return self._lazy.get(name)
+
     def _build_lazy_panes(self) -> None:
         for name in _LAZY_PANES:
             self._lazy_pane(name)
@@ -416,22 +426,26 @@ class MainWindow(QMainWindow):
             self._lazy["debugger"].stop_debugging()
 
     def _on_profiler_open_source(self, path: str, line: int) -> None:
-        self.debugger.open_source(path, line)
-        self._raise_dock("debugger")
+        self.open_location(path, line)
 
     def _on_profiler_error(self, message: str) -> None:
         self.statusBar().showMessage(message, 10000)
 
     def open_location(self, path: str, line: int) -> None:
         """Show ``path`` at ``line``: in the editor configured as ``editor/command`` in the
-        settings (e.g. ``code -g {path}:{line}``), else in the Studio's code view."""
+        settings (e.g. ``code -g {path}:{line}``), else in the Studio's editor."""
+        if self.settings.value("editor/command", "") or not self.authoring.can_open(path):
+            self.open_external(path, line)
+        elif self.authoring.open_file(path, line) is not None:
+            self.statusBar().showMessage(f"Opened {path}:{line}", 5000)
+
+    def open_external(self, path: str, line: int) -> None:
+        """Open ``path`` at ``line`` in the ``editor/command`` editor, else in the
+        desktop's default application for it."""
         template = str(self.settings.value("editor/command", "") or "")
         if template:
             args = [a.format(path=path, line=line) for a in shlex.split(template)]
             QProcess.startDetached(args[0], args[1:])
-        elif path.endswith(".py"):
-            self.debugger.open_source(path, line)
-            self._raise_dock("debugger")
         else:
             QDesktopServices.openUrl(QUrl.fromLocalFile(path))
         self.statusBar().showMessage(f"Opened {path}:{line}", 5000)
@@ -500,6 +514,9 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self, self._build_lazy_panes)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.authoring.confirm_close():  # unsaved edits, and the user said Cancel
+            event.ignore()
+            return
         self.save_layout()
         if "debugger" in self._lazy:  # a runtime stopped at a breakpoint must resume to close
             self._lazy["debugger"].shutdown(timeout=1.0)

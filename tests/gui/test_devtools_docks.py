@@ -32,19 +32,19 @@ def test_recording_a_profile_from_the_window_charges_plugins(studio, two_plugins
     assert studio.window.profiler.table.model().rowCount() > 0
 
 
-def test_double_click_source_from_the_profiler_opens_it_in_the_debugger(studio, two_plugins):
+def test_double_click_source_from_the_profiler_opens_it_in_the_editor(studio, two_plugins):
     studio.open(two_plugins.root)
     path = str(two_plugins.root / "beta" / two_plugins.package_name("beta") / "__init__.py")
     studio.window.profiler.sig_open_source_requested.emit(path, 5)
-    code = studio.window.debugger.code_view
+    code = studio.window.authoring.editor.current_view()
     assert os.path.realpath(code.path) == os.path.realpath(path)
     assert code.cursor_line() == 5
-    assert studio.window.docks["debugger"].isVisible()
+    assert studio.window.docks["editor"].isVisible()
 
 
-def test_traceback_locations_open_in_the_code_view_at_their_line(studio, two_plugins):
+def test_traceback_locations_open_in_the_editor_at_their_line(studio, two_plugins):
     studio.open(two_plugins.root)
     path = str(two_plugins.root / "alpha" / two_plugins.package_name("alpha") / "__init__.py")
     studio.window.logs.sig_open_file_requested.emit(path, 4)
-    code = studio.window.debugger.code_view
+    code = studio.window.authoring.editor.current_view()
     assert os.path.realpath(code.path) == os.path.realpath(path) and code.cursor_line() == 4

@@ -73,6 +73,7 @@ class DebuggerPane(QWidget):
         super().__init__(parent)
         self.client = DebugClient(runtime_provider, self)
         self._plugin_id = ""
+        self._other_views: list[CodeView] = []
         self._build_actions()
         self._build_widgets()
         self._wire_signals()
@@ -172,10 +173,7 @@ class DebuggerPane(QWidget):
         self.client.sig_resumed.connect(self._on_client_resumed)
         self.client.sig_session_ended.connect(self._on_client_session_ended)
         self.client.sig_breakpoints_changed.connect(self._on_client_breakpoints_changed)
-        self.code_view.sig_breakpoint_toggle_requested.connect(self._on_code_toggle_requested)
-        self.code_view.sig_breakpoint_edit_requested.connect(self._on_code_edit_requested)
-        self.code_view.sig_breakpoint_enable_requested.connect(self._on_code_enable_requested)
-        self.code_view.sig_breakpoint_remove_requested.connect(self._on_code_remove_requested)
+        self._connect_code_view(self.code_view)
         self.action_stop_on_raised.toggled.connect(self.client.set_stop_on_raised)
         self.inspector.sig_frame_selected.connect(self._on_inspector_frame_selected)
         self.console.sig_evaluate_requested.connect(self._on_console_evaluate_requested)
@@ -240,10 +238,25 @@ class DebuggerPane(QWidget):
         if line:
             self.code_view.go_to_line(line)
 
+    def attach_code_view(self, view: CodeView) -> None:
+        """Show and edit breakpoints in ``view`` too (an editor tab): its gutter clicks
+        and menu act on the file it shows, and its markers follow every change."""
+        if view is self.code_view or view in self._other_views:
+            return
+        self._other_views.append(view)
+        view.destroyed.connect(lambda _obj=None, v=view: self._forget_code_view(v))
+        self._connect_code_view(view)
+        self.client.sync_workspace()
+        view.set_markers(self.markers_for(view.path))
+
+    def _forget_code_view(self, view: CodeView) -> None:
+        if view in self._other_views:
+            self._other_views.remove(view)
+
     def toggle_breakpoint(self) -> None:
         """Toggle a breakpoint on the code view's cursor line (F9)."""
         if self.code_view.path:
-            self._on_code_toggle_requested(self.code_view.cursor_line())
+            self.client.toggle_breakpoint(self.code_view.path, self.code_view.cursor_line())
 
     def add_watch(self, expression: str) -> None:
         """Watch ``expression``: it is evaluated in the selected frame at each stop."""
@@ -336,10 +349,27 @@ class DebuggerPane(QWidget):
 
     # breakpoints
 
+    def _connect_code_view(self, view: CodeView) -> None:
+        view.sig_breakpoint_toggle_requested.connect(
+            lambda line: self.client.toggle_breakpoint(view.path, line))
+        view.sig_breakpoint_edit_requested.connect(
+            lambda line, field: self._ask_breakpoint_field(view.path, line, field))
+        view.sig_breakpoint_enable_requested.connect(
+            lambda line, enabled: self._edit_breakpoint(view.path, line, enabled=enabled))
+        view.sig_breakpoint_remove_requested.connect(
+            lambda line: self.client.remove_breakpoint(view.path, line))
+
     def _refresh_markers(self) -> None:
+        self.code_view.set_markers(self.markers_for(self.code_view.path))
+        for view in self._other_views:
+            view.set_markers(self.markers_for(view.path))
+        self._update_actions()
+
+    def markers_for(self, path: str) -> dict[int, GutterMarker]:
+        """The breakpoint markers of ``path``'s gutter, by line."""
         active = self.client.active
         markers = {}
-        for line, bp in self.client.breakpoints_in(self.code_view.path).items():
+        for line, bp in self.client.breakpoints_in(path).items():
             verified = bp.verified or not active
             tip = describe(bp) if verified else "Cannot hit here: outside the debugged plugin"
             markers[line] = GutterMarker(
@@ -348,29 +378,19 @@ class DebuggerPane(QWidget):
                 logpoint=bool(bp.log_message),
                 tooltip=f"Breakpoint{' (disabled)' if not bp.enabled else ''}"
                         f"{': ' + tip if tip else ''}")
-        self.code_view.set_markers(markers)
-        self._update_actions()
+        return markers
 
-    def _on_code_toggle_requested(self, line: int) -> None:
-        self.client.toggle_breakpoint(self.code_view.path, line)
-
-    def _on_code_edit_requested(self, line: int, field: str) -> None:
-        current = self.client.breakpoints_in(self.code_view.path).get(line)
+    def _ask_breakpoint_field(self, path: str, line: int, field: str) -> None:
+        current = self.client.breakpoints_in(path).get(line)
         title, label = _FIELD_TITLES[field]
         text = self._ask_text(title, label, getattr(current, field, None) or "")
         if text is None:
             return
-        self._edit_breakpoint(line, **{field: text.strip() or None})
+        self._edit_breakpoint(path, line, **{field: text.strip() or None})
 
-    def _on_code_enable_requested(self, line: int, enabled: bool) -> None:
-        self._edit_breakpoint(line, enabled=enabled)
-
-    def _on_code_remove_requested(self, line: int) -> None:
-        self.client.remove_breakpoint(self.code_view.path, line)
-
-    def _edit_breakpoint(self, line: int, **changes: Any) -> None:
+    def _edit_breakpoint(self, path: str, line: int, **changes: Any) -> None:
         try:
-            self.client.edit_breakpoint(self.code_view.path, line, **changes)
+            self.client.edit_breakpoint(path, line, **changes)
         except ValueError as exc:
             self._show_status(str(exc), error=True)
 

@@ -1,14 +1,17 @@
-"""A read-only code view with a line-number gutter, breakpoint markers and an execution line.
+"""The code widget: line-number gutter, breakpoint markers, execution line, coverage.
 
-Clicking the gutter asks for a breakpoint to be toggled; right-clicking it offers the
-breakpoint's condition, hit condition, log message, enable/disable and removal. The
-view only *asks* (signals): whoever owns the breakpoints decides and then shows them
-with :meth:`CodeView.set_markers`.
+Read-only by default (the debugger's view); :meth:`CodeView.set_editable` makes it the
+editor's text (auto-indent, spaces for tabs, undo/redo, save). Clicking the gutter asks
+for a breakpoint to be toggled; right-clicking it offers the breakpoint's condition, hit
+condition, log message, enable/disable and removal. The view only *asks* (signals):
+whoever owns the breakpoints decides and then shows them with :meth:`CodeView.set_markers`.
+Coverage (lines run / not run by the tests) is a stripe at the gutter's right edge.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from PySide6.QtGui import (
     QContextMenuEvent,
     QFont,
     QFontDatabase,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPainterPath,
@@ -36,6 +40,10 @@ _MARKER_WIDTH = 22
 _BREAKPOINT = QColor("#e5484d")
 _UNVERIFIED = QColor("#9aa0a6")
 _EXECUTION_ARROW = QColor("#e0a800")
+_COVERED = QColor("#3fa66b")
+_MISSING = QColor("#e5484d")
+_COVERAGE_WIDTH = 4
+_INDENT = "    "
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,7 @@ class _Gutter(QWidget):
 
 
 class CodeView(QPlainTextEdit):
-    """Shows one file read-only, with Python colouring, a gutter and the execution line."""
+    """Shows (or edits) one file, with Python colouring, a gutter and the execution line."""
 
     sig_breakpoint_toggle_requested = Signal(int)  # line
     sig_breakpoint_edit_requested = Signal(int, str)  # line, condition|hit_condition|log_message
@@ -103,10 +111,9 @@ class CodeView(QPlainTextEdit):
         self._markers: dict[int, GutterMarker] = {}
         self._execution_line: int | None = None
         self._execution_is_top = True
-        self.setReadOnly(True)
-        # Keyboard selection keeps a visible cursor, so F9 knows which line is meant.
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse |
-                                     Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        self._covered: frozenset[int] = frozenset()
+        self._missing: frozenset[int] = frozenset()
+        self.set_editable(False)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         font.setStyleHint(QFont.StyleHint.Monospace)
@@ -135,6 +142,24 @@ class CodeView(QPlainTextEdit):
         """The gutter widget (line numbers and markers)."""
         return self._gutter
 
+    @property
+    def editable(self) -> bool:
+        """True when the user may type into the view (the editor), False when it only shows."""
+        return not self.isReadOnly()
+
+    def set_editable(self, editable: bool) -> None:
+        """Let the user edit the text (the editor) or only select it (the debugger)."""
+        self.setReadOnly(not editable)
+        if not editable:
+            # Keyboard selection keeps a visible cursor, so F9 knows which line is meant.
+            self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse |
+                                         Qt.TextInteractionFlag.TextSelectableByKeyboard)
+
+    @property
+    def modified(self) -> bool:
+        """True when the text has edits that are not saved."""
+        return self.document().isModified()
+
     def load_file(self, path: str | os.PathLike[str]) -> bool:
         """Show ``path``; returns False (and shows why) when it cannot be read."""
         try:
@@ -148,30 +173,59 @@ class CodeView(QPlainTextEdit):
         self._mtime = mtime
         return True
 
-    def reload_if_changed(self) -> bool:
-        """Show the file again if it changed on disk since it was loaded (a hot reload),
-        keeping markers, execution line and scroll position."""
+    def save_file(self) -> None:
+        """Write the text to :attr:`path` (UTF-8); raises OSError when it cannot."""
+        if not self._path:
+            raise OSError("the view shows no file")
+        Path(self._path).write_text(self.toPlainText(), encoding="utf-8")
+        self._mtime = os.path.getmtime(self._path)
+        self.document().setModified(False)
+
+    def changed_on_disk(self) -> bool:
+        """True when the file's modification time differs from the one loaded or saved."""
         try:
-            changed = bool(self._path) and os.path.getmtime(self._path) != self._mtime
+            return bool(self._path) and os.path.getmtime(self._path) != self._mtime
         except OSError:
             return False
-        if not changed:
+
+    def reload_if_changed(self) -> bool:
+        """Show the file again if it changed on disk since it was loaded (a hot reload),
+        keeping markers, execution line and scroll position. Unsaved edits are never
+        replaced: a modified view stays as it is (see :meth:`reload`)."""
+        if self.modified or not self.changed_on_disk():
             return False
+        return self.reload()
+
+    def reload(self) -> bool:
+        """Read the file again, dropping unsaved edits, keeping markers, execution line,
+        coverage, cursor line and scroll position."""
         markers, line, top = self._markers, self._execution_line, self._execution_is_top
+        covered, missing = self._covered, self._missing
         scrolled = self.verticalScrollBar().value()
+        cursor_line = self.cursor_line()
         if not self.load_file(self._path):
             return False
         self._markers, self._execution_line, self._execution_is_top = markers, line, top
+        self._covered, self._missing = covered, missing
         self._update_highlights()
+        block = self.document().findBlockByNumber(cursor_line - 1)
+        if block.isValid():
+            self.setTextCursor(QTextCursor(block))
         self.verticalScrollBar().setValue(scrolled)
         return True
 
     def set_text(self, text: str, path: str = "") -> None:
-        """Show ``text`` as the content of ``path``; markers and execution line reset."""
+        """Show ``text`` as the content of ``path``; markers, coverage and execution line
+        reset, and the undo history starts afresh."""
         self._path = path
         self._markers = {}
+        self._covered = self._missing = frozenset()
         self._execution_line = None
+        # Colour Python only: a manifest or README in Python colours reads as noise.
+        python = not path or path.endswith((".py", ".pyi"))
+        self._highlighter.setDocument(self.document() if python else None)
         self.setPlainText(text)
+        self.document().setModified(False)
         self._update_highlights()
 
     # markers and execution line
@@ -184,6 +238,17 @@ class CodeView(QPlainTextEdit):
     def set_markers(self, markers: dict[int, GutterMarker]) -> None:
         """Draw these breakpoint markers (line -> marker), replacing the previous ones."""
         self._markers = dict(markers)
+        self._gutter.update()
+
+    @property
+    def coverage(self) -> tuple[frozenset[int], frozenset[int]]:
+        """The lines shown as run and as not run by the tests (1-based)."""
+        return self._covered, self._missing
+
+    def set_coverage(self, covered: Iterable[int], missing: Iterable[int]) -> None:
+        """Shade ``covered`` lines green and ``missing`` ones red in the gutter (both
+        empty: no shading)."""
+        self._covered, self._missing = frozenset(covered), frozenset(missing)
         self._gutter.update()
 
     @property
@@ -269,7 +334,8 @@ class CodeView(QPlainTextEdit):
 
     def gutter_width(self) -> int:
         digits = max(3, len(str(max(1, self.blockCount()))))
-        return _MARKER_WIDTH + self.fontMetrics().horizontalAdvance("9") * digits + 12
+        return (_MARKER_WIDTH + self.fontMetrics().horizontalAdvance("9") * digits + 12 +
+                _COVERAGE_WIDTH)
 
     def paint_gutter(self, gutter: QWidget, event: QPaintEvent) -> None:
         painter = QPainter(gutter)
@@ -295,8 +361,9 @@ class CodeView(QPlainTextEdit):
                 number_font.setBold(current)
                 painter.setFont(number_font)
                 painter.setPen(text_color if current else muted)
-                painter.drawText(QRect(_MARKER_WIDTH, int(top), gutter.width() - _MARKER_WIDTH - 6,
-                                       height), Qt.AlignmentFlag.AlignRight, str(line))
+                number_width = gutter.width() - _MARKER_WIDTH - 6 - _COVERAGE_WIDTH
+                painter.drawText(QRect(_MARKER_WIDTH, int(top), number_width, height),
+                                 Qt.AlignmentFlag.AlignRight, str(line))
                 side = min(13.0, height - 2.0)
                 box = QRectF(3, top + (height - side) / 2, side, side)
                 marker = self._markers.get(line)
@@ -305,10 +372,34 @@ class CodeView(QPlainTextEdit):
                 if current:
                     _paint_arrow(painter, box.translated(5 if marker else 2, 0),
                                  self._execution_is_top)
+                stripe = (_MISSING if line in self._missing else
+                          _COVERED if line in self._covered else None)
+                if stripe is not None:
+                    painter.fillRect(QRectF(gutter.width() - 1 - _COVERAGE_WIDTH, top,
+                                            _COVERAGE_WIDTH, height), stripe)
             block = block.next()
         painter.end()
 
     # events
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.editable and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            if event.key() == Qt.Key.Key_Tab and not self.textCursor().hasSelection():
+                self.insertPlainText(_INDENT)
+                return
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._new_line_keeping_indent()
+                return
+        super().keyPressEvent(event)
+
+    def _new_line_keeping_indent(self) -> None:
+        cursor = self.textCursor()
+        text = cursor.block().text()[:cursor.positionInBlock()]
+        indent = text[:len(text) - len(text.lstrip())]
+        if text.rstrip().endswith(":"):
+            indent += _INDENT
+        cursor.insertText("\n" + indent)
+        self.ensureCursorVisible()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
