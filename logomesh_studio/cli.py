@@ -11,6 +11,8 @@
     logomesh-studio runs WORKSPACE              orchestration run history
     logomesh-studio profile WORKSPACE --plugin ID [--duration S] [-o FILE]
                                                 sample the runtime as speedscope JSON
+    logomesh-studio new TEMPLATE NAME [--dir DIR] [--capability NAME]
+                                                create a plugin (basic, service, ui, workflow)
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ if TYPE_CHECKING:
 EXTRA_COMMANDS = {"orchestrate": "logomesh_studio.orchestration.commands",
                   "runs": "logomesh_studio.orchestration.commands",
                   "profile": "logomesh_studio.devtools.commands",
-                  "send": "logomesh_studio.devtools.commands"}
+                  "send": "logomesh_studio.devtools.commands",
+                  "new": "logomesh_studio.devtools.scaffold"}
 SUBCOMMANDS = ("check", "run", *EXTRA_COMMANDS)
 """The subcommands ``main`` dispatches without building every subparser first."""
 

@@ -171,9 +171,10 @@ class Plugin:
     Override the lifecycle methods you need; all may be sync or ``async``:
     ``initialize(ctx)`` once loaded, ``execute(input)`` for direct calls,
     ``cleanup()`` before unloading. Hot reload calls ``on_before_reload()`` on the
-    old instance and ``on_after_reload(state)`` on the new one; by default the state
-    is :attr:`data` plus the configuration. Bump :attr:`state_version` when the state
-    shape changes and implement ``migrate_state``.
+    old instance and ``on_after_reload(state)`` on the new one; by default the old
+    :attr:`data` is laid over the new instance's (old values win, new keys stay).
+    Bump :attr:`state_version` when the state shape changes and implement
+    ``migrate_state``.
     """
 
     state_version: ClassVar[int] = 1
@@ -210,8 +211,12 @@ class Plugin:
         return {"data": self.data}
 
     def on_after_reload(self, state: dict[str, Any]) -> None | Awaitable[None]:
-        """Restore ``state`` returned by the old version's ``on_before_reload``."""
-        self.data = state.get("data", {})
+        """Restore ``state`` returned by the old version's ``on_before_reload``.
+
+        The default lays the old ``data`` over what the new ``initialize`` put there:
+        keys both have keep the old value, keys only the new version sets are kept.
+        """
+        self.data = {**self.data, **state.get("data", {})}
         return None
 
     def migrate_state(self, old: dict[str, Any], old_version: int) -> dict[str, Any]:

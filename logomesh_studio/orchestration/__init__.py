@@ -3,6 +3,9 @@
 - :mod:`.model`: the document (pydantic) and its problems (``file:line: field: reason``)
 - :mod:`.io`: reading and writing the YAML, with the line of every field
 - :mod:`.validation`: checks against the file and against the running workspace
+  (:mod:`.workspace_view`: a workspace as validation sees it)
+- :mod:`.document`: :class:`OrchestrationDocument`, the editor's model: comment-keeping
+  round trips (:mod:`.yaml_text`), undoable edits, every problem in one pass
 - :mod:`.conditions`: safe task conditions (simpleeval, no ``eval``)
 - :mod:`.engine`: :class:`OrchestrationEngine`; :mod:`.run`: one live run
 - :mod:`.store`: run history in SQLite; :mod:`.records`: runs as plain data

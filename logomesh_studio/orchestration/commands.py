@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from logomesh_studio._argtypes import directory
+from logomesh_studio.orchestration.document import DocumentProblem, OrchestrationDocument
 from logomesh_studio.orchestration.engine import OrchestrationEngine, RunNotResumable
 from logomesh_studio.orchestration.events import RunStatusChanged, TaskFinished
 from logomesh_studio.orchestration.io import load
@@ -30,6 +32,7 @@ from logomesh_studio.orchestration.records import (
     NOT_REACHED,
     SKIPPED,
     RunRecord,
+    RunSummary,
 )
 from logomesh_studio.orchestration.store import RunStore, workspace_store_path
 from logomesh_studio.runtime.events import Event
@@ -59,8 +62,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     runs = subparsers.add_parser("runs", help="list a workspace's orchestration runs")
     runs.add_argument("workspace", type=directory)
     runs.add_argument("--json", action="store_true", help="print the runs as JSON")
-    runs.add_argument("--limit", type=int, default=50, help="newest N runs (default 50)")
+    runs.add_argument("--limit", type=_count, default=50, metavar="N",
+                      help="newest N runs (default 50)")
     runs.set_defaults(func=cmd_runs)
+
+
+def _count(value: str) -> int:
+    """A whole number of at least 1, or an argparse error saying so."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
 
 
 def cmd_orchestrate(args: argparse.Namespace) -> int:
@@ -78,7 +93,7 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
         try:
             file = load(args.file)
         except OrchestrationInvalid as exc:
-            return _report(exc.problems)
+            return _report(_every_problem(args.file, args.workspace, exc.problems))
         _report(list(file.warnings))
     workspace = args.workspace or Path(args.file).resolve().parent
     runtime = RuntimeThread(workspace)
@@ -89,6 +104,8 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
         runtime.start()
         engine = OrchestrationEngine(runtime.host)
         outcome = _execute(runtime, engine, args.resume, file, input)
+        if outcome == EXIT_INVALID and file is not None and args.workspace is None:
+            _hint_workspace(runtime, file, workspace)
     finally:
         if engine is not None:
             runtime.run(engine.close())
@@ -120,6 +137,21 @@ def _execute(runtime: RuntimeThread, engine: OrchestrationEngine, resume: str | 
         return runtime.submit(run.wait()).result()
 
 
+def _hint_workspace(runtime: RuntimeThread, file: OrchestrationFile, workspace: Path) -> None:
+    """Say so when the file names plugins its folder lacks: they may live elsewhere."""
+    async def present() -> set[str]:
+        return {info.id for info in runtime.host.plugins()}
+
+    doc = file.document
+    named = dict.fromkeys([doc.initiator, *(p.id for p in doc.participants)])
+    missing = [pid for pid in named if pid not in runtime.run(present())]
+    if missing:
+        listed = ", ".join(repr(pid) for pid in missing)
+        print(f"hint: {'plugin' if len(missing) == 1 else 'plugins'} {listed} "
+              f"{'is' if len(missing) == 1 else 'are'} not in workspace {workspace} (the file's "
+              "folder); pass --workspace DIR if the plugins live elsewhere", file=sys.stderr)
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     """List a workspace's run history, newest first."""
     path = workspace_store_path(args.workspace)
@@ -132,19 +164,49 @@ def cmd_runs(args: argparse.Namespace) -> int:
             runs = store.runs(args.limit)
         finally:
             store.close()
+    try:
+        _print_runs(runs, args)
+        sys.stdout.flush()
+    except BrokenPipeError:  # piped into `head`, say: the reader has all it wants
+        _silence(sys.stdout)
+    return 0
+
+
+def _print_runs(runs: list[RunSummary], args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps([run.to_json() for run in runs], indent=2))
-        return 0
+        return
     if not runs:
         print(f"no orchestration runs in {args.workspace}")
-        return 0
+        return
     print(f"{'ID':<12}  {'STATUS':<11}  {'DONE':>4}  {'CREATED':<19}  {'ORCHESTRATION':<20}  ERROR")
     for run in runs:
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.created))
         note = run.error or (f"resumes {run.resumed_from}" if run.resumed_from else "")
         print(f"{run.id:<12}  {run.status:<11}  {run.progress:>4.0%}  {created}  "
               f"{run.orchestration[:20]:<20}  {note[:100]}")
-    return 0
+
+
+def _silence(stream: Any) -> None:
+    """Point ``stream``'s file descriptor at /dev/null, so what is still buffered (and
+    printed later) goes nowhere instead of failing again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+
+
+def _every_problem(path: Path, workspace: Path | None, problems: list[Problem]
+                   ) -> list[Problem] | list[DocumentProblem]:
+    """All of an invalid file's problems, including those against the workspace's manifests
+    (read from disk: no plugin code runs for a file that cannot run anyway)."""
+    try:
+        document = OrchestrationDocument.load(path)
+    except (OSError, ValueError):
+        return problems
+    found = document.problems(workspace or Path(path).resolve().parent)
+    return found if any(p.severity == "error" for p in found) else problems
 
 
 def _invalid(message: str) -> int:
@@ -152,7 +214,7 @@ def _invalid(message: str) -> int:
     return EXIT_INVALID
 
 
-def _report(problems: list[Problem]) -> int:
+def _report(problems: list[Problem] | list[DocumentProblem]) -> int:
     """Print problems to stderr; EXIT_INVALID if any is an error."""
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -195,7 +257,10 @@ class _ProgressPrinter:
 
     def _line(self, text: str) -> None:
         with self._lock:
-            print(text, file=self.stream, flush=True)
+            try:
+                print(text, file=self.stream, flush=True)
+            except BrokenPipeError:  # the reader left; the run goes on without an audience
+                _silence(self.stream)
 
     def summary(self, record: RunRecord, workspace: Path) -> None:
         """The closing lines: outcome, counts per phase, the error and how to resume."""

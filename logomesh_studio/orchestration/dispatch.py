@@ -9,6 +9,7 @@ the target's ``execute(input)`` through the bridge as a message of type ``execut
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING, Any
 
 from logomesh_studio.orchestration.model import Task
@@ -30,19 +31,38 @@ class Dispatcher:
         self._initiator = initiator
 
     async def call(self, spec: Task, payload: Any) -> tuple[Any, str]:
-        """``(response, provider)`` of ``spec`` called with ``payload``; raises TaskFailed."""
+        """``(response, provider)`` of ``spec`` called with ``payload``; raises TaskFailed.
+
+        Whatever the call raises fails the task, ``BaseException`` included (a handler's
+        stray ``CancelledError`` or ``KeyboardInterrupt``); only a cancellation of the run
+        itself propagates. A handler that answers synchronously cannot be interrupted, so
+        one that returns after the task's ``timeout`` fails the task as timed out.
+        """
         deadline = None
+        started = time.perf_counter()
         try:
             if spec.timeout is None or spec.call != "capability":  # the bridge times these itself
-                return await self._call(spec, payload)
-            async with asyncio.timeout(spec.timeout) as deadline:
-                return await self._call(spec, payload)
+                result = await self._call(spec, payload)
+            else:
+                async with asyncio.timeout(spec.timeout) as deadline:
+                    result = await self._call(spec, payload)
         except TimeoutError as exc:
             if deadline is not None and deadline.expired():
                 raise TaskFailed(f"timed out after {spec.timeout:g} s") from None
             raise TaskFailed(describe(exc)) from None
-        except Exception as exc:  # plugin errors arrive as PluginError; execute() may raise any
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # the run (or its phase) was cancelled
+                raise
             raise TaskFailed(describe(exc)) from None
+        except BaseException as exc:  # plugin errors arrive as PluginError; execute() may raise any
+            raise TaskFailed(describe(exc)) from None
+        took = time.perf_counter() - started
+        if spec.timeout is not None and took > spec.timeout:
+            raise TaskFailed(f"timed out after {spec.timeout:g} s (the handler held the runtime "
+                             f"for {took:.2f} s without yielding, so it could not be "
+                             "interrupted; its response is discarded)")
+        return result
 
     async def _call(self, spec: Task, payload: Any) -> tuple[Any, str]:
         if spec.capability is not None:
@@ -71,7 +91,7 @@ def map_outputs(spec: Task, response: Any) -> dict[str, Any]:
 
 def describe(exc: BaseException) -> str:
     """``Type: message`` of an exception, as task errors show it."""
-    return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _keys(value: Any) -> str:

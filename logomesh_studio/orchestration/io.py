@@ -24,10 +24,14 @@ from logomesh_studio.orchestration.model import (
     line_of,
 )
 from logomesh_studio.orchestration.validation import check_document
+from logomesh_studio.runtime.config import RuntimeConfig
 
 SUFFIX = ".orchestration.yaml"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when built with it: ~10x
 MAX_BYTES = 16 * 1024 * 1024
+MAX_ALIAS_EXPANSION = RuntimeConfig().payload_limit
+"""Bytes (as JSON) YAML aliases may add to a document beyond what its text spells out:
+a few nested aliases can otherwise describe gigabytes in a few hundred bytes."""
 
 
 def load(path: Path | str) -> OrchestrationFile:
@@ -90,7 +94,10 @@ def _compose(text: str, path: str, problems: list[Problem]
                                     "initiator, participants and phases)"))
             return None, lines
         lines[()] = node.start_mark.line + 1
-        _walk(node, (), lines, problems, path, set())
+        seen: set[int] = set()
+        if _walk(node, (), lines, problems, path, seen) and not _aliases_fit(
+                node, len(text), lines, problems, path):
+            return None, lines
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -111,10 +118,12 @@ def _compose(text: str, path: str, problems: list[Problem]
 
 
 def _walk(node: yaml.Node, loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int],
-          problems: list[Problem], path: str, seen: set[int]) -> None:
+          problems: list[Problem], path: str, seen: set[int]) -> bool:
+    """Record the line of every field under ``node``; True if the document uses aliases."""
     if id(node) in seen:  # an alias: its lines are recorded where the anchor is
-        return
+        return True
     seen.add(id(node))
+    aliased = False
     if isinstance(node, yaml.MappingNode):
         first: dict[Any, int] = {}
         for key_node, value_node in node.value:
@@ -126,11 +135,76 @@ def _walk(node: yaml.Node, loc: tuple[Any, ...], lines: dict[tuple[Any, ...], in
                                         "YAML would silently keep only the last)"))
             first.setdefault(key, line)
             lines.setdefault((*loc, key), line)
-            _walk(value_node, (*loc, key), lines, problems, path, seen)
+            aliased |= _walk(value_node, (*loc, key), lines, problems, path, seen)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             lines[(*loc, index)] = item.start_mark.line + 1
-            _walk(item, (*loc, index), lines, problems, path, seen)
+            aliased |= _walk(item, (*loc, index), lines, problems, path, seen)
+    return aliased
+
+
+def _children(node: yaml.Node) -> list[tuple[Any, yaml.Node]]:
+    """``(key, child)`` of a mapping's values or a sequence's items (mapping keys too,
+    under ``None``: they are part of the size)."""
+    if isinstance(node, yaml.MappingNode):
+        return [pair for key_node, value_node in node.value
+                for pair in ((None, key_node), (_key(key_node), value_node))]
+    if isinstance(node, yaml.SequenceNode):
+        return list(enumerate(node.value))
+    return []
+
+
+def _key(node: yaml.Node) -> Any:
+    return node.value if isinstance(node, yaml.ScalarNode) else repr(node)
+
+
+def _aliases_fit(root: yaml.Node, text_size: int, lines: dict[tuple[Any, ...], int],
+                 problems: list[Problem], path: str) -> bool:
+    """Refuse a document whose aliases expand it past :data:`MAX_ALIAS_EXPANSION`.
+
+    Sizes are JSON bytes, counted once per node and reused for every alias of it, so
+    this takes time in proportion to the text, however far the aliases would expand.
+    """
+    size: dict[int, int] = {}
+    parents: dict[int, int] = {}
+    active: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        if finished:
+            active.discard(id(node))
+            children = _children(node)
+            own = len(str(node.value)) + 2 if isinstance(node, yaml.ScalarNode) else 2
+            size[id(node)] = own + sum(size[id(child)] + 1 for _, child in children)
+            continue
+        if id(node) in size:
+            continue
+        active.add(id(node))
+        stack.append((node, True))
+        for _, child in _children(node):
+            parents[id(child)] = parents.get(id(child), 0) + 1
+            if id(child) in active:
+                problems.append(Problem(path, child.start_mark.line + 1, "(aliases)",
+                                        "an alias refers to a node that contains it "
+                                        "(orchestration data cannot be recursive)"))
+                return False
+            if id(child) not in size:
+                stack.append((child, False))
+    if size[id(root)] <= text_size + MAX_ALIAS_EXPANSION:
+        return True
+    node, loc = root, ()  # blame the innermost field the expansion still overflows
+    while True:
+        inner = next(((key, child) for key, child in _children(node)
+                      if key is not None and parents[id(child)] == 1
+                      and size[id(child)] > MAX_ALIAS_EXPANSION), None)
+        if inner is None:
+            break
+        loc, node = (*loc, inner[0]), inner[1]
+    problems.append(Problem(path, line_of(lines, loc), field_path(loc) or "(document)",
+                            f"YAML aliases expand it to {size[id(node)]:,} bytes, over the "
+                            f"{MAX_ALIAS_EXPANSION:,}-byte payload limit (write the value "
+                            "out, or make it smaller)"))
+    return False
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from logomesh_studio.runtime.host import PluginHost
 
 _perf = time.perf_counter
+_log = logging.getLogger(__name__)
 FLUSH_DELAY = 0.02
 """Seconds staged history rows may wait before they are committed."""
 FLUSH_ROWS = 1000
@@ -205,11 +207,10 @@ class OrchestrationRun:
                 self._finish(final)
                 raise
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
-        except Exception as exc:  # an engine bug: record it rather than leave the run active
+        except BaseException as exc:  # an engine bug: record it rather than leave the run active
+            _log.error("orchestration run %s failed inside the engine", self.id, exc_info=exc)
             final, self.error = FAILED, f"internal error: {type(exc).__name__}: {exc}"
             self._stop_in_flight(self.error)
-            self._finish(final)
-            raise
         self._finish(final)
         assert self._final is not None
         return self._final
@@ -289,12 +290,18 @@ class OrchestrationRun:
         if _perf() - self._last_yield > YIELD_EVERY:
             self._last_yield = _perf()
             await asyncio.sleep(0)  # let pause/cancel and the rest of the runtime in
+            if self._overdue():  # a run or phase deadline passed while a handler held the loop
+                await self._loop.create_future()  # its timeout fires next and cancels this
         limit = self._limits.get(task.spec.target)
         if limit is None:
             await self._start_task(task)
         else:
             async with limit:  # the participant's max_concurrency
                 await self._start_task(task)
+
+    def _overdue(self) -> bool:
+        now = self._loop.time()
+        return any((when := d.when()) is not None and when <= now for d in self._deadlines)
 
     async def _start_task(self, task: TaskState) -> None:
         if not self._unpaused.is_set():

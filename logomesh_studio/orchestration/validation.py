@@ -12,16 +12,26 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ValidationError
+
+from logomesh_studio._validation import field_path
 from logomesh_studio.orchestration.conditions import ConditionError, compile_condition
 from logomesh_studio.orchestration.model import (
     CONDITIONAL,
     PARALLEL,
+    Orchestration,
     OrchestrationFile,
+    Participant,
+    Phase,
     Problem,
+    Resources,
     Task,
+    line_of,
 )
+from logomesh_studio.orchestration.workspace_view import WorkspaceView
 from logomesh_studio.runtime.payload import find_invalid
 from logomesh_studio.runtime.security import PermissionSet, required_permission
 from logomesh_studio.runtime.templates import references
@@ -88,6 +98,81 @@ def check_document(file: OrchestrationFile) -> list[Problem]:
             problems.append(file.problem(("participants", i), f"{participant.id!r} is not the "
                                          "target of any task", "warning"))
     return problems
+
+
+def check_all(path: str, data: Any, lines: Mapping[tuple[Any, ...], int],
+              workspace: WorkspaceView | None = None) -> list[Problem]:
+    """Every problem of plain ``data`` in one pass, sorted by line.
+
+    Schema errors (unknown fields, wrong types) do not hide the other checks: the
+    fields they name are set aside and everything else is checked as usual (and
+    against ``workspace`` when given); problems those fields would cause are dropped.
+    """
+    from logomesh_studio.orchestration.io import _reason
+
+    if not isinstance(data, dict):
+        return [Problem(path, lines.get((), 1), "(document)",
+                        f"must be a mapping of fields, not {type(data).__name__}")]
+    problems: list[Problem] = []
+    bad: list[tuple[Any, ...]] = []
+    try:
+        document = Orchestration.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            problems.append(Problem(path, line_of(lines, loc), field_path(loc), _reason(err)))
+            bad.append(loc)
+        document = _salvage(data, set(bad))
+    file = OrchestrationFile(path, "", document, lines)
+    checked = check_document(file)
+    if workspace is not None:
+        checked += check_workspace(file, workspace)
+    hidden = [field_path(loc) for loc in bad]
+    problems += [p for p in checked if not any(_under(p.field, h) for h in hidden)]
+    return sorted(problems, key=lambda p: (p.line, p.severity != "error"))
+
+
+def _under(field: str, prefix: str) -> bool:
+    return field == prefix or (field.startswith(prefix) and field[len(prefix)] in ".[") \
+        or prefix == "(document)"
+
+
+def _salvage(data: dict[str, Any], bad: set[tuple[Any, ...]]) -> Orchestration:
+    """An Orchestration built without validation from ``data``, where every field named in
+    ``bad`` (or of the wrong shape) falls back to its default or an empty placeholder."""
+
+    def build(model: type[BaseModel], raw: Any, loc: tuple[Any, ...],
+              nested: dict[str, Any] | None = None) -> Any:
+        values: dict[str, Any] = {}
+        raw = raw if isinstance(raw, dict) else {}
+        if model is Participant and isinstance(raw, str):
+            raw = {"id": raw}
+        for name, info in model.model_fields.items():
+            here = (*loc, name)
+            if nested and name in nested:
+                values[name] = nested[name]
+            elif name in raw and here not in bad and not any(b[:len(here)] == here for b in bad):
+                values[name] = raw[name]
+            elif name in raw and isinstance(raw[name], str) and info.annotation in (str, "str"):
+                values[name] = raw[name]  # a bad name or target is still checked for the rest
+            elif info.is_required():
+                values[name] = [] if name in ("participants", "phases", "tasks") else ""
+            else:
+                values[name] = info.get_default(call_default_factory=True)
+        return model.model_construct(**values)
+
+    def items(key: str, raw: Any) -> list[Any]:
+        return raw.get(key) if isinstance(raw, dict) and isinstance(raw.get(key), list) else []
+
+    participants = [build(Participant, {"id": item} if isinstance(item, str) else item,
+                          ("participants", i)) for i, item in enumerate(items("participants", data))]
+    phases = []
+    for p, phase in enumerate(items("phases", data)):
+        tasks = [build(Task, task, ("phases", p, "tasks", t))
+                 for t, task in enumerate(items("tasks", phase))]
+        phases.append(build(Phase, phase, ("phases", p), {"tasks": tasks}))
+    return build(Orchestration, data, (), {"participants": participants, "phases": phases,
+                                           "resources": Resources.model_construct()})
 
 
 def _check_target(file: OrchestrationFile, loc: tuple[Any, ...], task: Task,
@@ -163,8 +248,14 @@ def check_runtime(file: OrchestrationFile, host: PluginHost) -> list[Problem]:
 
     Call on the runtime loop (it reads the host's live state).
     """
+    return check_workspace(file, WorkspaceView.from_host(host))
+
+
+def check_workspace(file: OrchestrationFile, workspace: WorkspaceView) -> list[Problem]:
+    """Problems of ``file`` against ``workspace``: plugins present and loaded, capabilities
+    provided, handlers present, and every permission the initiator needs."""
     doc = file.document
-    plugins = {info.id: info for info in host.plugins()}
+    plugins = workspace.plugins
     problems: list[Problem] = []
 
     def not_running(plugin_id: str, loc: tuple[Any, ...]) -> bool:
@@ -189,11 +280,11 @@ def check_runtime(file: OrchestrationFile, host: PluginHost) -> list[Problem]:
     for p, t, _phase, task in doc.tasks():
         loc = ("phases", p, "tasks", t)
         if task.capability is not None:
-            problems += _check_provider(file, loc, task.capability, plugins, host,
-                                        doc.initiator)
+            problems += _check_provider(file, loc, task.capability, workspace, doc.initiator)
         elif task.type is not None:
             info = plugins.get(task.target)
-            if info is not None and info.status == "running" and task.type not in info.handles:
+            if info is not None and info.status == "running" and info.handles is not None \
+                    and task.type not in info.handles:
                 handled = ", ".join(info.handles) or "none"
                 problems.append(file.problem((*loc, "type"), f"{task.target} has no handler for "
                                              f"{task.type!r} (it handles: {handled})"))
@@ -215,14 +306,15 @@ def permission_request(task: Task) -> tuple[str, str, str]:
 
 
 def _check_provider(file: OrchestrationFile, loc: tuple[Any, ...], capability: str,
-                    plugins: dict[str, Any], host: PluginHost, initiator: str) -> list[Problem]:
-    providers = host.bus.providers(capability)
+                    workspace: WorkspaceView, initiator: str) -> list[Problem]:
+    providers = workspace.providers(capability)
     if [pid for pid in providers if pid != initiator]:
         return []
     if providers:  # a capability request never goes to its own sender
         return [file.problem((*loc, "target"), f"only the initiator {initiator!r} provides "
                              f"{capability!r}, and a plugin cannot request its own capability")]
-    declared = sorted(pid for pid, info in plugins.items() if capability in info.capabilities)
+    declared = sorted(pid for pid, info in workspace.plugins.items()
+                      if capability in info.capabilities)
     if declared:
         return [file.problem((*loc, "target"), f"no running plugin provides {capability!r} "
                              f"(declared by {', '.join(declared)}, not loaded)")]

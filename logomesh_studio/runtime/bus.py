@@ -17,9 +17,9 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from logomesh_studio import sdk
 from logomesh_studio.runtime import payload as payloads
@@ -37,10 +37,13 @@ CANCELLED = "cancelled"
 EXECUTE = "execute"
 """The message type under which ``execute(input)`` calls are recorded."""
 
+T = TypeVar("T")
 _perf = time.perf_counter
-_handling: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
-    "logomesh_handling", default=frozenset())
-"""Plugins whose handlers are on the current call chain (re-entrant calls skip gates)."""
+_handling: contextvars.ContextVar[tuple[object, frozenset[str]]] = contextvars.ContextVar(
+    "logomesh_handling", default=(None, frozenset()))
+"""The task running the current synchronous call chain, and the plugins whose handlers
+are on it (re-entrant calls skip gates). A task a handler spawns inherits the variable
+but is another task, so its messages wait at the gate like anyone else's."""
 _NO_PERMISSIONS = PermissionSet(())
 
 
@@ -338,11 +341,8 @@ class CommunicationBridge:
                        text: str, timeout: float | None, started: float,
                        fallback_execute: bool = False) -> Any:
         route = self._routes.get(target)
-        # Held for a reload: wait for the new version, unless this call comes back from
-        # one of the target's own handlers (A -> B -> A), which the reload is waiting on.
-        while route is not None and route.gate is not None and target not in _handling.get():
-            await route.gate
-            route = self._routes.get(target)
+        if route is not None and route.gate is not None:
+            route = await self._pass_gate(call, source, target, type, text, timeout, started)
         if route is None:
             self._record(call, source, target, type, len(text), started, NOT_FOUND,
                          f"no plugin {target!r} is running", text)
@@ -361,7 +361,7 @@ class CommunicationBridge:
             raise sdk.NoHandler(error)
         route.inflight += 1
         scope = None
-        chain = _handling.set(_handling.get() | {target})
+        chain = _handling.set((asyncio.current_task(), _call_chain() | {target}))
         try:
             if self.delivery_hooks:
                 for hook in self.delivery_hooks:
@@ -398,6 +398,26 @@ class CommunicationBridge:
         self._record(call, source, target, type, len(text), started, OK, "", text, reply)
         return payloads.decode(reply, result)
 
+    async def _pass_gate(self, call: str, source: str, target: str, type: str, text: str,
+                         timeout: float | None, started: float) -> _Route | None:
+        """Wait while ``target`` is held for a reload (within the sender's timeout), unless
+        this call comes back from one of its own handlers (A -> B -> A) on the same task:
+        the reload is waiting for that handler."""
+        route = self._routes.get(target)
+        if target in _call_chain():
+            return route
+        limit = self.config.message_timeout if timeout is None else timeout
+        try:
+            async with asyncio.timeout(limit):
+                while route is not None and route.gate is not None:
+                    await asyncio.shield(route.gate)
+                    route = self._routes.get(target)
+        except TimeoutError:
+            error = f"{target} did not answer {type!r} within {limit} s (it was reloading)"
+            self._record(call, source, target, type, len(text), started, TIMEOUT, error, text)
+            raise sdk.MessageTimeout(error) from None
+        return route
+
     def _remote_error(self, route: _Route, call: str, source: str, type: str, text: str,
                       started: float, exc: BaseException) -> sdk.RemoteError:
         """Log and record a handler's exception; the RemoteError the sender gets."""
@@ -429,8 +449,10 @@ class CommunicationBridge:
             self._record("broadcast", source, shown, type, len(text), started, OK, "", text, "{}",
                          peer=False)
             return {}
+        chain = _call_chain()  # gather runs each delivery in a task of its own
         results = await asyncio.gather(
-            *(self._deliver("broadcast", source, pid, type, payload, text, None, started)
+            *(_on_chain(chain, self._deliver("broadcast", source, pid, type, payload, text,
+                                             None, started))
               for pid in targets), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, sdk.PluginError):
@@ -462,6 +484,21 @@ class CommunicationBridge:
             except sdk.PluginError as exc:
                 errors[pid] = str(exc)
         raise sdk.CapabilityUnavailable(name, errors)
+
+
+def _call_chain() -> frozenset[str]:
+    """Plugins whose handlers are on the synchronous call chain of the current task."""
+    task, chain = _handling.get()
+    return chain if task is asyncio.current_task() else frozenset()
+
+
+async def _on_chain(chain: frozenset[str], call: Awaitable[T]) -> T:
+    """Await ``call`` (run in a new task by the bridge itself) as part of ``chain``."""
+    token = _handling.set((asyncio.current_task(), chain))
+    try:
+        return await call
+    finally:
+        _handling.reset(token)
 
 
 def type_name(exc: BaseException) -> str:

@@ -20,6 +20,13 @@ class RuntimeConfig:
     history_text_limit: int = 64 * 1024
     """Characters of payload/response JSON a history record keeps (the rest is cut)."""
     debounce: float = 0.020
-    """Seconds of quiet after a file event before a plugin reloads."""
+    """Seconds of quiet that end a burst of file events, or any change on platforms
+    without close-after-write events (see runtime/debounce.py)."""
+    settle: float = 0.002
+    """Seconds from a completed save (close after write, rename onto the file) to the
+    reload, so events already queued join the same batch."""
+    permission_changes: str = "refuse"
+    """What a reload that widens a plugin's permissions does: ``refuse`` (keep the old
+    ones), ``ask`` (keep them until approved) or ``allow``. Narrowing always applies."""
     entry_points: bool = True
     """Also load plugins installed as ``logomesh.plugins`` entry points."""

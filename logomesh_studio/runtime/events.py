@@ -161,8 +161,9 @@ class ReloadStarted(Event):
 class ReloadCompleted(Event):
     """``plugin_id`` now runs the new code with its state restored.
 
-    ``timings`` splits the seconds spent: detect, debounce, unload, import, init,
-    restore and total (detect/debounce are 0 for a manual reload).
+    ``timings`` splits the seconds spent: detect, debounce, copy (of the state),
+    unload, import, init, restore, reload and total (detect/debounce are 0 for a manual
+    reload).
     """
 
     kind: ClassVar[str] = "reload_completed"
@@ -184,6 +185,25 @@ class ReloadFailed(Event):
     path: str = ""
     line: int = 0
     cause: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PermissionsChanged(Event):
+    """A reload changed ``plugin_id``'s manifest permissions.
+
+    ``status`` says what happened to the widened ones (added permissions that grant
+    something new): ``applied`` (none, or allowed), ``pending`` (in force only once the
+    user approves), ``refused`` (the old ones stay), then ``approved`` or ``rejected``.
+    Removed permissions always apply at once. ``granted`` is what is now in force.
+    """
+
+    kind: ClassVar[str] = "permissions_changed"
+    plugin_id: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    widened: tuple[str, ...] = ()
+    status: str = "applied"
+    granted: tuple[str, ...] = ()
 
 
 Subscriber = Callable[[Event], None]

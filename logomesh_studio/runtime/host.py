@@ -312,13 +312,18 @@ class PluginHost:
 
     async def remove(self, plugin_id: str, dependents: list[str]) -> None:
         """Unload a plugin whose folder is gone; its running dependents stop, marked
-        failed with the reason. Caller holds ``lock``."""
+        failed with the reason (naming the dependency of theirs that stopped). Caller
+        holds ``lock``."""
         for pid in reversed(dependents):
             record = self.records.get(pid)
             if record is not None and record.status == RUNNING:
-                await self._stop(pid, reason=f"dependency {plugin_id} was removed")
+                deps = record.source.manifest.dependencies
+                via = plugin_id if plugin_id in deps else min(d for d in deps if d in dependents)
+                why = (f"{plugin_id} was removed" if via == plugin_id
+                       else f"{via} stopped ({plugin_id} was removed)")
+                await self._stop(pid, reason=f"dependency {why}")
                 self._mark_failed(record, "dependencies", PluginTraceback(
-                    f"dependencies.{plugin_id}: stopped because {plugin_id} was removed", "",
+                    f"dependencies.{via}: stopped because {why}", "",
                     str(record.source.manifest_path)))
         await self._stop(plugin_id, reason="plugin folder removed")
         del self.records[plugin_id]

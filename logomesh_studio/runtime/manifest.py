@@ -134,6 +134,28 @@ _Specifier = Annotated[str, AfterValidator(_check_specifier)]
 _Permission = Annotated[str, AfterValidator(_check_permission)]
 
 
+class UiSection(BaseModel):
+    """The manifest's optional ``[ui]`` table: a Studio panel for the plugin.
+
+    ``panel`` is ``module:callable``, a module beside the plugin's package that the
+    runtime never imports; Studio imports it and calls the factory on the GUI thread
+    (see docs/plugin-guide.md, "A Studio panel").
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    panel: str
+    title: str = Field(default="", max_length=200)
+
+    @field_validator("panel")
+    @classmethod
+    def _valid_panel(cls, value: str) -> str:
+        if not _ENTRY_PATTERN.match(value):
+            raise ValueError(f"{value[:60]!r} is not 'module:function' "
+                             "(e.g. 'echo_panel:make_panel')")
+        return value
+
+
 class Manifest(BaseModel):
     """A validated plugin manifest. Field meanings are in docs/plugin-guide.md."""
 
@@ -149,6 +171,7 @@ class Manifest(BaseModel):
     permissions: list[_Permission] = Field(default_factory=list)
     priority: int = 0
     config: dict[str, Any] = Field(default_factory=dict)
+    ui: UiSection | None = None
 
     @field_validator("id")
     @classmethod
@@ -226,6 +249,12 @@ def parse_manifest_text(path: Path, raw: bytes) -> dict[str, Any]:
         raise ManifestError([Problem(where, "(syntax)", "TOML nested too deeply")]) from None
 
 
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """The fields allowed where an error points: the ``[ui]`` table's or the manifest's."""
+    model = UiSection if len(loc) > 1 and loc[0] == "ui" else Manifest
+    return list(model.model_fields)
+
+
 def validate_manifest(path: Path, data: dict[str, Any]) -> Manifest:
     """Validate a raw manifest dict; every problem is reported at once."""
     try:
@@ -233,7 +262,7 @@ def validate_manifest(path: Path, data: dict[str, Any]) -> Manifest:
     except ValidationError as exc:
         problems = [Problem(str(path),
                             field_path([p for p in err["loc"] if p != "[key]"], "(manifest)"),
-                            reason(err, Manifest.model_fields))
+                            reason(err, _fields_at(err["loc"])))
                     for err in exc.errors(include_url=False)]
         plugin_id = data.get("id")
         raise ManifestError(problems, plugin_id if isinstance(plugin_id, str) else None) from None

@@ -1,8 +1,8 @@
-"""Hot reload: debounce file changes, cascade to dependents, carry state, roll back.
+"""Hot reload: batches of file changes, cascade to dependents, carry state, roll back.
 
-Per plugin: hold its messages -> ``on_before_reload()`` -> drop its modules ->
-import -> instantiate -> ``initialize`` -> ``on_after_reload(state)`` -> cleanup
-of the old instance -> deliver the held messages to the new one. The old
+Per plugin: hold its messages -> ``on_before_reload()`` -> copy the state -> drop its
+modules -> import -> instantiate -> ``initialize`` -> ``on_after_reload(state)`` ->
+deliver the held messages to the new instance -> cleanup of the old one. The old
 instance is cleaned up only once the new one is up, so a failure at any step
 leaves the old version running with its state untouched.
 """
@@ -10,24 +10,36 @@ leaves the old version running with its state untouched.
 from __future__ import annotations
 
 import asyncio
-import copy
-import hashlib
-import os
+import dataclasses
+import heapq
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from logomesh_studio import sdk
+from logomesh_studio.runtime.debounce import Batch, SaveDebouncer
 from logomesh_studio.runtime.discovery import (
     PluginSource,
     is_plugin_folder,
     load_plugin_folder,
     manifest_in,
 )
-from logomesh_studio.runtime.events import ReloadCompleted, ReloadFailed, ReloadStarted, Watching
+from logomesh_studio.runtime.events import (
+    PermissionsChanged,
+    ReloadCompleted,
+    ReloadFailed,
+    ReloadStarted,
+    Watching,
+)
 from logomesh_studio.runtime.manifest import ManifestError, Problem
+from logomesh_studio.runtime.permission_changes import (
+    ALLOW,
+    ASK,
+    PermissionChange,
+    permission_change,
+)
+from logomesh_studio.runtime.plugin_files import content_hash, drop_bytecode
 from logomesh_studio.runtime.plugin_record import (
     PLUGIN_ERRORS,
     RELOADING,
@@ -39,74 +51,44 @@ from logomesh_studio.runtime.plugin_record import (
     modules_under,
     purge_modules,
 )
+from logomesh_studio.runtime.reload_state import SLOW_COPY_S, copy_state, default_state
 from logomesh_studio.runtime.resolver import resolve
 from logomesh_studio.runtime.security import PermissionSet
 from logomesh_studio.runtime.tracebacks import PluginTraceback
-from logomesh_studio.runtime.watcher import WorkspaceWatcher, is_ignored
+from logomesh_studio.runtime.watcher import WorkspaceWatcher
 
 if TYPE_CHECKING:
     from logomesh_studio.runtime.host import PluginHost
 
-HASHED_SUFFIXES = (".py", ".toml", ".json", ".yaml", ".yml", ".cfg", ".ini", ".txt")
-SKIPPED_SUBDIRS = ("tests",)
+STAGES = ("copy", "unload", "import", "init", "restore")
+"""The parts of a reload that ``ReloadCompleted.timings`` reports (0 when skipped)."""
 
 
-def content_hash(folder: Path) -> str:
-    """Hash of a plugin's code and data files (not its tests): equal means no change."""
-    digest = hashlib.blake2b(digest_size=16)
-    for dirpath, dirnames, filenames in os.walk(folder):
-        rel_dir = os.path.relpath(dirpath, folder)
-        dirnames[:] = sorted(d for d in dirnames if not (
-            is_ignored((d, "")) or (rel_dir == "." and d in SKIPPED_SUBDIRS)))
-        for name in sorted(filenames):
-            if not name.endswith(HASHED_SUFFIXES) or is_ignored((name,)):
-                continue
-            try:
-                with open(os.path.join(dirpath, name), "rb") as handle:
-                    data = handle.read()
-            except OSError:
-                continue
-            digest.update(f"{rel_dir}/{name}\0{len(data)}\0".encode())
-            digest.update(data)
-    return digest.hexdigest()
+class _Stopwatch:
+    """Splits the time since it started into named laps."""
+
+    __slots__ = ("started", "laps", "_mark")
+
+    def __init__(self) -> None:
+        self.started = self._mark = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> float:
+        """Add the time since the previous lap to ``name``; returns that time."""
+        now = time.perf_counter()
+        took, self._mark = now - self._mark, now
+        self.laps[name] = self.laps.get(name, 0.0) + took
+        return took
 
 
-def drop_bytecode(folder: Path) -> None:
-    """Delete cached bytecode under ``folder``: a same-size rewrite within the same
-    second would otherwise pass the mtime+size check and run the old code."""
-    for dirpath, dirnames, filenames in os.walk(folder):
-        if os.path.basename(dirpath) == "__pycache__":
-            for name in filenames:
-                if name.endswith(".pyc"):
-                    try:
-                        os.unlink(os.path.join(dirpath, name))
-                    except OSError:
-                        pass
-        dirnames[:] = [d for d in dirnames if d not in (".git", "node_modules")]
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What one reload installs: the new source, with the permissions in force decided."""
 
-
-def default_state(record: PluginRecord, loaded: LoadedPlugin, connections: list[Any]
-                  ) -> dict[str, Any]:
-    """The state carried when a plugin defines no hooks: data, configuration, connections."""
-    instance = loaded.instance
-    hooks = type(instance).on_before_reload is not sdk.Plugin.on_before_reload
-    state = instance.on_before_reload()
-    if not isinstance(state, dict):
-        raise TypeError(f"on_before_reload() must return a dict, not {type(state).__name__}")
-    if not hooks:
-        state = {**state, "config": dict(loaded.context.config),
-                 "connections": [c.to_json() for c in connections]}
-    return state
-
-
-@dataclass(slots=True)
-class _Pending:
-    """Changes collected during one debounce window."""
-
-    first_seen: float = 0.0
-    last_seen: float = 0.0
-    arrived: float = 0.0
-    folders: dict[str, str] = field(default_factory=dict)  # folder name -> first changed path
+    source: PluginSource
+    change: PermissionChange = PermissionChange((), (), ())
+    status: str = "applied"
+    requested: tuple[str, ...] = ()
 
 
 class Reloader:
@@ -115,11 +97,11 @@ class Reloader:
     def __init__(self, host: PluginHost) -> None:
         self.host = host
         self._watcher: WorkspaceWatcher | None = None
-        self._pending = _Pending()
-        self._timer: asyncio.TimerHandle | None = None
+        self._debouncer: SaveDebouncer | None = None
         self._watch_lock = asyncio.Lock()
         self._hashes: dict[str, str] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._folders: dict[str, Path] = {}  # plugin id -> its folder, followed across moves
+        self._requested: dict[str, tuple[str, ...]] = {}  # permissions awaiting approval
 
     # -- watching ---------------------------------------------------------------------------
 
@@ -130,75 +112,96 @@ class Reloader:
     async def watch(self) -> None:
         """Start the file watcher on the workspace; emits Watching once it is live."""
         async with self._watch_lock:
-            workspace = self.host.workspace
+            workspace, config = self.host.workspace, self.host.config
             if self._watcher is not None or workspace is None:
                 return
             for record in self.host.records.values():
                 if record.source.origin == "workspace":
+                    self._folders.setdefault(record.id, record.source.folder)
                     self._hashes[record.id] = content_hash(record.source.folder)
-            watcher = WorkspaceWatcher(workspace, asyncio.get_running_loop(), self._on_change)
+            debouncer = SaveDebouncer(self._apply, config.settle, config.debounce)
+            watcher = WorkspaceWatcher(workspace, asyncio.get_running_loop(), debouncer.post)
             await asyncio.to_thread(watcher.start)
-            self._watcher = watcher
+            self._watcher, self._debouncer = watcher, debouncer
+            for folder in self._folders.values():
+                self._follow(folder)
             self.host.events.emit(Watching(workspace=str(workspace)))
 
     async def unwatch(self) -> None:
         """Stop the watcher and drop pending changes (a running reload finishes)."""
         async with self._watch_lock:  # never stop a watcher that is still starting
             watcher, self._watcher = self._watcher, None
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            self._pending = _Pending()
+            debouncer, self._debouncer = self._debouncer, None
             if watcher is not None:
                 await asyncio.to_thread(watcher.stop)
-        for task in list(self._tasks):
-            await asyncio.shield(task)
+        if debouncer is not None:
+            await debouncer.close()
 
-    def _on_change(self, relative: tuple[str, ...], seen: float) -> None:
-        if self._watcher is None:
+    def _follow(self, folder: Path) -> None:
+        """Watch the target of a plugin folder that is a symlink out of the workspace."""
+        watcher, workspace = self._watcher, self.host.workspace
+        if watcher is None or workspace is None or not folder.is_symlink():
             return
-        now = time.perf_counter()
-        pending = self._pending
-        if not pending.folders:
-            pending.first_seen, pending.arrived = seen, now
-        pending.last_seen = now
-        pending.folders.setdefault(relative[0], "/".join(relative))
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = asyncio.get_running_loop().call_later(
-            self.host.config.debounce, self._on_quiet)
+        target = folder.resolve()
+        if target.is_dir() and not target.is_relative_to(watcher.root):
+            watcher.follow(folder.name, target)
 
-    def _on_quiet(self) -> None:
-        self._timer = None
-        pending, self._pending = self._pending, _Pending()
-        task = asyncio.get_running_loop().create_task(self._apply(pending))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _apply(self, pending: _Pending) -> None:
-        fired = time.perf_counter()
-        clock = {"detect": pending.arrived - pending.first_seen,
-                 "debounce": fired - pending.last_seen, "origin": pending.first_seen}
+    async def _apply(self, batch: Batch) -> None:
+        """Apply one batch of file changes: moves, removals, additions, then reloads."""
+        workspace = self.host.workspace
+        if workspace is None:
+            return
+        clock = {"detect": batch.arrived - batch.first_seen,
+                 "debounce": time.perf_counter() - batch.last_seen, "origin": batch.first_seen}
         async with self.host.lock:
-            by_folder = {r.source.folder.name: r.id for r in self.host.records.values()
-                         if r.source.origin == "workspace"}
-            changed: dict[str, str] = {}
-            for folder_name, path in pending.folders.items():
-                plugin_id = by_folder.get(folder_name)
-                folder = self.host.workspace / folder_name
+            by_folder = {folder.name: pid for pid, folder in self._folders.items()
+                         if pid in self.host.records}
+            gone: dict[str, str] = {}  # plugin id -> its folder's name, no longer a plugin
+            added: list[Path] = []
+            changed: dict[str, str] = {}  # plugin id -> cause
+            for name in batch.paths:
+                plugin_id, folder = by_folder.get(name), workspace / name
                 if plugin_id is None:
                     if is_plugin_folder(folder):
-                        await self._add_plugin(folder)
-                    continue
-                if not folder.is_dir() or manifest_in(folder) is None:
-                    await self._remove_plugin(plugin_id)
-                    continue
-                digest = content_hash(folder)
-                if digest != self._hashes.get(plugin_id):
-                    self._hashes[plugin_id] = digest
-                    changed[plugin_id] = path
+                        added.append(folder)
+                elif not folder.is_dir() or manifest_in(folder) is None:
+                    gone[plugin_id] = name
+                elif self._changed(plugin_id, folder):
+                    changed[plugin_id] = batch.cause(name, lambda p: (workspace / p).is_file())
+            for plugin_id, folder in self._moves(gone, added).items():
+                changed[plugin_id] = f"{gone.pop(plugin_id)} moved to {folder.name}"
+                added.remove(folder)
+                self._folders[plugin_id] = folder
+                self._changed(plugin_id, folder)
+                self._unfollow(plugin_id)
+                self._follow(folder)
+            for plugin_id in gone:
+                await self._remove_plugin(plugin_id)
+            for folder in added:
+                await self._add_plugin(folder)
             if changed:
                 await self._reload_many(changed, clock)
+
+    def _changed(self, plugin_id: str, folder: Path) -> bool:
+        """Record ``folder``'s content hash; True if it differs from the last one."""
+        digest = content_hash(folder)
+        if digest == self._hashes.get(plugin_id):
+            return False
+        self._hashes[plugin_id] = digest
+        return True
+
+    def _moves(self, gone: dict[str, str], added: list[Path]) -> dict[str, Path]:
+        """Folders that appeared with the id of a plugin whose folder disappeared: the
+        plugin was moved (renamed), not replaced, and keeps its state."""
+        moves = {}
+        for folder in added:
+            try:
+                plugin_id = load_plugin_folder(folder).id
+            except ManifestError:
+                continue
+            if plugin_id in gone and plugin_id not in moves:
+                moves[plugin_id] = folder
+        return moves
 
     # -- reloading --------------------------------------------------------------------------
 
@@ -207,28 +210,30 @@ class Reloader:
         if plugin_id not in self.host.records:
             raise KeyError(f"no plugin {plugin_id!r}")
         async with self.host.lock:
-            if self.host.records[plugin_id].source.origin == "workspace":
-                self._hashes[plugin_id] = content_hash(self.host.records[plugin_id].source.folder)
-            results = await self._reload_many({plugin_id: cause}, {"detect": 0.0,
-                                                                  "debounce": 0.0})
+            record = self.host.records[plugin_id]
+            if record.source.origin == "workspace":
+                self._hashes[plugin_id] = content_hash(self._folder(record))
+            results = await self._reload_many({plugin_id: cause}, {})
         return results.get(plugin_id, False)
 
-    def _cascade(self, changed: list[str]) -> dict[str, set[str]]:
-        """Reload order -> the plugins in the cascade that caused each one."""
-        host = self.host
-        causes: dict[str, set[str]] = {pid: set() for pid in changed if pid in host.records}
-        stack = list(causes)
+    def _folder(self, record: PluginRecord) -> Path:
+        return self._folders.get(record.id, record.source.folder)
+
+    def _cascade(self, changed: list[str]) -> list[tuple[str, set[str]]]:
+        """The plugins to reload in topological order over every kind of dependency
+        (manifest, capability, observed traffic), each with its upstream in the cascade."""
+        upstream: dict[str, set[str]] = {pid: set() for pid in changed
+                                         if pid in self.host.records}
+        stack = list(upstream)
         while stack:
             pid = stack.pop()
             for dependent in self._direct_dependents(pid):
-                if dependent not in causes:
-                    causes[dependent] = set()
+                if dependent not in upstream:
+                    upstream[dependent] = set()
                     stack.append(dependent)
-                if dependent not in changed:
-                    causes[dependent].add(pid)
-        position = {pid: i for i, pid in enumerate(host.resolution.order)}
-        order = sorted(causes, key=lambda pid: (position.get(pid, len(position)), pid))
-        return {pid: causes[pid] for pid in order}
+                upstream[dependent].add(pid)
+        position = {pid: i for i, pid in enumerate(self.host.resolution.order)}
+        return [(pid, upstream[pid]) for pid in _topological(upstream, position)]
 
     def _direct_dependents(self, plugin_id: str) -> set[str]:
         host = self.host
@@ -241,37 +246,53 @@ class Reloader:
             if any(rules.allows("capability", cap) for cap in capabilities):
                 found.add(record.id)
         found |= host.bus.consumers_of(plugin_id)
+        found.discard(plugin_id)
         return {pid for pid in found if pid in host.records}
 
     async def _reload_many(self, changed: dict[str, str], clock: dict[str, float]
                            ) -> dict[str, bool]:
+        """Reload the changed plugins and their dependents in order; a dependent reloads
+        only for an upstream plugin that reloaded (none below a failed reload)."""
         results: dict[str, bool] = {}
-        kept_old: set[str] = set()
-        for pid, causes in self._cascade(list(changed)).items():
+        for pid, upstream in self._cascade(list(changed)):
             record = self.host.records.get(pid)
-            if record is None or (causes and causes <= kept_old):
-                if record is not None:
-                    kept_old.add(pid)  # what it depends on kept its old version; so does it
+            if record is None:
                 continue
-            cause = changed.get(pid) or f"dependency {', '.join(sorted(causes))} reloaded"
-            ok = await self._reload_one(record, cause, clock)
-            results[pid] = ok
-            if not ok:
-                kept_old.add(pid)
+            cause = changed.get(pid)
+            if cause is None:
+                reloaded = sorted(u for u in upstream if results.get(u))
+                if not reloaded:
+                    continue
+                cause = f"dependency {', '.join(reloaded)} reloaded"
+            results[pid] = await self._reload_one(record, cause, clock)
         self.host.resolution = resolve([r.source for r in self.host.records.values()])
         return results
 
-    def _fail(self, record: PluginRecord, stage: str, detail: PluginTraceback, cause: str) -> bool:
-        self.host.events.emit(ReloadFailed(
-            plugin_id=record.id, stage=stage, error=detail.error, traceback=detail.text,
-            path=detail.path, line=detail.line, cause=cause))
-        return False
+    async def _reload_one(self, record: PluginRecord, cause: str, clock: dict[str, float]
+                          ) -> bool:
+        watch = _Stopwatch()
+        self.host.events.emit(ReloadStarted(plugin_id=record.id, cause=cause))
+        plan = self._plan(record, cause)
+        if plan is None:
+            return False
+        if record.loaded is None:  # failed or stopped before: a fresh start is the reload
+            if not await self._fresh_start(record, plan, cause):
+                return False
+        else:
+            loaded = await self._stage(record, plan, cause, watch)
+            if loaded is None:
+                return False
+            await self._commit(record, plan, loaded, watch)
+        self._permissions_settled(record, plan)
+        self._completed(record, cause, clock, watch)
+        return True
 
-    def _new_source(self, record: PluginRecord, cause: str) -> PluginSource | None:
+    def _plan(self, record: PluginRecord, cause: str) -> _Plan | None:
+        """The new source, or None (failure reported) if its manifest cannot be used."""
         if record.source.origin != "workspace":
-            return record.source  # an installed plugin: its code is re-imported as it is
+            return _Plan(record.source)  # an installed plugin: its code is re-imported as it is
         try:
-            source = load_plugin_folder(record.source.folder)
+            source = load_plugin_folder(self._folder(record))
         except ManifestError as exc:
             first = exc.problems[0]
             self._fail(record, "manifest", PluginTraceback(str(first), str(exc), first.path),
@@ -289,50 +310,51 @@ class Reloader:
             self._fail(record, "dependencies", PluginTraceback(str(problem), str(problem),
                                                                problem.path), cause)
             return None
-        return source
+        requested = tuple(source.manifest.permissions)
+        change = permission_change(record.source.manifest.permissions, requested)
+        policy = self.host.config.permission_changes
+        if not change.widened or policy == ALLOW:
+            return _Plan(source, change, "applied", requested)
+        granted = [p for p in requested if p not in change.widened]
+        kept = dataclasses.replace(
+            source, manifest=source.manifest.model_copy(update={"permissions": granted}))
+        return _Plan(kept, change, "pending" if policy == ASK else "refused", requested)
 
-    async def _reload_one(self, record: PluginRecord, cause: str, clock: dict[str, float]) -> bool:
-        host, bus = self.host, self.host.bus
-        started = time.perf_counter()
-        host.events.emit(ReloadStarted(plugin_id=record.id, cause=cause))
-        source = self._new_source(record, cause)
-        if source is None:
-            return False
-        old = record.loaded
-        if old is None:  # failed or stopped before: a fresh start is the reload
-            record.source = source
-            purge_modules(modules_under(source.folder, list(sys.modules)))
-            drop_bytecode(source.folder)
-            if not await host._start(record.id):
-                return self._fail(record, "start", record.error
-                                  or PluginTraceback(f"{record.id} did not start", ""), cause)
-            self._completed(record, cause, clock, started, {})
-            return True
+    async def _fresh_start(self, record: PluginRecord, plan: _Plan, cause: str) -> bool:
+        record.source = plan.source
+        purge_modules(modules_under(plan.source.folder, list(sys.modules)))
+        drop_bytecode(plan.source.folder)
+        if not await self.host._start(record.id):
+            return self._fail(record, "start", record.error
+                              or PluginTraceback(f"{record.id} did not start", ""), cause)
+        return True
 
+    async def _stage(self, record: PluginRecord, plan: _Plan, cause: str, watch: _Stopwatch
+                     ) -> LoadedPlugin | None:
+        """Hold the plugin's messages and bring the new version up beside the old one,
+        with the old state; on failure the old version is back in place (None)."""
+        host, bus, old = self.host, self.host.bus, record.loaded
+        assert old is not None
         record.status = RELOADING
         try:
             await bus.hold(record.id, drain_timeout=host.config.message_timeout)
         except TimeoutError:
             bus.release(record.id)
             record.status = RUNNING
-            return self._fail(record, "drain", PluginTraceback(
+            self._fail(record, "drain", PluginTraceback(
                 f"messages to {record.id} were still being handled after "
                 f"{host.config.message_timeout} s", ""), cause)
-        t_unload = time.perf_counter()
-        staging = PluginRecord(source)
+            return None
+        watch.lap("drain")
+        staging = PluginRecord(plan.source)
         old_modules = dict(old.modules)
         try:
-            try:
-                state = copy.deepcopy(default_state(record, old, bus.connections(record.id)))
-            except PLUGIN_ERRORS as exc:
-                raise host.failure(record, "on_before_reload", exc) from exc
+            state = self._copy_state(record, old, watch)
             purge_modules(old_modules)
-            drop_bytecode(source.folder)
-            t_unload = time.perf_counter() - t_unload
-            t_import = time.perf_counter()
+            drop_bytecode(plan.source.folder)
+            watch.lap("unload")
             loaded = await host.instantiate(staging)
-            t_import = time.perf_counter() - t_import
-            t_init = time.perf_counter()
+            watch.lap("import")
             old_version = type(old.instance).state_version
             if type(loaded.instance).state_version != old_version:
                 try:
@@ -340,46 +362,118 @@ class Reloader:
                 except PLUGIN_ERRORS as exc:
                     raise host.failure(staging, "migrate_state", exc) from exc
             await host.initialize(staging, loaded)
-            t_init = time.perf_counter() - t_init
-            t_restore = time.perf_counter()
+            watch.lap("init")
             try:
                 await call_plugin(loaded.instance.on_after_reload, state,
                                   timeout=host.config.lifecycle_timeout)
             except PLUGIN_ERRORS as exc:
                 await host.cleanup(staging, loaded)
                 raise host.failure(staging, "on_after_reload", exc) from exc
-            t_restore = time.perf_counter() - t_restore
+            watch.lap("restore")
         except BaseException as exc:  # also cancellation: never leave the gate held
-            _swap_back(old_modules, source.folder)
+            _swap_back(old_modules, plan.source.folder)
             bus.bind_context(old.context, record.source.manifest)
             bus.release(record.id, manifest=record.source.manifest)
             record.status = RUNNING
             if isinstance(exc, PluginLoadError):
-                return self._fail(record, exc.stage, exc.detail, cause)
+                self._fail(record, exc.stage, exc.detail, cause)
+                return None
             raise
+        return loaded
 
-        t_cleanup = time.perf_counter()
-        cleanup_failure = await host.cleanup(record, old)
-        if cleanup_failure is not None:
+    def _copy_state(self, record: PluginRecord, old: LoadedPlugin, watch: _Stopwatch
+                    ) -> dict[str, Any]:
+        try:
+            state = copy_state(default_state(old, self.host.bus.connections(record.id)))
+        except PLUGIN_ERRORS as exc:
+            raise self.host.failure(record, "on_before_reload", exc) from exc
+        took = watch.lap("copy")
+        if took > SLOW_COPY_S:
+            old.context.log.warning(
+                "copying the reload state took %.2f s, during which no plugin ran; keep "
+                "bulky data out of it (override on_before_reload/on_after_reload)", took)
+        return state
+
+    async def _commit(self, record: PluginRecord, plan: _Plan, loaded: LoadedPlugin,
+                      watch: _Stopwatch) -> None:
+        """Route to the new version, then clean the old one up. The held messages go
+        first: a slow or hanging old ``cleanup`` must not make them wait."""
+        old = record.loaded
+        assert old is not None
+        record.source, record.loaded, record.status, record.error = (
+            plan.source, loaded, RUNNING, None)
+        self.host.bus.release(record.id, loaded.instance, plan.source.manifest,
+                              loaded.context.log)
+        watch.lap("restore")
+        failure = await self.host.cleanup(record, old)
+        if failure is not None:
             old.context.log.warning("cleanup of the old version failed: %s",
-                                    cleanup_failure.detail.error)
-        record.source, record.loaded, record.status, record.error = source, loaded, RUNNING, None
-        bus.release(record.id, loaded.instance, source.manifest, loaded.context.log)
-        t_unload += time.perf_counter() - t_cleanup  # the old version's cleanup is unloading
-        self._completed(record, cause, clock, started, {
-            "unload": t_unload, "import": t_import, "init": t_init, "restore": t_restore})
-        return True
+                                    failure.detail.error)
+        watch.lap("unload")  # the old version's cleanup is unloading
+
+    def _fail(self, record: PluginRecord, stage: str, detail: PluginTraceback, cause: str
+              ) -> bool:
+        debouncer = self._debouncer
+        if (debouncer is not None and record.source.origin == "workspace"
+                and debouncer.changing(self._folder(record).name)):
+            # Its files are still being written: likely a half-written file. The batch
+            # that follows once they settle reloads it again (even if the hash matches).
+            self._hashes.pop(record.id, None)
+            return False
+        self.host.events.emit(ReloadFailed(
+            plugin_id=record.id, stage=stage, error=detail.error, traceback=detail.text,
+            path=detail.path, line=detail.line, cause=cause))
+        return False
 
     def _completed(self, record: PluginRecord, cause: str, clock: dict[str, float],
-                   started: float, split: dict[str, float]) -> None:
+                   watch: _Stopwatch) -> None:
         now = time.perf_counter()
-        origin = clock.get("origin", started)
         timings = {"detect": clock.get("detect", 0.0), "debounce": clock.get("debounce", 0.0),
-                   "unload": 0.0, "import": 0.0, "init": 0.0, "restore": 0.0, **split,
-                   "reload": now - started, "total": now - origin}
+                   **dict.fromkeys(STAGES, 0.0),
+                   **{k: v for k, v in watch.laps.items() if k in STAGES},
+                   "reload": now - watch.started,
+                   "total": now - clock.get("origin", watch.started)}
         self.host.events.emit(ReloadCompleted(plugin_id=record.id,
                                               version=record.source.manifest.version,
                                               cause=cause, timings=timings))
+
+    # -- permissions ------------------------------------------------------------------------
+
+    def _permissions_settled(self, record: PluginRecord, plan: _Plan) -> None:
+        """Announce what the reload did to the plugin's permissions."""
+        change, pid = plan.change, record.id
+        if plan.status == "pending":
+            self._requested[pid] = plan.requested
+        elif self._requested.pop(pid, None) is not None and not change:
+            self._announce(pid, PermissionChange((), (), ()), "withdrawn")
+        if change:
+            self._announce(pid, change, plan.status)
+
+    def _announce(self, plugin_id: str, change: PermissionChange, status: str) -> None:
+        granted = tuple(self.host.records[plugin_id].source.manifest.permissions)
+        self.host.events.emit(PermissionsChanged(
+            plugin_id=plugin_id, added=change.added, removed=change.removed,
+            widened=change.widened, status=status, granted=granted))
+
+    def pending_permissions(self) -> dict[str, tuple[str, ...]]:
+        """Plugin id -> the permissions its manifest asks for, awaiting approval."""
+        return dict(self._requested)
+
+    async def decide_permissions(self, plugin_id: str, approve: bool) -> None:
+        """Approve (or reject) the widened permissions ``plugin_id`` waits for."""
+        async with self.host.lock:
+            requested = self._requested.pop(plugin_id, None)
+            record = self.host.records.get(plugin_id)
+            if requested is None or record is None:
+                raise KeyError(f"{plugin_id!r} has no permission change awaiting approval")
+            change = permission_change(record.source.manifest.permissions, requested)
+            if approve:
+                manifest = record.source.manifest.model_copy(
+                    update={"permissions": list(requested)})
+                record.source = dataclasses.replace(record.source, manifest=manifest)
+                if record.loaded is not None:
+                    self.host.bus.grant(plugin_id, list(requested))
+            self._announce(plugin_id, change, "approved" if approve else "rejected")
 
     # -- workspace membership ---------------------------------------------------------------
 
@@ -394,13 +488,53 @@ class Reloader:
             self.host.report_problems([_duplicate(source, other)])
             return
         self.host.records[source.id] = PluginRecord(source)
+        self._folders[source.id] = folder
         self._hashes[source.id] = content_hash(folder)
+        self._follow(folder)
         await self.host.start_startable()
 
     async def _remove_plugin(self, plugin_id: str) -> None:
         dependents = self.host.resolution.dependents_of(plugin_id)
         await self.host.remove(plugin_id, dependents)
+        self._unfollow(plugin_id)
         self._hashes.pop(plugin_id, None)
+        self._folders.pop(plugin_id, None)
+        self._requested.pop(plugin_id, None)
+
+    def _unfollow(self, plugin_id: str) -> None:
+        folder = self._folders.get(plugin_id)
+        if self._watcher is not None and folder is not None:
+            self._watcher.unfollow(folder.name)
+
+
+def _topological(upstream: dict[str, set[str]], position: dict[str, int]) -> list[str]:
+    """``upstream``'s keys, each after its upstream ones; ties (and cycles, which observed
+    traffic can form) are broken by load order, then id."""
+    def key(pid: str) -> tuple[int, str]:
+        return position.get(pid, len(position)), pid
+
+    waiting = {pid: len(ups & upstream.keys()) for pid, ups in upstream.items()}
+    downstream: dict[str, list[str]] = {}
+    for pid, ups in upstream.items():
+        for up in ups:
+            downstream.setdefault(up, []).append(pid)
+    ready = [key(pid) for pid, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while len(order) < len(upstream):
+        if not ready:  # a cycle: start it at its first plugin in load order
+            heapq.heappush(ready, min(key(p) for p, n in waiting.items() if n > 0))
+        pid = heapq.heappop(ready)[1]
+        if waiting.get(pid, -1) < 0:
+            continue
+        waiting[pid] = -1
+        order.append(pid)
+        for down in downstream.get(pid, ()):
+            if waiting[down] > 0:
+                waiting[down] -= 1
+                if waiting[down] == 0:
+                    heapq.heappush(ready, key(down))
+    return order
 
 
 def _duplicate(source: PluginSource, other: Path) -> Problem:

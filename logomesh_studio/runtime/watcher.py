@@ -2,7 +2,8 @@
 
 The observer thread never touches plugins: it drops noise (bytecode, editor temp
 and backup files, our own reads) and hands each remaining change to the loop
-with the moment it was seen.
+with the moment it was seen and whether a save completed (close after write, rename
+onto the file), was written, or a path went away.
 """
 
 from __future__ import annotations
@@ -14,22 +15,26 @@ from collections.abc import Callable
 from pathlib import Path
 
 from watchdog.events import (
-    EVENT_TYPE_CLOSED_NO_WRITE,
+    EVENT_TYPE_CLOSED,
+    EVENT_TYPE_CREATED,
+    EVENT_TYPE_DELETED,
+    EVENT_TYPE_MODIFIED,
     EVENT_TYPE_MOVED,
-    EVENT_TYPE_OPENED,
     FileSystemEvent,
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
+from watchdog.observers.api import ObservedWatch
+
+from logomesh_studio.runtime.debounce import CLOSED, GONE, SAVED, WRITE
 
 IGNORED_DIRS = {"__pycache__", ".git", ".hg", ".svn", ".logomesh", ".idea", ".vscode",
                 ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules"}
 IGNORED_FILES = ("*.pyc", "*.pyo", "*.swp", "*.swx", "*.swo", "*~", ".#*", "#*#", "4913",
-                 "*___jb_tmp___", "*___jb_old___", "*.tmp", ".DS_Store")
-_QUIET = {EVENT_TYPE_OPENED, EVENT_TYPE_CLOSED_NO_WRITE}
+                 "*___jb_tmp___", "*___jb_old___", "*.tmp", "*.kate-swp", ".DS_Store")
 
-# (path relative to the workspace, monotonic time the observer saw it)
-ChangeCallback = Callable[[tuple[str, ...], float], None]
+# (path relative to the workspace, perf_counter time the observer saw it, event kind)
+ChangeCallback = Callable[[tuple[str, ...], float, str], None]
 
 
 def is_ignored(relative: tuple[str, ...]) -> bool:
@@ -40,43 +45,79 @@ def is_ignored(relative: tuple[str, ...]) -> bool:
     return name in IGNORED_DIRS or any(fnmatch.fnmatchcase(name, pat) for pat in IGNORED_FILES)
 
 
+def _kind(event: FileSystemEvent) -> str | None:
+    """The debouncer's kind for a watchdog event (None: not a change)."""
+    kind = event.event_type
+    if kind == EVENT_TYPE_CLOSED:  # IN_CLOSE_WRITE: a save is complete
+        return CLOSED
+    if kind == EVENT_TYPE_DELETED:
+        return GONE
+    if event.is_directory:  # a folder's own "modified" only echoes its children's events
+        return SAVED if kind == EVENT_TYPE_CREATED else None
+    if kind in (EVENT_TYPE_CREATED, EVENT_TYPE_MODIFIED):
+        return WRITE
+    return None
+
+
 class _Handler(FileSystemEventHandler):
-    def __init__(self, root: Path, loop: asyncio.AbstractEventLoop,
+    """Posts events under ``root`` as paths starting with ``prefix``."""
+
+    def __init__(self, root: Path, prefix: tuple[str, ...], loop: asyncio.AbstractEventLoop,
                  callback: ChangeCallback) -> None:
         self._root = str(root)
+        self._prefix = prefix
         self._loop = loop
         self._callback = callback
 
-    def _post(self, path: str | bytes, seen: float) -> None:
+    def _post(self, path: str | bytes, seen: float, kind: str) -> None:
         path = path.decode() if isinstance(path, bytes) else path
         if not path.startswith(self._root):
             return
-        relative = tuple(Path(path[len(self._root):].lstrip("/\\")).parts)
+        relative = (*self._prefix, *Path(path[len(self._root):].lstrip("/\\")).parts)
         if not is_ignored(relative):
-            self._loop.call_soon_threadsafe(self._callback, relative, seen)
+            self._loop.call_soon_threadsafe(self._callback, relative, seen, kind)
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type in _QUIET:
-            return
         seen = time.perf_counter()
-        self._post(event.src_path, seen)
         if event.event_type == EVENT_TYPE_MOVED:  # safe-write saves rename temp -> target
-            self._post(event.dest_path, seen)
+            self._post(event.src_path, seen, GONE)
+            self._post(event.dest_path, seen, SAVED)
+            return
+        kind = _kind(event)
+        if kind is not None:
+            self._post(event.src_path, seen, kind)
 
 
 class WorkspaceWatcher:
-    """Watches a workspace tree and calls ``callback(relative_parts, seen)`` on the loop."""
+    """Watches a workspace tree and calls ``callback(relative_parts, seen, kind)`` on the
+    loop; plugin folders that are symlinks to elsewhere are followed with ``follow``."""
 
     def __init__(self, root: Path, loop: asyncio.AbstractEventLoop,
                  callback: ChangeCallback) -> None:
         self.root = root.resolve()
+        self._loop = loop
+        self._callback = callback
         self._observer = Observer()
-        self._observer.schedule(_Handler(self.root, loop, callback), str(self.root),
+        self._observer.schedule(_Handler(self.root, (), loop, callback), str(self.root),
                                 recursive=True)
+        self._followed: dict[str, ObservedWatch] = {}
 
     def start(self) -> None:
         """Start watching; watches are in place when this returns."""
         self._observer.start()
+
+    def follow(self, name: str, target: Path) -> None:
+        """Also watch ``target`` (the resolved folder a symlink ``name`` points to), whose
+        changes the recursive watch of the workspace does not see."""
+        self.unfollow(name)
+        self._followed[name] = self._observer.schedule(
+            _Handler(target, (name,), self._loop, self._callback), str(target), recursive=True)
+
+    def unfollow(self, name: str) -> None:
+        """Stop watching what ``follow(name, ...)`` added (no-op if nothing)."""
+        watch = self._followed.pop(name, None)
+        if watch is not None:
+            self._observer.unschedule(watch)
 
     def stop(self) -> None:
         self._observer.stop()

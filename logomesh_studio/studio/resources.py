@@ -1,45 +1,21 @@
-"""Find files in ``resources/`` and turn its SVG icons into theme-aware QIcons.
+"""Turn the SVG icons of ``resources/`` into theme-aware QIcons.
 
-``resources/`` sits at the repository root beside the package (an editable install
-finds it there); a frozen app carries it next to its executable.
+Where ``resources/`` is lives in :mod:`logomesh_studio.resources` (Qt-free);
+``resource_path`` and ``resources_dir`` are re-exported here for the panes.
 """
 
 from __future__ import annotations
 
 import functools
-import sys
-from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QIcon, QIconEngine, QPainter, QPalette, QPixmap, QPixmapCache
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
+from logomesh_studio.resources import resource_path, resources_dir
 
-def _candidates() -> list[Path]:
-    here = Path(__file__).resolve()
-    found = [here.parents[2] / "resources"]
-    frozen = getattr(sys, "_MEIPASS", None)
-    if frozen:
-        found.insert(0, Path(frozen) / "resources")
-    found.append(Path(sys.prefix) / "share" / "logomesh-studio" / "resources")
-    return found
-
-
-@functools.cache
-def resources_dir() -> Path:
-    """The ``resources/`` folder (raises FileNotFoundError naming where it looked)."""
-    for path in _candidates():
-        if (path / "icons").is_dir():
-            return path
-    looked = ", ".join(str(p) for p in _candidates())
-    raise FileNotFoundError(f"resources/ not found (looked in {looked}); "
-                            "install LogoMesh Studio from its repository checkout")
-
-
-def resource_path(*parts: str) -> Path:
-    """Path of a file under ``resources/``."""
-    return resources_dir().joinpath(*parts)
+__all__ = ["icon", "resource_path", "resources_dir", "stylesheet"]
 
 
 class _SvgIconEngine(QIconEngine):

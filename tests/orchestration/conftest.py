@@ -22,6 +22,7 @@ from logomesh_studio.runtime.runner import RuntimeThread
 WORKER = """
 import asyncio
 import os
+import threading
 from pathlib import Path
 
 from logomesh_studio.sdk import Plugin, handler
@@ -74,6 +75,16 @@ class Worker(Plugin):
             print("slow-started", flush=True)
             await asyncio.Event().wait()
         return {"slow": "done"}
+
+    @handler("hog")
+    def hog(self, message):
+        threading.Event().wait(message.payload)  # synchronous work that holds the loop
+        return {"blocked": message.payload}
+
+    @handler("raise")
+    def raise_(self, message):
+        raise {"cancelled": asyncio.CancelledError, "interrupt": KeyboardInterrupt,
+               "exit": GeneratorExit}[message.payload]("raised by the handler")
 
     def execute(self, input):
         return {"executed": input}

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import textwrap
 
 import pytest
 
 from logomesh_studio.orchestration import commands
+from logomesh_studio.orchestration.records import COMPLETED, RunRecord
+from logomesh_studio.orchestration.store import RunStore, workspace_store_path
 
 OK = """
 name: cli
@@ -123,3 +127,34 @@ def test_runs_lists_the_history_newest_first(plan, studio, tmp_path, capsys):
 def test_runs_of_a_workspace_without_history_says_so(tmp_path, capsys):
     assert cli("runs", str(tmp_path)) == 0
     assert "no orchestration runs" in capsys.readouterr().out
+
+
+def test_runs_refuses_a_limit_below_one(studio, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli("runs", str(studio.root), "--limit", "0")
+    assert exited.value.code == 2
+    assert "--limit: must be at least 1, not 0" in capsys.readouterr().err
+
+
+def test_runs_piped_into_a_reader_that_leaves_early_exits_quietly(tmp_path):
+    store = RunStore(workspace_store_path(tmp_path))
+    for i in range(3000):  # far more than a pipe buffers, so the writer meets a closed pipe
+        store.stage_run(RunRecord(id=f"r{i:05d}", orchestration="demo", path="demo.yaml",
+                                  status=COMPLETED, created=float(i)))
+    store.close()
+    child = subprocess.Popen([sys.executable, "-m", "logomesh_studio.cli", "runs", str(tmp_path),
+                              "--limit", "3000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout.readline().startswith(b"ID ")
+    child.stdout.close()  # like `| head -1`
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 0
+    assert err == ""
+
+
+def test_orchestrate_hints_at_workspace_when_the_files_folder_lacks_its_plugins(tmp_path, capsys):
+    path = tmp_path / "elsewhere.orchestration.yaml"
+    path.write_text(textwrap.dedent(OK))
+    assert cli("orchestrate", str(path)) == 2
+    err = capsys.readouterr().err
+    assert (f"hint: plugins 'boss', 'alpha', 'beta' are not in workspace {tmp_path} (the file's "
+            "folder); pass --workspace DIR if the plugins live elsewhere") in err

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from logomesh_studio.orchestration.conditions import ConditionError, compile_condition
+from logomesh_studio.orchestration.io import loads
+from logomesh_studio.orchestration.model import OrchestrationInvalid
 
 CONTEXT = {"input": {"text": "a b c", "n": 4, "tags": ["x", "y"]}, "tokens": ["a", "b", "c"],
            "total": 3}
@@ -74,3 +78,50 @@ def test_runaway_arithmetic_is_refused(text):
 def test_type_errors_become_condition_errors():
     with pytest.raises(ConditionError, match="TypeError"):
         compile_condition("tokens > 3").evaluate(CONTEXT)
+
+
+@pytest.mark.parametrize("text", [
+    "[[1]*100000]*100000 == 0",
+    "[[1] * 1000] * 1000 == 0",
+    "str([[1] * 400] * 400) == ''",
+    "sorted(input.tags * 60000) == []",
+    "[input.tags, input.tags] * 30000 == []",
+    "9 ** 4000000 > 0",
+    "2 ** 60000 * 2 ** 60000 > 0",
+])
+def test_values_a_condition_builds_are_capped_counting_repeated_references(text):
+    with pytest.raises(ConditionError, match="more than 100,000"):
+        compile_condition(text).evaluate(CONTEXT)
+
+
+def test_a_condition_may_build_values_up_to_the_cap():
+    assert compile_condition("len([0] * 50000 + [1] * 40000) == 90000").evaluate(CONTEXT)
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("1 + " * 1000 + "1 == 0", "is 4,006 characters long; conditions are limited to 1,000"),
+    ("-" * 300 + "1 == 0", "nests more than 100 levels deep"),
+    ("[" * 150 + "1" + "]" * 150 + " == 1", "nests more than 100 levels deep"),
+])
+def test_very_long_or_deep_conditions_get_a_clear_error(text, reason):
+    with pytest.raises(ConditionError, match=reason):
+        compile_condition(text)
+
+
+def test_a_very_long_condition_is_reported_at_its_file_line_and_field():
+    text = textwrap.dedent("""\
+        name: demo
+        initiator: boss
+        participants: [alpha]
+        phases:
+          - name: one
+            tasks:
+              - name: t
+                target: alpha
+                condition: "CONDITION"
+        """).replace("CONDITION", "1 + " * 40000 + "1 == 0")
+    with pytest.raises(OrchestrationInvalid) as caught:
+        loads(text, "long.orchestration.yaml")
+    [problem] = caught.value.errors
+    assert str(problem).startswith("long.orchestration.yaml:9: phases[0].tasks[0].condition: "
+                                   "is 160,006 characters long")

@@ -170,3 +170,36 @@ def test_layout_is_kept_and_the_document_round_trips_through_dump():
     again = loads(dump(file.document))
     assert again.document == file.document
     assert again.document.layout == {"nodes": {"first": [10, 20]}}
+
+
+def alias_bomb(depth: int) -> str:
+    """An orchestration whose input nests YAML aliases ``depth`` deep, nine wide."""
+    names = "abcdefghij"
+    defs = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    defs += [f"{names[i]}: &{names[i]} [{', '.join(f'*{names[i - 1]}' for _ in range(9))}]"
+             for i in range(1, depth)]
+    return GOOD.replace('input: {text: "${input.text}"}',
+                        "input:\n" + "\n".join(f"          {d}" for d in defs))
+
+
+@pytest.mark.parametrize("depth", [7, 8, 9])
+def test_aliases_expanding_past_the_payload_limit_are_refused_at_their_field(depth):
+    text = alias_bomb(depth)
+    assert len(text) < 1000
+    [problem] = problems_of(text)
+    last = "abcdefghij"[depth - 1]
+    assert problem.field == f"phases[0].tasks[0].input.{last}"
+    assert problem.line == text.splitlines().index(
+        next(line for line in text.splitlines() if line.strip().startswith(f"{last}:"))) + 1
+    assert "YAML aliases expand it to" in problem.reason and "payload limit" in problem.reason
+
+
+def test_aliases_that_stay_small_load():
+    file = loads(alias_bomb(3))
+    assert len(file.document.phases[0].tasks[0].input["c"]) == 9
+
+
+def test_a_recursive_alias_is_refused():
+    [problem] = problems_of(GOOD.replace('input: {text: "${input.text}"}',
+                                         "input: &loop {again: [*loop]}"))
+    assert problem.line == 10 and "cannot be recursive" in problem.reason

@@ -15,78 +15,21 @@ from logomesh_studio.runtime.events import (
     PluginLoaded,
     PluginStopped,
     ReloadCompleted,
-    ReloadFailed,
 )
 from logomesh_studio.sdk import PermissionDenied
 from logomesh_studio.testing import PluginHarness
+from tests.runtime.reloading import (
+    code,
+    completed,
+    failed,
+    module_file,
+    reloads,
+    save,
+    settle,
+)
 
-VERSIONED = """
-from logomesh_studio.sdk import Plugin, handler
-
-class TestPlugin(Plugin):
-    @handler("version")
-    def version(self, message):
-        return "{version}"
-
-    @handler("remember")
-    def remember(self, message):
-        self.data.update(message.payload)
-        return sorted(self.data)
-
-    @handler("recall")
-    def recall(self, message):
-        return self.data
-"""
-
-
-def code(version: str) -> str:
-    return VERSIONED.format(version=version)
-
-
-def save(path, text: str) -> None:
-    path.write_text(textwrap.dedent(text))
-
-
-def completed(plugin_id: str):
-    return lambda e: isinstance(e, ReloadCompleted) and e.plugin_id == plugin_id
-
-
-def failed(plugin_id: str):
-    return lambda e: isinstance(e, ReloadFailed) and e.plugin_id == plugin_id
-
-
-def reloads(h: PluginHarness, plugin_id: str) -> list[ReloadCompleted]:
-    return [e for e in h.events if completed(plugin_id)(e)]
-
-
-@pytest.fixture
-def watched(workspace):
-    """A harness factory: start the workspace and its watcher."""
-    running = []
-
-    def start(config: RuntimeConfig | None = None) -> PluginHarness:
-        h = PluginHarness(workspace.root, config)
-        h.__enter__()
-        running.append(h)
-        h.watch()
-        return h
-
-    yield start
-    for h in running:
-        h.__exit__(None, None, None)
-
-
-def module_file(workspace, plugin_id: str):
-    return workspace.root / plugin_id / workspace.package_name(plugin_id) / "__init__.py"
-
-
-def settle(h: PluginHarness, workspace, sentinel: str = "sentinel") -> None:
-    """Save the sentinel plugin and wait for its reload: every earlier change has been
-    handled by then (changes are applied in order, identical content never reloads)."""
-    path = module_file(workspace, sentinel)
-    mark = h.mark()
-    save(path, path.read_text() + "\n# touched\n")
-    h.wait_for(completed(sentinel), after=mark)
+ONE_BATCH = RuntimeConfig(entry_points=False, settle=0.5)
+"""Saves made within half a second after the first one form one batch."""
 
 
 def test_saving_a_file_triggers_exactly_one_reload_with_the_new_code(workspace, watched):
@@ -144,7 +87,7 @@ def test_one_save_touching_two_plugins_reloads_the_shared_dependent_once(workspa
     workspace.plugin("b", code("b1"))
     workspace.plugin("both", code("x"), dependencies={"a": "", "b": ""})
     workspace.plugin("sentinel")
-    h = watched()
+    h = watched(ONE_BATCH)
     save(module_file(workspace, "a"), code("a2"))
     save(module_file(workspace, "b"), code("b2"))
     h.wait_for(completed("both"))
@@ -152,10 +95,10 @@ def test_one_save_touching_two_plugins_reloads_the_shared_dependent_once(workspa
     assert len(reloads(h, "both")) == 1
 
 
-def test_burst_of_saves_reloads_once(workspace, watched):
+def test_burst_of_saves_within_the_settle_time_reloads_once(workspace, watched):
     workspace.plugin("alpha", code("v0"))
     workspace.plugin("sentinel")
-    h = watched()
+    h = watched(ONE_BATCH)
     path = module_file(workspace, "alpha")
     for i in range(1, 21):
         save(path, code(f"v{i}"))

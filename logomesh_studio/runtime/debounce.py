@@ -1,0 +1,156 @@
+"""Save-aware debouncing of workspace file events into reload batches.
+
+A save is complete when the file is closed after writing or renamed into place
+(inotify's IN_CLOSE_WRITE / IN_MOVED_TO, watchdog's FileClosedEvent / moved events).
+Then the batch fires after a short settle (the events inotify has already queued
+arrive meanwhile) instead of a fixed quiet period. Without close events (some
+platforms and observers) a batch fires after ``quiet`` seconds without events.
+
+Events that arrive while a batch is being applied form the next batch. A burst (a
+checkout, a formatter, an editor saving twenty times in 100 ms) gives one leading
+batch and one trailing batch once ``quiet`` seconds pass without events, so each
+plugin reloads at most twice and ends on the final content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+_log = logging.getLogger(__name__)
+
+WRITE, CLOSED, SAVED, GONE = "write", "closed", "saved", "gone"
+"""Kinds of file events: written (maybe not finished), closed after writing, saved
+another way (renamed onto, a folder created), removed."""
+
+
+@dataclass(slots=True)
+class Batch:
+    """File changes to apply together, by workspace folder (first path part)."""
+
+    first_seen: float = 0.0
+    """When the observer saw the first event (``perf_counter``)."""
+    arrived: float = 0.0
+    """When the first event reached the loop."""
+    last_seen: float = 0.0
+    """When the last event reached the loop."""
+    saved_at: float = 0.0
+    """When the first completed save reached the loop (0: none yet)."""
+    paths: dict[str, list[str]] = field(default_factory=dict)
+    """Folder -> changed paths (relative to the workspace), oldest first."""
+    saved: dict[str, str] = field(default_factory=dict)
+    """Folder -> the path most recently saved (closed after writing, or renamed onto)."""
+
+    def cause(self, folder: str, exists: Callable[[str], bool]) -> str:
+        """The file to name as the reason ``folder`` reloads: the saved file, not an
+        editor's temporary file that was renamed onto it."""
+        saved = self.saved.get(folder)
+        if saved is not None and exists(saved):
+            return saved
+        paths = self.paths.get(folder, [folder])
+        return next((p for p in reversed(paths) if exists(p)), paths[0])
+
+
+class SaveDebouncer:
+    """Turns file events posted on the loop into batches handed to ``apply``."""
+
+    def __init__(self, apply: Callable[[Batch], Awaitable[None]], settle: float,
+                 quiet: float) -> None:
+        self._apply = apply
+        self.settle = settle
+        self.quiet = quiet
+        self._pending: Batch | None = None
+        self._open: set[str] = set()  # written, not yet closed
+        self._timer: asyncio.TimerHandle | None = None
+        self._running: asyncio.Task[None] | None = None
+        self._hot_until = 0.0  # events before this continue the last batch's burst
+        self._burst = False
+        self._closed = False
+        self._closes_seen = False  # this platform reports close-after-write
+
+    def post(self, relative: tuple[str, ...], seen: float, kind: str) -> None:
+        """Record one file event (on the loop); ``seen`` is when the observer saw it."""
+        if self._closed:
+            return
+        now = time.perf_counter()
+        batch = self._pending
+        if batch is None:
+            batch = self._pending = Batch(first_seen=seen, arrived=now)
+        path, folder = "/".join(relative), relative[0]
+        paths = batch.paths.setdefault(folder, [])
+        if path not in paths:
+            paths.append(path)
+        if kind == WRITE:
+            self._open.add(path)
+        else:
+            self._open.discard(path)
+            if kind in (CLOSED, SAVED):
+                self._closes_seen = self._closes_seen or kind == CLOSED
+                batch.saved[folder] = path
+                batch.saved_at = batch.saved_at or now
+        batch.last_seen = now
+        if self._running is not None or now < self._hot_until:
+            self._burst = True
+        self._schedule(now)
+
+    def changing(self, folder: str) -> bool:
+        """True while files of ``folder`` are still being written after the current
+        batch was taken: a failure to load them now may be a half-written file."""
+        pending = self._pending
+        return (pending is not None and folder in pending.paths) or any(
+            p == folder or p.startswith(folder + "/") for p in self._open)
+
+    def _due(self, batch: Batch) -> float:
+        if self._burst or not batch.saved_at or self._open:
+            return batch.last_seen + self.quiet
+        return batch.saved_at + self.settle
+
+    def _schedule(self, now: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._running is not None or self._pending is None:
+            return
+        delay = max(0.0, self._due(self._pending) - now)
+        self._timer = asyncio.get_running_loop().call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        batch = self._pending
+        if batch is None or self._running is not None:
+            return
+        now = time.perf_counter()
+        if self._due(batch) > now + 1e-4:  # an open write or a burst moved the deadline
+            self._schedule(now)
+            return
+        self._pending = None
+        if not self._closes_seen:  # without close events a write never closes
+            self._open.clear()
+        self._running = asyncio.get_running_loop().create_task(self._apply(batch))
+        self._running.add_done_callback(self._on_applied)
+
+    def _on_applied(self, task: asyncio.Task[None]) -> None:
+        self._running = None
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("applying file changes failed", exc_info=task.exception())
+        if self._closed:
+            return
+        now = time.perf_counter()
+        self._hot_until = now + self.quiet
+        self._burst = self._pending is not None
+        self._schedule(now)
+
+    async def close(self) -> None:
+        """Drop pending changes, take no more, and wait for a batch being applied."""
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._pending = None
+        self._open.clear()
+        running = self._running
+        if running is not None:
+            await asyncio.shield(running)

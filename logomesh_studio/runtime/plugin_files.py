@@ -1,0 +1,61 @@
+"""A plugin folder's files as hot reload sees them: a content hash, cached bytecode."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+from logomesh_studio.runtime.watcher import is_ignored
+
+HASHED_SUFFIXES = (".py", ".toml", ".json", ".yaml", ".yml", ".cfg", ".ini", ".txt")
+SKIPPED_SUBDIRS = ("tests",)
+
+
+def content_hash(folder: Path) -> str:
+    """Hash of a plugin's code and data files (not its tests): equal means no change."""
+    digest = hashlib.blake2b(digest_size=16)
+    for dirpath, dirnames, filenames in os.walk(folder):
+        rel_dir = os.path.relpath(dirpath, folder)
+        dirnames[:] = sorted(d for d in dirnames if not (
+            is_ignored((d, "")) or (rel_dir == "." and d in SKIPPED_SUBDIRS)))
+        for name in sorted(filenames):
+            if not name.endswith(HASHED_SUFFIXES) or is_ignored((name,)):
+                continue
+            data = _read_regular(os.path.join(dirpath, name))
+            if data is None:
+                continue
+            digest.update(f"{rel_dir}/{name}\0{len(data)}\0".encode())
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def _read_regular(path: str) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file; None for a FIFO, a device, a socket
+    or an unreadable file (opening a FIFO for a blocking read waits for a writer forever)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        try:
+            return handle.read()
+        except OSError:
+            return None
+
+
+def drop_bytecode(folder: Path) -> None:
+    """Delete cached bytecode under ``folder``: a same-size rewrite within the same
+    second would otherwise pass the mtime+size check and run the old code."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        if os.path.basename(dirpath) == "__pycache__":
+            for name in filenames:
+                if name.endswith(".pyc"):
+                    try:
+                        os.unlink(os.path.join(dirpath, name))
+                    except OSError:
+                        pass
+        dirnames[:] = [d for d in dirnames if d not in (".git", "node_modules")]

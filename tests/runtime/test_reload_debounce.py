@@ -1,0 +1,162 @@
+"""Save-aware debouncing: completed saves reload at once, bursts reload at most twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import pytest
+
+from logomesh_studio.runtime.debounce import CLOSED, GONE, SAVED, WRITE, Batch, SaveDebouncer
+from logomesh_studio.runtime.events import ReloadFailed
+from tests.runtime.reloading import code, completed, module_file, reloads, save, settle
+
+
+class Recorder:
+    """An ``apply`` for SaveDebouncer that records batches; ``gate`` holds one open."""
+
+    def __init__(self) -> None:
+        self.batches: list[Batch] = []
+        self.applied = asyncio.Event()
+        self.gate: asyncio.Event | None = None
+
+    async def __call__(self, batch: Batch) -> None:
+        self.batches.append(batch)
+        if self.gate is not None:
+            await self.gate.wait()
+        self.applied.set()
+
+    async def next_batch(self) -> Batch:
+        await asyncio.wait_for(self.applied.wait(), 5)
+        self.applied.clear()
+        return self.batches[-1]
+
+
+def post(debouncer: SaveDebouncer, path: str, kind: str) -> None:
+    debouncer.post(tuple(path.split("/")), time.perf_counter(), kind)
+
+
+def test_a_completed_save_does_not_wait_for_the_quiet_period():
+    async def scenario() -> Batch:
+        recorder = Recorder()
+        debouncer = SaveDebouncer(recorder, settle=0.001, quiet=60)
+        post(debouncer, "alpha/pkg/__init__.py", WRITE)
+        post(debouncer, "alpha/pkg/__init__.py", CLOSED)
+        return await recorder.next_batch()  # 60 s of quiet would time this out
+
+    batch = asyncio.run(scenario())
+    assert batch.paths == {"alpha": ["alpha/pkg/__init__.py"]}
+
+
+def test_without_close_events_a_quiet_period_ends_the_batch():
+    async def scenario() -> Batch:
+        recorder = Recorder()
+        debouncer = SaveDebouncer(recorder, settle=60, quiet=0.01)
+        post(debouncer, "alpha/pkg/__init__.py", WRITE)
+        return await recorder.next_batch()
+
+    assert list(asyncio.run(scenario()).paths) == ["alpha"]
+
+
+def test_a_rename_onto_the_file_is_a_completed_save_and_names_it():
+    async def scenario() -> Batch:
+        recorder = Recorder()
+        debouncer = SaveDebouncer(recorder, settle=0.001, quiet=60)
+        post(debouncer, "alpha/sedTXFW0D", WRITE)
+        post(debouncer, "alpha/sedTXFW0D", GONE)
+        post(debouncer, "alpha/mod.py", SAVED)
+        return await recorder.next_batch()
+
+    batch = asyncio.run(scenario())
+    assert batch.cause("alpha", lambda path: path == "alpha/mod.py") == "alpha/mod.py"
+
+
+def test_events_during_a_batch_form_one_trailing_batch():
+    async def scenario() -> list[Batch]:
+        recorder = Recorder()
+        recorder.gate = asyncio.Event()
+        debouncer = SaveDebouncer(recorder, settle=0.001, quiet=0.02)
+        post(debouncer, "alpha/a.py", CLOSED)
+        while not recorder.batches:  # the leading batch started
+            await asyncio.sleep(0)
+        for i in range(20):
+            post(debouncer, f"beta/b{i}.py", WRITE)
+            post(debouncer, f"beta/b{i}.py", CLOSED)
+            assert debouncer.changing("beta")
+        recorder.gate.set()
+        await recorder.next_batch()
+        await recorder.next_batch()
+        await debouncer.close()
+        return recorder.batches
+
+    leading, trailing = asyncio.run(scenario())
+    assert list(leading.paths) == ["alpha"]
+    assert list(trailing.paths) == ["beta"] and len(trailing.paths["beta"]) == 20
+
+
+BURST_PLUGIN = """
+from logomesh_studio.sdk import Plugin, handler
+from . import {imports}
+
+class TestPlugin(Plugin):
+    @handler("version")
+    def version(self, message):
+        return [{values}]
+"""
+MODULES = 5
+
+
+def burst_plugin(workspace, plugin_id: str, version: str):
+    folder = workspace.plugin(plugin_id, BURST_PLUGIN.format(
+        imports=", ".join(f"m{i}" for i in range(MODULES)),
+        values=", ".join(f"m{i}.VALUE" for i in range(MODULES))))
+    package = folder / workspace.package_name(plugin_id)
+    for i in range(MODULES):
+        (package / f"m{i}.py").write_text(f"VALUE = {version!r}\n")
+    return package
+
+
+def test_burst_across_plugins_reloads_each_at_most_twice_and_ends_on_final_content(
+        workspace, watched):
+    ids = [f"p{i:02d}" for i in range(10)]
+    packages = [burst_plugin(workspace, pid, "v0") for pid in ids]
+    workspace.plugin("sentinel")
+    h = watched()
+    for version in ("v1", "v2", "final"):  # like a checkout or a formatter: 150 writes
+        for package in packages:
+            for i in range(MODULES):
+                (package / f"m{i}.py").write_text(f"VALUE = {version!r}\n")
+    settle(h, workspace)
+    for pid in ids:
+        assert h.send(pid, "version") == ["final"] * MODULES
+        assert 1 <= len(reloads(h, pid)) <= 2, pid
+    assert [e for e in h.events if isinstance(e, ReloadFailed)] == []
+
+
+def test_a_half_written_module_is_retried_not_reported(workspace, watched):
+    folder = workspace.plugin("alpha", code("v1"))
+    workspace.plugin("beta", code("b1"))
+    package = folder / workspace.package_name("alpha")
+    (package / "helpers.py").write_text("OLD = 1\n")
+    h = watched()
+    with open(package / "helpers.py", "w") as writer:  # still being written
+        writer.write("def shout(text):\n")
+        writer.flush()
+        save(package / "__init__.py", code("v2") + "\nfrom .helpers import shout\n")
+        save(module_file(workspace, "beta"), code("b2"))
+        h.wait_for(completed("beta"))  # the batch that saw the half-written file is done
+        writer.write("    return text.upper()\n")
+    h.wait_for(completed("alpha"))
+    assert h.send("alpha", "version") == "v2"
+    assert [e for e in h.events if isinstance(e, ReloadFailed)] == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_in_a_plugin_folder_does_not_block_reloading(workspace, watched):
+    folder = workspace.plugin("alpha", code("v1"))
+    os.mkfifo(folder / "pipe.txt")
+    h = watched()
+    save(module_file(workspace, "alpha"), code("v2"))
+    h.wait_for(completed("alpha"))
+    assert h.send("alpha", "version") == "v2"
