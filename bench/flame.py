@@ -29,7 +29,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from logomesh_studio.devtools.profiler import Frame, Profile, Sample  # noqa: E402
-from logomesh_studio.studio.widgets import _flame_layout  # noqa: E402
+from logomesh_studio.studio.widgets import flame_layout  # noqa: E402
 from logomesh_studio.studio.widgets.flame_chart import FlameChart  # noqa: E402
 
 
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     profile = synthetic_profile(args.frames)
-    matrix = _flame_layout.stack_matrix(profile)
+    matrix = flame_layout.stack_matrix(profile)
     for view in ("time", "left-heavy"):
         chart = FlameChart()
         chart.resize(1600, 900)

@@ -1,11 +1,15 @@
-"""Shared test setup: Qt runs offscreen, and a builder for throwaway plugin workspaces."""
+"""Shared test setup: Qt runs offscreen with its own config home, and a builder for
+throwaway plugin workspaces."""
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import itertools
 import json
 import os
+import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 from types import ModuleType
@@ -14,6 +18,13 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# The whole suite, and every Studio it starts (in process or as a child process, which
+# inherits the environment), keeps its settings here instead of the user's
+# ~/.config/LogoMesh*. Set before anything creates a QSettings: Qt reads it once.
+CONFIG_HOME = Path(tempfile.mkdtemp(prefix="logomesh-tests-config-"))
+os.environ["XDG_CONFIG_HOME"] = str(CONFIG_HOME)
+atexit.register(shutil.rmtree, CONFIG_HOME, ignore_errors=True)
 
 DEFAULT_CODE = """
 from logomesh_studio.sdk import Plugin, handler

@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
+DEVELOPER_PERMISSIONS = ["send:*", "broadcast", "capability:*"]
+"""What the developer sender (Studio acting for the person at the keyboard) may do: anything."""
+
 STOPPED, LOADING, RUNNING, STOPPING = "stopped", "loading", "running", "stopping"
 TICK_MS = 30
 """How often (at most) queued runtime events are delivered to the GUI."""
@@ -177,6 +180,14 @@ class RuntimeClient(QObject):
     def workspace(self) -> Path | None:
         return self._workspace
 
+    @property
+    def developer(self) -> str:
+        """The sender id of messages Studio sends for the developer (it may call any plugin):
+        the test harness's driver, so a plugin can never take it."""
+        from logomesh_studio.testing import DRIVER  # cheap once the runtime is imported
+
+        return DRIVER
+
     def _set_state(self, state: str) -> None:
         if state != self._state:
             self._state = state
@@ -195,6 +206,7 @@ class RuntimeClient(QObject):
             raise NotADirectoryError(f"{workspace}: not a folder of plugins")
         self._workspace = Path(workspace).resolve() if workspace is not None else None
         runtime = RuntimeThread(self._workspace, self._config)
+        runtime.host.bus.grant(self.developer, DEVELOPER_PERMISSIONS)
         self._runtime = runtime
         self._unsubscribe = runtime.events.subscribe(self._enqueue)
         self.watching = False

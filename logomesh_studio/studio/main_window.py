@@ -1,10 +1,16 @@
-"""The Studio main window: dock panes, menus, status bar and persisted layout."""
+"""The Studio main window: its dock panes (plugins, messages, logs, reloads, debugger,
+profiler, editor), menus, status bar and persisted layout.
+
+The debugger and profiler panes are built just after the window is first shown; until
+then their docks hold a placeholder.
+"""
 
 from __future__ import annotations
 
 import shlex
-import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QProcess, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
@@ -29,6 +35,7 @@ from logomesh_studio.studio import theme as themes
 from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.authoring import AuthoringTools
 from logomesh_studio.studio.client import RuntimeClient
+from logomesh_studio.studio.formatting import clock
 from logomesh_studio.studio.panes.logs import LogsPane
 from logomesh_studio.studio.panes.messages import MessagesPane
 from logomesh_studio.studio.panes.plugins import PluginsPane
@@ -36,17 +43,43 @@ from logomesh_studio.studio.panes.reloads import ReloadsPane
 from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.theme import MODES, ThemeController
 
+if TYPE_CHECKING:
+    from logomesh_studio.studio.panes.debugger import DebuggerPane
+    from logomesh_studio.studio.panes.profiler import ProfilerPane
+
 APP_TITLE = "LogoMesh Studio"
 STATE_VERSION = 1
 MAX_RECENT = 8
+
+
+@dataclass(frozen=True)
+class _Dock:
+    title: str
+    icon: str
+    shortcut: str
+
+
+_DOCKS = {
+    "plugins": _Dock("Plugins", "plugin", "Ctrl+1"),
+    "messages": _Dock("Messages", "messages", "Ctrl+2"),
+    "logs": _Dock("Logs", "logs", "Ctrl+3"),
+    "reloads": _Dock("Reloads", "history", "Ctrl+4"),
+    "debugger": _Dock("Debugger", "debug", "Ctrl+5"),
+    "profiler": _Dock("Profiler", "profiler", "Ctrl+6"),
+    "editor": _Dock("Editor", "edit", "Ctrl+7"),
+}
+"""Every pane's dock: title, icon and the shortcut of its View menu toggle."""
 _SPLIT_PANES = ("messages", "plugins", "logs", "reloads", "debugger", "profiler")
+"""The panes whose splitter position is remembered."""
 _LAZY_PANES = ("debugger", "profiler")
 """Built just after the window is first shown: they pull in the runtime, numpy and
 pyqtgraph, which would otherwise double the time to the first window."""
 
 
 class MainWindow(QMainWindow):
-    """Plugins, messages, logs and reloads as movable, closable, restorable docks."""
+    """Plugins, messages, logs, reloads, debugger, profiler and editor as movable,
+    closable, restorable docks; the debugger and profiler are built once the window is
+    shown."""
 
     sig_first_shown = Signal()
     sig_workspace_requested = Signal(str)
@@ -85,8 +118,9 @@ class MainWindow(QMainWindow):
 
     # -- construction -----------------------------------------------------------------------
 
-    def _dock(self, name: str, title: str, widget: QWidget, icon_name: str) -> QDockWidget:
-        dock = QDockWidget(title, self)
+    def _dock(self, name: str, widget: QWidget) -> QDockWidget:
+        spec = _DOCKS[name]
+        dock = QDockWidget(spec.title, self)
         dock.setObjectName(f"{name}_dock")
         # An explicit small minimum lets tall panes (the debugger's stacked inspector)
         # shrink with the window instead of forcing it taller.
@@ -95,19 +129,18 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable |
                          QDockWidget.DockWidgetFeature.DockWidgetClosable |
                          QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        dock.setWindowIcon(icon(icon_name))
+        dock.setWindowIcon(icon(spec.icon))
         self.docks[name] = dock
         return dock
 
     def _build_docks(self) -> None:
-        plugins = self._dock("plugins", "Plugins", self.plugins, "plugin")
-        messages = self._dock("messages", "Messages", self.messages, "messages")
-        logs = self._dock("logs", "Logs", self.logs, "logs")
-        reloads = self._dock("reloads", "Reloads", self.reloads, "history")
-        debugger = self._dock("debugger", "Debugger", QLabel("Loading the debugger…"), "debug")
-        profiler = self._dock("profiler", "Profiler", QLabel("Loading the profiler…"),
-                              "profiler")
-        editor = self._dock("editor", "Editor", self.authoring.editor, "edit")
+        plugins = self._dock("plugins", self.plugins)
+        messages = self._dock("messages", self.messages)
+        logs = self._dock("logs", self.logs)
+        reloads = self._dock("reloads", self.reloads)
+        debugger = self._dock("debugger", QLabel("Loading the debugger…"))
+        profiler = self._dock("profiler", QLabel("Loading the profiler…"))
+        editor = self._dock("editor", self.authoring.editor)
         # No central widget: every pane is a dock, so any of them can be closed or moved.
         self.setCentralWidget(None)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, plugins)
@@ -139,19 +172,14 @@ class MainWindow(QMainWindow):
                                                 "Put every pane back where it started")
         self.action_about = self._action("action_about", "&About LogoMesh Studio", "app",
                                          "Version and credits")
-        shortcuts = {"plugins": "Ctrl+1", "messages": "Ctrl+2", "logs": "Ctrl+3",
-                     "reloads": "Ctrl+4", "debugger": "Ctrl+5", "profiler": "Ctrl+6",
-                     "editor": "Ctrl+7"}
-        icons = {"plugins": "plugin", "messages": "messages", "logs": "logs",
-                 "reloads": "history", "debugger": "debug", "profiler": "profiler",
-                 "editor": "edit"}
         self.dock_actions: dict[str, QAction] = {}
         for name, dock in self.docks.items():
+            spec = _DOCKS[name]
             action = dock.toggleViewAction()
             action.setObjectName(f"action_toggle_{name}")
-            action.setIcon(icon(icons[name]))
-            action.setShortcut(QKeySequence(shortcuts[name]))
-            action.setToolTip(f"Show or hide the {dock.windowTitle()} pane ({shortcuts[name]})")
+            action.setIcon(icon(spec.icon))
+            action.setShortcut(QKeySequence(spec.shortcut))
+            action.setToolTip(f"Show or hide the {spec.title} pane ({spec.shortcut})")
             self.dock_actions[name] = action
         self.theme_group = QActionGroup(self)
         self.theme_actions: dict[str, QAction] = {}
@@ -232,6 +260,7 @@ class MainWindow(QMainWindow):
         self.theme_group.triggered.connect(self._on_theme_action_triggered)
         self.recent_menu.triggered.connect(self._on_recent_menu_triggered)
         self.plugins.sig_show_messages_requested.connect(self._on_plugins_show_messages)
+        self.plugins.sig_send_message_requested.connect(self._on_plugins_send_message)
         for pane in (self.plugins, self.logs, self.reloads):
             pane.sig_open_file_requested.connect(self.open_location)
         self.reloads.sig_plugin_selected.connect(self.plugins.select_plugin)
@@ -338,7 +367,7 @@ class MainWindow(QMainWindow):
 
     def _on_client_reload_completed(self, event: ReloadCompleted) -> None:
         total = event.timings.get("total", 0.0) * 1000
-        when = time.strftime("%H:%M:%S", time.localtime(event.time))
+        when = clock(event.time, milliseconds=False)
         ok = themes.color("ok").name()
         self.reload_label.setText(f'<span style="color:{ok}">●</span> Reloaded '
                                   f"<b>{event.plugin_id}</b> {event.version} in {total:.0f} ms "
@@ -346,7 +375,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Reloaded {event.plugin_id} in {total:.0f} ms", 5000)
 
     def _on_client_reload_failed(self, event: ReloadFailed) -> None:
-        when = time.strftime("%H:%M:%S", time.localtime(event.time))
+        when = clock(event.time, milliseconds=False)
         red = themes.color("error").name()
         self.reload_label.setText(f'<span style="color:{red}">● Reload of <b>{event.plugin_id}'
                                   f"</b> failed at {event.stage} ({when})</span>")
@@ -360,15 +389,18 @@ class MainWindow(QMainWindow):
         self.docks["messages"].show()
         self.docks["messages"].raise_()
 
+    def _on_plugins_send_message(self, plugin_id: str) -> None:
+        self.messages.open_composer(target=plugin_id)
+
     # -- debugger and profiler (built lazily) -------------------------------------------------
 
     @property
-    def debugger(self):
+    def debugger(self) -> DebuggerPane:
         """The DebuggerPane (built on first use)."""
         return self._lazy_pane("debugger")
 
     @property
-    def profiler(self):
+    def profiler(self) -> ProfilerPane:
         """The ProfilerPane (built on first use)."""
         return self._lazy_pane("profiler")
 
@@ -469,7 +501,7 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About LogoMesh Studio",
                           f"<b>LogoMesh Studio</b> {__version__}<br>"
                           "A desktop IDE for LogoMesh plugins: hot reload, message inspector, "
-                          "logs.")
+                          "logs, debugger and profiler.")
 
     def reset_layout(self) -> None:
         for dock in self.docks.values():

@@ -10,7 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from logomesh_studio.devtools.profiler import Frame, Profile, Sample
-from logomesh_studio.studio.widgets import _flame_layout as fl
+from logomesh_studio.studio.widgets import flame_layout as fl
 from logomesh_studio.studio.widgets._flame_item import DIFF_LEVELS, diff_groups
 from logomesh_studio.studio.widgets.flame_chart import FlameChart
 

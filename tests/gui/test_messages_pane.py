@@ -144,3 +144,25 @@ def test_opening_a_missing_folder_reports_it_and_runs_nothing(studio, tmp_path):
         studio.window.open_workspace(tmp_path / "gone")
     assert "not a folder of plugins" in failed.args[1]
     assert studio.client.state == "stopped" and studio.client.runtime is None
+
+
+def test_a_quiet_workspace_says_how_to_make_traffic_until_the_first_message(studio, two_plugins):
+    studio.open(two_plugins.root)
+    pane = studio.window.messages
+    hint = pane.placeholder
+    assert hint.isVisible() and pane.model.total == 0
+    assert all(words in hint.text() for words in ("Send As…", "Send Message…", "orchestration"))
+    assert pane.table.viewport().rect().contains(hint.geometry())
+    hint.linkActivated.emit("send")
+    assert pane._dialog is not None and pane._dialog.isVisible()
+    pane._dialog.close()
+
+    studio.send("alpha", "beta", "ping", 1)
+    wait_rows(studio, 1)
+    assert not hint.isVisible()
+    pane.set_filter(type="nothing-like-this")
+    assert hint.isVisible() and "No message matches" in hint.text()
+    pane.set_filter()
+    assert not hint.isVisible()
+    pane.action_clear.trigger()
+    assert hint.isVisible() and "Send As…" in hint.text()

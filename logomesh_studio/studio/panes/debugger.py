@@ -38,7 +38,6 @@ from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.debug_client import DebugClient, RuntimeProvider
 from logomesh_studio.studio.panes.debugger_breakpoints import BreakpointsPanel, describe
 from logomesh_studio.studio.panes.debugger_inspector import FrameInspector, titled
-from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.widgets.code_view import CodeView, GutterMarker
 from logomesh_studio.studio.widgets.eval_console import EvaluateConsole
 
@@ -110,10 +109,11 @@ class DebuggerPane(QWidget):
         self.action_toggle_breakpoint = self._action(
             "breakpoint", "Toggle Breakpoint", "Add or remove a breakpoint on the cursor's line",
             "F9", self.toggle_breakpoint)
-        self.action_stop_on_raised = QAction(icon("exception"), "Stop on Raised Exceptions", self)
+        self.action_stop_on_raised = make_action(
+            self, "Stop on Raised Exceptions", "exception",
+            "Stop where the debugged plugin raises an exception, even one it catches",
+            name="action_stop_on_raised")
         self.action_stop_on_raised.setCheckable(True)
-        self.action_stop_on_raised.setToolTip(
-            "Stop where the debugged plugin raises an exception, even one it catches")
 
     def _build_widgets(self) -> None:
         self.toolbar = QToolBar("Debug", self)

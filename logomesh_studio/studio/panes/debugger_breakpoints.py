@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QKeySequence
+from PySide6.QtGui import QBrush, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -32,6 +32,7 @@ from logomesh_studio.devtools.workspace_breakpoints import (
     WorkspaceBreakpoints,
 )
 from logomesh_studio.studio import theme
+from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.resources import icon
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -156,13 +157,15 @@ class BreakpointsPanel(QWidget):
         self.type_box.setEditable(True)
         self.type_box.setToolTip(f"Message type ({ANY_TYPE} for any type)")
         self.type_box.setMinimumContentsLength(8)
-        self.action_add = QAction(icon("breakpoint-message"), "Add Message Breakpoint", self)
-        self.action_add.setToolTip("Stop when the plugin receives a message of this type, "
-                                   "before its handler runs")
-        self.action_remove = QAction(icon("remove"), "Remove Breakpoint", self)
-        self.action_remove.setToolTip("Remove the selected breakpoint (Delete)")
-        self.action_remove.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
-        self.action_remove.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.action_add = make_action(self, "Add Message Breakpoint", "breakpoint-message",
+                                      "Stop when the plugin receives a message of this type, "
+                                      "before its handler runs",
+                                      name="action_add_message_breakpoint")
+        self.action_remove = make_action(self, "Remove Breakpoint", "remove",
+                                         "Remove the selected breakpoint",
+                                         QKeySequence.StandardKey.Delete,
+                                         name="action_remove_breakpoint",
+                                         context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.view.addAction(self.action_remove)
         editor = QHBoxLayout()
         editor.setContentsMargins(4, 0, 0, 0)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QFont, QKeySequence
+from PySide6.QtGui import QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from logomesh_studio.devtools import inspection
 from logomesh_studio.devtools.debugger import Debugger, EvaluationError, Frame
+from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.debug_client import DebugClient
 from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.widgets.variables_tree import ValueRow, VariablesModel, VariablesView
@@ -112,10 +113,10 @@ class FrameInspector(QSplitter):
         self.watch_input = QLineEdit(self)
         self.watch_input.setPlaceholderText("Add a watch expression (Enter)")
         self.watch_input.setClearButtonEnabled(True)
-        self.action_remove_watch = QAction(icon("remove"), "Remove Watch", self)
-        self.action_remove_watch.setToolTip("Remove the selected watch expression (Delete)")
-        self.action_remove_watch.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
-        self.action_remove_watch.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.action_remove_watch = make_action(
+            self, "Remove Watch", "remove", "Remove the selected watch expression",
+            QKeySequence.StandardKey.Delete, name="action_remove_watch",
+            context=Qt.ShortcutContext.WidgetShortcut)
         self.watch_view.addAction(self.action_remove_watch)
         watches = QWidget(self)
         watch_layout = QVBoxLayout(watches)

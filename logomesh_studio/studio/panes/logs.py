@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QKeySequence
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
 
 from logomesh_studio.runtime.events import LogRecorded, ManifestInvalid, PluginFailed, ReloadFailed
 from logomesh_studio.studio import theme
+from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.client import RuntimeClient
-from logomesh_studio.studio.panes.messages import clock
+from logomesh_studio.studio.formatting import clock
 from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.widgets.record_table import (
     Column,
@@ -142,11 +143,9 @@ class LogsPane(QWidget):
         self._wire_signals()
 
     def _build(self) -> None:
-        self.action_clear = QAction(icon("clear"), "Clear Logs", self)
-        self.action_clear.setObjectName("action_clear_logs")
-        self.action_clear.setShortcut(QKeySequence("Ctrl+Shift+L"))
-        self.action_clear.setToolTip("Clear the log view (Ctrl+Shift+L)")
-        self.action_clear.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.action_clear = make_action(self, "Clear Logs", "clear", "Clear the log view",
+                                        "Ctrl+Shift+L", name="action_clear_logs",
+                                        context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.addAction(self.action_clear)
         toolbar = QToolBar("Logs", self)
         toolbar.setObjectName("logs_toolbar")

@@ -1,22 +1,19 @@
 """Message inspector: the bridge's traffic as a live, filterable table.
 
 Selecting a message shows its payload and response as JSON trees; "Send as..."
-composes a message from a chosen plugin (its permissions apply) and "Replay"
-sends a recorded one again.
+composes a message (from Studio itself, which may message any plugin, or from a
+chosen plugin, whose permissions apply) and "Replay" sends a recorded one again.
+While nothing has been sent, the table says how to make traffic.
 """
 
 from __future__ import annotations
 
 import html
-import time
-from dataclasses import dataclass
-from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QGuiApplication, QKeySequence
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QMenu,
     QSplitter,
@@ -27,94 +24,32 @@ from PySide6.QtWidgets import (
 
 from logomesh_studio.runtime.events import MessageRecorded
 from logomesh_studio.studio import theme
+from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.client import RuntimeClient
+from logomesh_studio.studio.formatting import human_duration
+from logomesh_studio.studio.panes.message_model import (
+    ALL,
+    OUTCOMES,
+    MessageFilter,
+    MessageTableModel,
+    outcome_color,
+)
 from logomesh_studio.studio.panes.send_dialog import SendDialog
 from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.widgets.json_tree import JsonTreeView
-from logomesh_studio.studio.widgets.record_table import Column, RecordTableModel, RecordTableView
+from logomesh_studio.studio.widgets.record_table import RecordTableView
 from logomesh_studio.studio.widgets.search_field import SearchField
 
-OUTCOMES = ("ok", "error", "refused", "timeout", "cancelled", "not_found", "no_handler",
-            "invalid")
-_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-_ALL = ""
+__all__ = ["MessageFilter", "MessageTableModel", "MessagesPane"]
 
-
-def clock(t: float) -> str:
-    """``HH:MM:SS.mmm`` local time."""
-    return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
-
-
-def human_size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / 1024 / 1024:.1f} MB"
-
-
-def human_duration(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} µs"
-    if seconds < 1:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds:.2f} s"
-
-
-def _outcome_color(outcome: str) -> str:
-    return {"ok": "ok", "refused": "refused", "timeout": "timeout"}.get(outcome, "error")
-
-
-class MessageTableModel(RecordTableModel[MessageRecorded]):
-    """Bridge history rows; the outcome column is coloured."""
-
-    COLUMNS = (
-        Column("Time", lambda m: clock(m.time)),
-        Column("Source", lambda m: m.source),
-        Column("Target", lambda m: m.target),
-        Column("Type", lambda m: m.type),
-        Column("Size", lambda m: human_size(m.size), _RIGHT),
-        Column("Duration", lambda m: human_duration(m.duration), _RIGHT),
-        Column("Outcome", lambda m: m.outcome, tooltip=lambda m: m.error or m.outcome),
-    )
-    OUTCOME = 6
-
-    def __init__(self, capacity: int = 10_000, parent=None) -> None:
-        super().__init__(self.COLUMNS, capacity, parent)
-
-    def record_data(self, record: MessageRecorded, column: int, role: int) -> Any:
-        if role == Qt.ItemDataRole.ForegroundRole and (
-                column == self.OUTCOME or record.outcome != "ok"):
-            return QBrush(theme.color(_outcome_color(record.outcome)))
-        if role == Qt.ItemDataRole.ToolTipRole and record.error:
-            return record.error
-        return None
-
-
-@dataclass(frozen=True)
-class MessageFilter:
-    """What the inspector shows: by plugin (either end), type, outcome and free text."""
-
-    plugin: str = _ALL
-    type: str = _ALL
-    outcome: str = _ALL
-    text: str = ""
-
-    def is_empty(self) -> bool:
-        return not (self.plugin or self.type or self.outcome or self.text)
-
-    def __call__(self, m: MessageRecorded) -> bool:
-        if self.plugin and self.plugin not in (m.source, m.target):
-            return False
-        if self.type and m.type != self.type:
-            return False
-        if self.outcome and m.outcome != self.outcome:
-            return False
-        if self.text:
-            needle = self.text.lower()
-            return any(needle in s.lower() for s in (m.source, m.target, m.type, m.payload,
-                                                      m.response, m.error))
-        return True
+EMPTY_HINT = (
+    "<p><b>No messages yet.</b></p>"
+    '<p><a href="send">Send As…</a> (Ctrl+Shift+M) sends one as Studio, which may call any '
+    "plugin; or right-click a plugin in the Plugins pane and choose <i>Send Message…</i>.</p>"
+    "<p>Messages your plugins send each other, and those of an orchestration run, "
+    "appear here as they happen.</p>")
+NO_MATCH_HINT = "<p>No message matches the filters.</p>"
+_SELECT_HINT = "Select a message to see its payload and response"
 
 
 class MessagesPane(QWidget):
@@ -138,83 +73,108 @@ class MessagesPane(QWidget):
 
     # -- construction -----------------------------------------------------------------------
 
+    def _action(self, name: str, text: str, icon_name: str, tip: str,
+                shortcut: str = "") -> QAction:
+        return make_action(self, text, icon_name, tip, shortcut, name=name,
+                           context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
     def _build(self) -> None:
-        self.action_pause = QAction(icon("pause"), "Pause Capture", self)
-        self.action_pause.setObjectName("action_pause_capture")
+        self._build_actions()
+        toolbar = self._build_toolbar()
+        self.table = RecordTableView("message_table", self.model, (96, 110, 110, 140, 70, 80, 90),
+                                     stretch=3, parent=self)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.placeholder = self._build_placeholder()
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.setObjectName("messages_splitter")
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self._build_details())
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(toolbar)
+        layout.addWidget(self.splitter)
+        self._update_count()
+
+    def _build_actions(self) -> None:
+        self.action_pause = self._action("action_pause_capture", "Pause Capture", "pause",
+                                         "Pause capture: new messages are not added", "F8")
         self.action_pause.setCheckable(True)
-        self.action_pause.setShortcut(QKeySequence("F8"))
-        self.action_pause.setToolTip("Pause capture: new messages are not added (F8)")
-        self.action_clear = QAction(icon("clear"), "Clear Messages", self)
-        self.action_clear.setObjectName("action_clear_messages")
-        self.action_clear.setShortcut(QKeySequence("Ctrl+Shift+K"))
-        self.action_clear.setToolTip("Clear the message history (Ctrl+Shift+K)")
-        self.action_send = QAction(icon("send"), "Send As…", self)
-        self.action_send.setObjectName("action_send_as")
-        self.action_send.setShortcut(QKeySequence("Ctrl+Shift+M"))
-        self.action_send.setToolTip("Compose a message from a plugin, with its permissions "
-                                    "(Ctrl+Shift+M)")
-        self.action_replay = QAction(icon("replay"), "Replay", self)
-        self.action_replay.setObjectName("action_replay")
-        self.action_replay.setShortcut(QKeySequence("Ctrl+R"))
-        self.action_replay.setToolTip("Send the selected message again, from the same source "
-                                      "(Ctrl+R)")
-        self.action_replay.setEnabled(False)
-        self.action_edit_resend = QAction(icon("send"), "Edit and Resend…", self)
-        self.action_edit_resend.setObjectName("action_edit_resend")
-        self.action_edit_resend.setToolTip("Open the selected message in the composer")
-        self.action_edit_resend.setEnabled(False)
-        self.action_copy_payload = QAction(icon("copy"), "Copy Payload", self)
-        self.action_copy_payload.setObjectName("action_copy_payload")
-        self.action_copy_payload.setToolTip("Copy the selected message's payload as JSON")
-        self.action_copy_payload.setEnabled(False)
+        self.action_clear = self._action("action_clear_messages", "Clear Messages", "clear",
+                                         "Clear the message history", "Ctrl+Shift+K")
+        self.action_send = self._action("action_send_as", "Send As…", "send",
+                                        "Compose a message, as Studio (may call any plugin) or "
+                                        "as a plugin (its permissions apply)", "Ctrl+Shift+M")
+        self.action_replay = self._action("action_replay", "Replay", "replay",
+                                          "Send the selected message again, from the same "
+                                          "source", "Ctrl+R")
+        self.action_edit_resend = self._action("action_edit_resend", "Edit and Resend…", "send",
+                                               "Open the selected message in the composer")
+        self.action_copy_payload = self._action("action_copy_payload", "Copy Payload", "copy",
+                                                "Copy the selected message's payload as JSON")
+        for action in (self.action_replay, self.action_edit_resend, self.action_copy_payload):
+            action.setEnabled(False)
         for action in (self.action_pause, self.action_clear, self.action_send,
                        self.action_replay):
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(action)
 
+    def _build_toolbar(self) -> QToolBar:
         toolbar = QToolBar("Messages", self)
         toolbar.setObjectName("messages_toolbar")
         toolbar.setIconSize(toolbar.iconSize() * 0.75)
-        toolbar.addAction(self.action_pause)
-        toolbar.addAction(self.action_clear)
-        toolbar.addSeparator()
-        toolbar.addAction(self.action_send)
-        toolbar.addAction(self.action_replay)
-        toolbar.addSeparator()
-        self.plugin_combo = QComboBox(self)
-        self.plugin_combo.setObjectName("message_plugin_filter")
-        self.plugin_combo.setToolTip("Show messages sent or received by this plugin")
-        self.plugin_combo.addItem("All plugins", _ALL)
-        self.plugin_combo.setMinimumContentsLength(12)
-        self.type_combo = QComboBox(self)
-        self.type_combo.setObjectName("message_type_filter")
-        self.type_combo.setToolTip("Show messages of this type")
-        self.type_combo.addItem("All types", _ALL)
-        self.type_combo.setMinimumContentsLength(10)
-        self.outcome_combo = QComboBox(self)
-        self.outcome_combo.setObjectName("message_outcome_filter")
-        self.outcome_combo.setToolTip("Show messages with this outcome")
-        self.outcome_combo.addItem("All outcomes", _ALL)
+        for action in (self.action_pause, self.action_clear, None, self.action_send,
+                       self.action_replay, None):
+            if action is None:
+                toolbar.addSeparator()
+            else:
+                toolbar.addAction(action)
+        self.plugin_combo = self._filter_combo("message_plugin_filter", "All plugins",
+                                               "Show messages sent or received by this plugin", 12)
+        self.type_combo = self._filter_combo("message_type_filter", "All types",
+                                             "Show messages of this type", 10)
+        self.outcome_combo = self._filter_combo("message_outcome_filter", "All outcomes",
+                                                "Show messages with this outcome", 0)
         for outcome in OUTCOMES:
             self.outcome_combo.addItem(outcome, outcome)
         self.search = SearchField("Search source, target, type, payload…", self)
         self.search.setObjectName("message_search")
         self.search.setToolTip("Free-text search in source, target, type, payload, response "
                                "and error")
-        for widget in (self.plugin_combo, self.type_combo, self.outcome_combo):
-            widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        for widget in (self.plugin_combo, self.type_combo, self.outcome_combo, self.search):
             toolbar.addWidget(widget)
-        toolbar.addWidget(self.search)
         self.count_label = QLabel(self)
         self.count_label.setObjectName("message_count")
         self.count_label.setContentsMargins(8, 0, 4, 0)
         toolbar.addWidget(self.count_label)
+        return toolbar
 
-        self.table = RecordTableView("message_table", self.model, (96, 110, 110, 140, 70, 80, 90),
-                                     stretch=3, parent=self)
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    def _filter_combo(self, name: str, all_text: str, tip: str, min_chars: int) -> QComboBox:
+        combo = QComboBox(self)
+        combo.setObjectName(name)
+        combo.setToolTip(tip)
+        combo.addItem(all_text, ALL)
+        if min_chars:
+            combo.setMinimumContentsLength(min_chars)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        return combo
 
-        self.detail_title = QLabel("Select a message to see its payload and response", self)
+    def _build_placeholder(self) -> QLabel:
+        """How to make traffic, over the empty table (gone with the first message)."""
+        label = QLabel(EMPTY_HINT, self.table.viewport())
+        label.setObjectName("messages_placeholder")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse |
+                                      Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        label.setContentsMargins(24, 12, 24, 12)
+        self.table.viewport().installEventFilter(self)
+        return label
+
+    def _build_details(self) -> QWidget:
+        self.detail_title = QLabel(_SELECT_HINT, self)
         self.detail_title.setObjectName("message_detail_title")
         self.detail_title.setWordWrap(True)
         self.detail_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -238,23 +198,7 @@ class MessagesPane(QWidget):
         details_layout.setContentsMargins(6, 4, 6, 4)
         details_layout.addWidget(self.detail_title)
         details_layout.addWidget(trees)
-
-        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
-        self.splitter.setObjectName("messages_splitter")
-        self.splitter.addWidget(self.table)
-        self.splitter.addWidget(details)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        bar = QHBoxLayout()
-        bar.setContentsMargins(0, 0, 0, 0)
-        bar.addWidget(toolbar)
-        layout.addLayout(bar)
-        layout.addWidget(self.splitter)
-        self._update_count()
+        return details
 
     def _wire_signals(self) -> None:
         self.client.sig_messages_recorded.connect(self._on_client_messages_recorded)
@@ -273,16 +217,17 @@ class MessagesPane(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._on_table_current_changed)
         self.table.customContextMenuRequested.connect(self._on_table_context_menu)
         self.model.modelReset.connect(self._on_model_reset)
+        self.placeholder.linkActivated.connect(self._on_placeholder_link_activated)
 
     # -- filters ----------------------------------------------------------------------------
 
     def current_filter(self) -> MessageFilter:
-        return MessageFilter(plugin=self.plugin_combo.currentData() or _ALL,
-                             type=self.type_combo.currentData() or _ALL,
-                             outcome=self.outcome_combo.currentData() or _ALL,
+        return MessageFilter(plugin=self.plugin_combo.currentData() or ALL,
+                             type=self.type_combo.currentData() or ALL,
+                             outcome=self.outcome_combo.currentData() or ALL,
                              text=self.search.text().strip())
 
-    def set_filter(self, plugin: str = _ALL, type: str = _ALL, outcome: str = _ALL,
+    def set_filter(self, plugin: str = ALL, type: str = ALL, outcome: str = ALL,
                    text: str = "") -> None:
         """Set every filter at once (``show messages`` from the plugin tree)."""
         widgets = ((self.plugin_combo, plugin), (self.type_combo, type),
@@ -343,6 +288,7 @@ class MessagesPane(QWidget):
                 combo.removeItem(1)
             combo.blockSignals(False)
         self.model.clear()
+        self.model.developer = self.client.developer if workspace else ""
         self._types.clear()
         self.skipped = 0
         self._update_count()
@@ -385,13 +331,17 @@ class MessagesPane(QWidget):
         if record is not None:
             QGuiApplication.clipboard().setText(record.payload)
 
-    def open_composer(self, record: MessageRecorded | None = None) -> SendDialog:
-        """Show the "send as" composer, prefilled from ``record`` if given."""
+    def open_composer(self, record: MessageRecorded | None = None,
+                      target: str | None = None) -> SendDialog:
+        """Show the "send as" composer, prefilled from ``record`` if given, else addressed
+        to ``target`` (its handled types listed) if given."""
         if self._dialog is None:
             self._dialog = SendDialog(self.client, self)
         self._dialog.set_plugins(self.client.plugin_infos)
         if record is not None:
             self._dialog.prefill(record.source, record.target, record.type, record.payload)
+        elif target is not None:
+            self._dialog.set_target(target)
         self._dialog.show()
         self._dialog.raise_()
         self._dialog.activateWindow()
@@ -420,13 +370,13 @@ class MessagesPane(QWidget):
 
     def show_record(self, record: MessageRecorded | None) -> None:
         if record is None:
-            self.detail_title.setText("Select a message to see its payload and response")
+            self.detail_title.setText(_SELECT_HINT)
             self.payload_view.set_json("")
             self.response_view.set_json("")
             return
-        color = theme.color(_outcome_color(record.outcome)).name()
+        color = theme.color(outcome_color(record.outcome)).name()
         e = html.escape  # plugin-chosen names and errors are text, not markup
-        title = (f"<b>#{record.id}</b> {record.call} <b>{e(record.source)}</b> → "
+        title = (f"<b>#{record.id}</b> {record.call} <b>{e(self.model.sender_name(record.source))}</b> → "
                  f"<b>{e(record.target)}</b> <code>{e(record.type)}</code> · "
                  f'<span style="color:{color}">{record.outcome}</span> in '
                  f"{human_duration(record.duration)}")
@@ -450,3 +400,31 @@ class MessagesPane(QWidget):
         if self.paused:
             text += f" · paused, {self.skipped:,} skipped"
         self.count_label.setText(text)
+        self._update_placeholder()
+
+    # -- placeholder ------------------------------------------------------------------------
+
+    def _update_placeholder(self) -> None:
+        empty = self.model.rowCount() == 0
+        if empty:
+            quiet = self.model.total == 0 and not self.skipped
+            self.placeholder.setText(EMPTY_HINT if quiet else NO_MATCH_HINT)
+            self._place_placeholder()
+        self.placeholder.setVisible(empty)
+
+    def _place_placeholder(self) -> None:
+        viewport = self.table.viewport().rect()
+        width = min(viewport.width(), 560)
+        height = min(viewport.height(), self.placeholder.heightForWidth(width))
+        self.placeholder.setGeometry(viewport.x() + (viewport.width() - width) // 2,
+                                     viewport.y() + max((viewport.height() - height) // 3, 0),
+                                     width, max(height, 0))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._place_placeholder()
+        return super().eventFilter(watched, event)
+
+    def _on_placeholder_link_activated(self, link: str) -> None:
+        if link == "send":
+            self.open_composer()

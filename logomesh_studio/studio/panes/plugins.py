@@ -1,6 +1,7 @@
 """Plugin tree: every plugin's status, manifest facts, live traffic and CPU share, with actions.
 
-Context menu: reload, stop/start, open folder, show messages, copy id. Failed plugins
+Context menu: reload, stop/start, debug, send a message, open folder, show messages,
+copy id. Failed plugins
 (and failed reloads) are red and show their error; the panel below the tree shows
 the selected plugin's traceback with clickable file locations.
 """
@@ -41,6 +42,7 @@ class PluginsPane(QWidget):
     """The plugin tree with a search box, lifecycle actions and an error panel."""
 
     sig_show_messages_requested = Signal(str)
+    sig_send_message_requested = Signal(str)
     sig_debug_requested = Signal(str)
     sig_open_file_requested = Signal(str, int)
 
@@ -76,6 +78,10 @@ class PluginsPane(QWidget):
                                          "Start the selected plugin", "Ctrl+F5")
         self.action_debug = self._action("action_debug_plugin", "Debug Plugin", "debug",
                                          "Debug this plugin: stop at its breakpoints")
+        self.action_send_message = self._action("action_send_plugin_message",
+                                                "Send Message…", "send",
+                                                "Send a message to this plugin as Studio, which "
+                                                "may call any plugin")
         self.action_open_folder = self._action("action_open_plugin_folder", "Open Folder",
                                                "folder", "Open the plugin's folder")
         self.action_show_messages = self._action("action_show_plugin_messages",
@@ -84,7 +90,8 @@ class PluginsPane(QWidget):
         self.action_copy_id = self._action("action_copy_plugin_id", "Copy Id", "copy",
                                            "Copy the plugin id to the clipboard")
         self.plugin_actions = (self.action_reload, self.action_stop, self.action_start,
-                               self.action_debug, self.action_open_folder, self.action_show_messages,
+                               self.action_debug, self.action_send_message,
+                               self.action_open_folder, self.action_show_messages,
                                self.action_copy_id)
         for action in (self.action_reload, self.action_stop, self.action_start):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -148,6 +155,7 @@ class PluginsPane(QWidget):
         self.action_stop.triggered.connect(self._on_stop_triggered)
         self.action_start.triggered.connect(self._on_start_triggered)
         self.action_debug.triggered.connect(self._on_debug_triggered)
+        self.action_send_message.triggered.connect(self._on_send_message_triggered)
         self.action_open_folder.triggered.connect(self._on_open_folder_triggered)
         self.action_show_messages.triggered.connect(self._on_show_messages_triggered)
         self.action_copy_id.triggered.connect(self._on_copy_id_triggered)
@@ -234,6 +242,7 @@ class PluginsPane(QWidget):
             self.action_stop.setEnabled(info.status == "running")
             self.action_start.setEnabled(info.status in ("stopped", "failed"))
             self.action_debug.setEnabled(info.status == "running")
+            self.action_send_message.setEnabled(info.status == "running")
         self._refresh_details()
 
     def _refresh_details(self) -> None:
@@ -259,13 +268,16 @@ class PluginsPane(QWidget):
             self.sig_open_file_requested.emit(node.path, node.line)
 
     def _on_tree_context_menu(self, pos: QPoint) -> None:
-        if not self.tree.indexAt(pos).isValid():
+        index = self.tree.indexAt(pos)
+        if not index.isValid():
             return
+        if index.siblingAtColumn(0) != self.tree.currentIndex().siblingAtColumn(0):
+            self.tree.setCurrentIndex(index)  # the menu acts on the plugin under the mouse
         menu = QMenu(self)
-        for action in self.plugin_actions[:4]:
+        for action in self.plugin_actions[:5]:
             menu.addAction(action)
         menu.addSeparator()
-        for action in self.plugin_actions[4:]:
+        for action in self.plugin_actions[5:]:
             menu.addAction(action)
         menu.popup(self.tree.viewport().mapToGlobal(pos))
 
@@ -289,6 +301,11 @@ class PluginsPane(QWidget):
         pid = self.selected_plugin()
         if pid is not None:
             self.sig_debug_requested.emit(pid)
+
+    def _on_send_message_triggered(self) -> None:
+        pid = self.selected_plugin()
+        if pid is not None:
+            self.sig_send_message_requested.emit(pid)
 
     def _on_open_folder_triggered(self) -> None:
         pid = self.selected_plugin()

@@ -32,8 +32,8 @@ from PySide6.QtWidgets import (
 from logomesh_studio.devtools.profiler import Profile
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.actions import make_action
+from logomesh_studio.studio.formatting import clock, format_amount
 from logomesh_studio.studio.resources import icon
-from logomesh_studio.studio.widgets._flame_layout import format_amount
 from logomesh_studio.studio.widgets.flame_chart import DEFAULT_NOISE, VIEW_TITLES, FlameChart
 from logomesh_studio.studio.widgets.function_table import FunctionTable, function_rows
 from logomesh_studio.studio.widgets.search_field import SearchField
@@ -288,7 +288,7 @@ class ProfilerPane(QWidget):
             return None
         finally:
             self._set_recording(False)
-        title = f"Recording {time.strftime('%H:%M:%S')} ({seconds:g} s)"
+        title = f"Recording {clock(time.time(), milliseconds=False)} ({seconds:g} s)"
         self._recordings = [*self._recordings[-1:], (title, profile)]
         self.load_profile(profile, title)
         return profile

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QKeySequence, QPainter
+from PySide6.QtGui import QBrush, QColor, QPainter
 from PySide6.QtWidgets import (
     QLabel,
     QStyledItemDelegate,
@@ -25,8 +25,9 @@ from PySide6.QtWidgets import (
 
 from logomesh_studio.runtime.events import ReloadCompleted, ReloadFailed, ReloadStarted
 from logomesh_studio.studio import theme
+from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.client import RuntimeClient
-from logomesh_studio.studio.panes.messages import clock
+from logomesh_studio.studio.formatting import clock
 from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.widgets.record_table import (
     Column,
@@ -151,11 +152,10 @@ class ReloadsPane(QWidget):
         self._wire_signals()
 
     def _build(self) -> None:
-        self.action_clear = QAction(icon("clear"), "Clear Reload History", self)
-        self.action_clear.setObjectName("action_clear_reloads")
-        self.action_clear.setToolTip("Clear the reload history")
-        self.action_clear.setShortcut(QKeySequence("Ctrl+Shift+H"))
-        self.action_clear.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.action_clear = make_action(self, "Clear Reload History", "clear",
+                                        "Clear the reload history", "Ctrl+Shift+H",
+                                        name="action_clear_reloads",
+                                        context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.addAction(self.action_clear)
         toolbar = QToolBar("Reloads", self)
         toolbar.setObjectName("reloads_toolbar")

@@ -1,4 +1,5 @@
-"""The "send as" composer: a message from a chosen plugin, subject to its permissions."""
+"""The "send as" composer: a message from Studio itself (the developer sender, which may
+call any plugin) or from a chosen plugin, subject to that plugin's permissions."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.client import RuntimeClient
+from logomesh_studio.studio.panes.message_model import DEVELOPER_NAME
 from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.widgets.json_tree import JsonTreeView
 
@@ -44,11 +46,13 @@ class SendDialog(QDialog):
         self.source_combo = QComboBox(self)
         self.source_combo.setObjectName("send_source")
         self.source_combo.setEditable(True)
-        self.source_combo.setToolTip("The sender: its manifest's permissions decide whether "
-                                     "the message is delivered")
+        self.source_combo.setToolTip(f"The sender: {DEVELOPER_NAME} may message any plugin; "
+                                     "a plugin's manifest permissions decide whether its "
+                                     "message is delivered")
         self.target_combo = QComboBox(self)
         self.target_combo.setObjectName("send_target")
         self.target_combo.setEditable(True)
+        self.target_combo.setToolTip("The plugin that receives the message")
         self.type_combo = QComboBox(self)
         self.type_combo.setObjectName("send_type")
         self.type_combo.setEditable(True)
@@ -94,20 +98,43 @@ class SendDialog(QDialog):
         self.target_combo.currentTextChanged.connect(self._on_target_changed)
 
     def set_plugins(self, infos: list[PluginInfo]) -> None:
+        """List ``infos`` as senders and targets; the developer sender comes first."""
         self._infos = {info.id: info for info in infos}
-        for combo in (self.source_combo, self.target_combo):
-            text = combo.currentText()
-            combo.blockSignals(True)
-            combo.clear()
-            combo.addItems(list(self._infos))
-            if text:
-                combo.setCurrentText(text)
-            combo.blockSignals(False)
+        source = self.source() if self.source_combo.count() else self.client.developer
+        target = self.target_combo.currentText()
+        self.source_combo.clear()
+        self.source_combo.addItem(icon("app"), DEVELOPER_NAME, self.client.developer)
+        for plugin_id in self._infos:
+            self.source_combo.addItem(icon("plugin"), plugin_id, plugin_id)
+        self.set_source(source)
+        self.target_combo.blockSignals(True)
+        self.target_combo.clear()
+        self.target_combo.addItems(list(self._infos))
+        if target:
+            self.target_combo.setCurrentText(target)
+        self.target_combo.blockSignals(False)
         self._on_target_changed(self.target_combo.currentText())
 
-    def prefill(self, source: str, target: str, type: str, payload: str) -> None:
-        self.source_combo.setCurrentText(source)
+    def source(self) -> str:
+        """The sender id: the developer sender's, a listed plugin's or what was typed."""
+        text = self.source_combo.currentText().strip()
+        index = self.source_combo.findText(text)
+        return str(self.source_combo.itemData(index)) if index >= 0 else text
+
+    def set_source(self, source: str) -> None:
+        index = self.source_combo.findData(source)
+        if index >= 0:
+            self.source_combo.setCurrentIndex(index)
+        else:
+            self.source_combo.setCurrentText(source)
+
+    def set_target(self, target: str) -> None:
+        """Address ``target``; the type list becomes its handled types."""
         self.target_combo.setCurrentText(target)
+
+    def prefill(self, source: str, target: str, type: str, payload: str) -> None:
+        self.set_source(source)
+        self.set_target(target)
         self.type_combo.setCurrentText(type)
         try:
             text = json.dumps(json.loads(payload), indent=2) if payload else "null"
@@ -116,12 +143,13 @@ class SendDialog(QDialog):
         self.payload_edit.setPlainText(text)
 
     def _on_target_changed(self, target: str) -> None:
+        # The list follows the target; a typed type survives only if the new target handles it.
         current = self.type_combo.currentText()
+        info = self._infos.get(target.strip())
+        handles = list(info.handles) if info is not None else []
         self.type_combo.clear()
-        info = self._infos.get(target)
-        if info is not None:
-            self.type_combo.addItems(list(info.handles))
-        if current:
+        self.type_combo.addItems(handles)
+        if current and (current in handles or info is None):
             self.type_combo.setCurrentText(current)
 
     def _show_result(self, text: str, ok: bool) -> None:
@@ -134,7 +162,7 @@ class SendDialog(QDialog):
         except ValueError as exc:
             self._show_result(f"Payload is not valid JSON: {exc}", False)
             return
-        source = self.source_combo.currentText().strip()
+        source = self.source()
         target = self.target_combo.currentText().strip()
         type_ = self.type_combo.currentText().strip()
         if not (source and target and type_):

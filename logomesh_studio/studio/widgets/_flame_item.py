@@ -20,7 +20,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 
 from logomesh_studio.devtools.profiler import Frame
-from logomesh_studio.studio.widgets._flame_layout import FlameLayout
+from logomesh_studio.studio.widgets.flame_layout import FlameLayout
 
 HUES = 12
 IDLE_GROUP = 2 * HUES

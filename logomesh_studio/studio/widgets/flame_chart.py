@@ -2,7 +2,7 @@
 
 Wheel zooms the time axis around the cursor (Shift+wheel scrolls rows), dragging
 pans, a click zooms into a frame, hovering shows its times, a double-click asks to
-open its source. Geometry comes from :mod:`._flame_layout` (numpy, no Qt) and one
+open its source. Geometry comes from :mod:`.flame_layout` (numpy, no Qt) and one
 :class:`._flame_item.FlameItem` paints it, so 100,000 frames stay interactive.
 """
 
@@ -19,6 +19,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from logomesh_studio.devtools.profiler import Profile
+from logomesh_studio.studio.formatting import format_amount
 from logomesh_studio.studio.widgets._flame_item import (
     MERGED_GROUP,
     FlameItem,
@@ -26,14 +27,13 @@ from logomesh_studio.studio.widgets._flame_item import (
     diff_groups,
     frame_groups,
 )
-from logomesh_studio.studio.widgets._flame_layout import (
+from logomesh_studio.studio.widgets.flame_layout import (
     VIEWS,
     FlameLayout,
     FunctionTotals,
     StackMatrix,
     diff,
     empty_layout,
-    format_amount,
     function_totals,
     left_heavy,
     matching_frames,

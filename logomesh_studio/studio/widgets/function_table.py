@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
 )
 
 from logomesh_studio.devtools.profiler import Frame
-from logomesh_studio.studio.widgets._flame_layout import FunctionTotals, format_amount
+from logomesh_studio.studio.formatting import format_amount
+from logomesh_studio.studio.widgets.flame_layout import FunctionTotals
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 FRAME_ROLE = Qt.ItemDataRole.UserRole + 1

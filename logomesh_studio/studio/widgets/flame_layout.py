@@ -408,22 +408,3 @@ def diff(before: StackMatrix, after: StackMatrix, normalise: bool = True) -> Fla
     start = _left_heavy_starts(width, runs.depth, runs.parent)
     return _finish("diff", frames, start, width, runs.depth, runs.frame, runs.parent,
                    after.total, baseline=baseline, keep=width > 0)
-
-
-def format_amount(value: float, unit: str = "seconds") -> str:
-    """A weight for people: ``12.3 ms``, ``1.25 s``, ``4.1 MB`` or a plain count."""
-    if unit == "seconds":
-        size = abs(value)
-        if size >= 1.0:
-            return f"{value:.2f} s"
-        if size >= 1e-3:
-            return f"{value * 1e3:.1f} ms"
-        if size == 0:
-            return "0 ms"
-        return f"{value * 1e6:.0f} µs"
-    if unit == "bytes":
-        for scale, suffix in ((1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "kB")):
-            if abs(value) >= scale:
-                return f"{value / scale:.1f} {suffix}"
-        return f"{value:.0f} B"
-    return f"{value:,.0f}"
