@@ -1,7 +1,7 @@
 """logomesh-studio: the Studio window by default, plus headless subcommands.
 
     logomesh-studio [WORKSPACE] [--headless]    open WORKSPACE (default: the bundled examples)
-    logomesh-studio check WORKSPACE [--json]    validate manifests and dependencies
+    logomesh-studio check WORKSPACE [--json]    validate manifests, dependencies and imports
     logomesh-studio run WORKSPACE [--json] [--for SECONDS] [--watch]
                                                 run headless, printing events
     logomesh-studio send WORKSPACE TARGET TYPE [PAYLOAD] [--as PLUGIN] [--json]
@@ -191,7 +191,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="logomesh-studio", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="validate every manifest and the dependency graph")
+    check = sub.add_parser("check", help="validate every manifest, the dependency graph and "
+                           "every entry's import (in a child process)")
     check.add_argument("workspace", type=directory)
     check.add_argument("--json", action="store_true", help="print a JSON report")
     check.set_defaults(func=cmd_check)

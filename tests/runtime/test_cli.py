@@ -251,3 +251,16 @@ def test_a_bare_folder_name_still_opens_that_folder(workspace, monkeypatch):
     workspace.plugin("a")
     monkeypatch.chdir(workspace.root.parent)
     assert main([workspace.root.name, "--headless"]) == 0
+
+
+@pytest.mark.parametrize("command", [[], *([name] for name in _subcommand_names(_parser()))])
+def test_help_texts_have_no_markup_backticks(command, capsys):
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    assert "`" not in capsys.readouterr().out
+
+
+def test_help_shows_the_orchestration_workspace_as_optional(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "orchestrate FILE [--workspace DIR]" in capsys.readouterr().out
