@@ -20,12 +20,14 @@ __all__ = [
     "Message",
     "MessageTimeout",
     "NoHandler",
+    "Overloaded",
     "PermissionDenied",
     "Plugin",
     "PluginContext",
     "PluginError",
     "PluginNotFound",
     "RemoteError",
+    "ResponseRefused",
     "handler",
 ]
 
@@ -68,6 +70,27 @@ class PermissionDenied(PluginError):
 
 class InvalidPayload(PluginError):
     """A payload is not JSON-compatible or too large; the message names the path."""
+
+
+class ResponseRefused(InvalidPayload):
+    """The target answered, but the bridge refused its response (not JSON-compatible or
+    over the size limit): the target's handler ran; its answer could not travel."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__(f"bridge refused the response of {target!r}: {reason}")
+        self.target = target
+        self.reason = reason
+
+
+class Overloaded(PluginError):
+    """The sender already has as many calls in flight as the runtime allows
+    (``max_inflight_calls``): a plugin flooding the bridge is refused, others go on."""
+
+    def __init__(self, sender: str, limit: int) -> None:
+        super().__init__(f"{sender} already has {limit} calls in flight (the runtime's "
+                         "max_inflight_calls); wait for answers before sending more")
+        self.sender = sender
+        self.limit = limit
 
 
 class CapabilityUnavailable(PluginError):
@@ -117,8 +140,10 @@ class _Port(Protocol):
     async def workflow(self, steps: list[dict]) -> dict: ...
 
 
-# Contexts find their port here rather than through an attribute, so walking a
-# context's attributes never reaches the bus, the host or another plugin.
+# Contexts find their port here rather than through an attribute, so a context's own
+# attributes lead nowhere. That keeps honest plugins off the runtime's internals; it is
+# no barrier to code that wants in (this module global, gc.get_objects(), closures all
+# reach the bridge): see docs/plugin-guide.md, "Security".
 _ports: weakref.WeakKeyDictionary[PluginContext, _Port] = weakref.WeakKeyDictionary()
 
 

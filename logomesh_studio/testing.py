@@ -22,11 +22,13 @@ from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.events import Event
 from logomesh_studio.runtime.host import PluginInfo
 from logomesh_studio.runtime.runner import RuntimeThread
+from logomesh_studio.runtime.senders import DEVELOPER, DEVELOPER_PERMISSIONS
 
 __all__ = ["DRIVER", "PluginHarness"]
 
-DRIVER = "test"
-"""The sender id of messages the harness sends on its own behalf."""
+DRIVER = DEVELOPER
+"""The sender id of messages the harness sends on its own behalf: the developer sender
+(:data:`logomesh_studio.runtime.senders.DEVELOPER`), which no plugin id can equal."""
 
 
 class PluginHarness:
@@ -37,7 +39,7 @@ class PluginHarness:
         self.events: list[Event] = []
         self._arrived = threading.Condition()
         self.runtime.events.subscribe(self._on_event)
-        self.runtime.host.bus.grant(DRIVER, ["send:*", "broadcast", "capability:*"])
+        self.runtime.host.bus.grant(DRIVER, list(DEVELOPER_PERMISSIONS))
 
     def _on_event(self, event: Event) -> None:
         with self._arrived:

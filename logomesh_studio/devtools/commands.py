@@ -25,8 +25,8 @@ from typing import Any
 from logomesh_studio._argtypes import directory
 from logomesh_studio.devtools.profiler import Profile, record_thread
 from logomesh_studio.runtime.runner import RuntimeThread
+from logomesh_studio.runtime.senders import DEVELOPER
 from logomesh_studio.sdk import NoHandler, PermissionDenied, PluginError, PluginNotFound
-from logomesh_studio.testing import DRIVER
 
 _PROFILE_HELP = (
     "Sample the runtime thread while WORKSPACE runs. With --send the command keeps sending "
@@ -106,7 +106,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         print(f"send: {bad}", file=sys.stderr)
         return 2
     runtime = RuntimeThread(args.workspace)
-    runtime.host.bus.grant(DRIVER, [f"send:{args.target}"])
+    runtime.host.bus.grant(DEVELOPER, [f"send:{args.target}"])
     try:
         runtime.start()
         why = _not_running(runtime, args.target)
@@ -117,7 +117,7 @@ def cmd_send(args: argparse.Namespace) -> int:
             return _print_sent(args, error=why)
         try:
             response = runtime.run(runtime.host.bus.send(
-                args.sender or DRIVER, args.target, args.type, payload, args.timeout), None)
+                args.sender or DEVELOPER, args.target, args.type, payload, args.timeout), None)
         except PluginError as exc:
             return _print_sent(args, error=f"{type(exc).__name__}: {exc}")
     except KeyboardInterrupt:
@@ -153,7 +153,7 @@ async def _drive(runtime: RuntimeThread, target: str, message_type: str, payload
         while loop.time() < until:
             counts["sent"] += 1
             try:
-                await bus.send(DRIVER, target, message_type, payload)
+                await bus.send(DEVELOPER, target, message_type, payload)
             except _STOP_DRIVING as exc:
                 counts["errors"] += 1
                 counts["stopped"] = f"{type(exc).__name__}: {exc}"
@@ -187,7 +187,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         print(f"profile: {bad}", file=sys.stderr)
         return 2
     runtime = RuntimeThread(args.workspace)
-    runtime.host.bus.grant(DRIVER, [f"send:{args.plugin}"])
+    runtime.host.bus.grant(DEVELOPER, [f"send:{args.plugin}"])
     runtime.start()
     try:
         why = _not_running(runtime, args.plugin)

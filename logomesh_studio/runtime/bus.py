@@ -3,33 +3,35 @@
 Delivery is in-process and inline: ``send`` runs the target's handler in the
 sender's task, so a request/response costs microseconds and re-entrant calls
 (A asks B, B asks A) cannot deadlock. Every call is recorded in a bounded history
-and published as a :class:`MessageRecorded` event.
+(see history.py) and published as a :class:`MessageRecorded` event. Whatever a
+handler raises, any BaseException included, reaches the sender as a PluginError.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import inspect
 import itertools
 import json
 import logging
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from logomesh_studio import sdk
 from logomesh_studio.runtime import payload as payloads
 from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.events import EventHub, MessageRecorded
+from logomesh_studio.runtime.history import Connection, MessageHistory, TrafficStats
+from logomesh_studio.runtime.plugin_record import runtime_cancelled
 from logomesh_studio.runtime.security import EVERYONE, PermissionSet, required_permission
 from logomesh_studio.runtime.workflow import run_workflow
 
 if TYPE_CHECKING:
     from logomesh_studio.runtime.manifest import Manifest
+
+__all__ = ["CommunicationBridge", "Connection"]
 
 OK, ERROR, REFUSED, TIMEOUT = "ok", "error", "refused", "timeout"
 NOT_FOUND, NO_HANDLER, INVALID = "not_found", "no_handler", "invalid"
@@ -45,33 +47,6 @@ _handling: contextvars.ContextVar[tuple[object, frozenset[str]]] = contextvars.C
 are on it (re-entrant calls skip gates). A task a handler spawns inherits the variable
 but is another task, so its messages wait at the gate like anyone else's."""
 _NO_PERMISSIONS = PermissionSet(())
-
-
-@dataclass(frozen=True, slots=True)
-class Connection:
-    """Traffic between a plugin and one peer, as ``connections()`` summarises it."""
-
-    peer: str
-    sent: int
-    received: int
-    types: tuple[str, ...]
-    last_time: float
-    mean_latency: float
-    errors: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"peer": self.peer, "sent": self.sent, "received": self.received,
-                "types": list(self.types), "last_time": self.last_time,
-                "mean_latency": self.mean_latency, "errors": self.errors}
-
-
-class _PairStats:
-    __slots__ = ("count", "errors", "latency", "last", "types")
-
-    def __init__(self) -> None:
-        self.count = self.errors = 0
-        self.latency = self.last = 0.0
-        self.types: set[str] = set()
 
 
 class _Route:
@@ -96,22 +71,36 @@ class _Route:
 class _Port:
     """The messaging port of one plugin's context: the bridge's calls with the sender fixed.
 
-    It holds only callables (partials and a closure), so nothing reachable from a
-    context through plain attributes leads to the bridge itself.
+    Closures rather than bound methods or partials, so no plain attribute of the port
+    (``send.__self__``, ``send.func``) leads to the bridge. This keeps honest plugins
+    from stumbling on it; it is no barrier to code that wants to get there
+    (``__closure__``, ``gc.get_objects()``): see the guide's "Security" section.
     """
 
     __slots__ = ("send", "broadcast", "request_capability", "providers", "workflow")
 
     def __init__(self, bus: CommunicationBridge, source: str) -> None:
-        self.send = functools.partial(bus.send, source)
-        self.broadcast = functools.partial(bus.broadcast, source)
-        self.request_capability = functools.partial(bus.request_capability, source)
-        self.providers = bus.providers
+        # Plain functions returning the bridge's coroutines: no extra coroutine per call.
+        def send(target: str, type: str, payload: Any = None,
+                 timeout: float | None = None) -> Coroutine[Any, Any, Any]:
+            return bus.send(source, target, type, payload, timeout)
+
+        def broadcast(type: str, payload: Any = None, capability: str | None = None
+                      ) -> Coroutine[Any, Any, dict[str, Any]]:
+            return bus.broadcast(source, type, payload, capability)
+
+        def request_capability(name: str, params: Any = None
+                               ) -> Coroutine[Any, Any, tuple[str, Any]]:
+            return bus.request_capability(source, name, params)
+
+        def providers(capability: str) -> list[str]:
+            return bus.providers(capability)
 
         async def workflow(steps: list[dict]) -> dict[str, Any]:
             return await run_workflow(bus, source, steps)
 
-        self.workflow = workflow
+        self.send, self.broadcast, self.workflow = send, broadcast, workflow
+        self.request_capability, self.providers = request_capability, providers
 
 
 class CommunicationBridge:
@@ -120,10 +109,12 @@ class CommunicationBridge:
     def __init__(self, events: EventHub | None = None, config: RuntimeConfig | None = None) -> None:
         self.events = events or EventHub()
         self.config = config or RuntimeConfig()
-        self.history: deque[MessageRecorded] = deque(maxlen=self.config.history_size)
+        self.history = MessageHistory(self.config.history_size, self.config.history_bytes)
+        self.traffic = TrafficStats()
         self._routes: dict[str, _Route] = {}
         self._permissions: dict[str, PermissionSet] = {}
-        self._pairs: dict[tuple[str, str], _PairStats] = {}
+        self._busy: dict[str, int] = {}
+        """Calls each sender has in flight (bounded by ``max_inflight_calls``)."""
         self._ids = itertools.count(1)
         self._order = itertools.count()
         self.delivery_hooks: list[Callable[[str, str, str], None]] = []
@@ -204,25 +195,11 @@ class CommunicationBridge:
 
     def connections(self, plugin_id: str) -> list[Connection]:
         """Per-peer traffic summary of ``plugin_id`` (both directions), by peer id."""
-        peers: dict[str, list[Any]] = {}
-        for (source, target), stats in self._pairs.items():
-            if plugin_id not in (source, target):
-                continue
-            peer = target if source == plugin_id else source
-            acc = peers.setdefault(peer, [0, 0, set(), 0.0, 0.0, 0])
-            acc[0 if source == plugin_id else 1] += stats.count
-            acc[2] |= stats.types
-            acc[3] = max(acc[3], stats.last)
-            acc[4] += stats.latency
-            acc[5] += stats.errors
-        return [Connection(peer, sent, received, tuple(sorted(types)), last,
-                           latency / (sent + received) if sent + received else 0.0, errors)
-                for peer, (sent, received, types, last, latency, errors) in sorted(peers.items())]
+        return self.traffic.connections(plugin_id)
 
     def consumers_of(self, plugin_id: str) -> set[str]:
         """Plugins observed sending messages to ``plugin_id`` (the traffic graph)."""
-        return {source for (source, target), stats in self._pairs.items()
-                if target == plugin_id and source != plugin_id and stats.count > stats.errors}
+        return self.traffic.consumers_of(plugin_id)
 
     def clear_history(self) -> None:
         """Forget recorded messages (connection statistics are kept)."""
@@ -247,15 +224,7 @@ class CommunicationBridge:
                                  truncated=truncated)
         self.history.append(record)
         if peer:
-            stats = self._pairs.get((source, target))
-            if stats is None:
-                stats = self._pairs[(source, target)] = _PairStats()
-            stats.count += 1
-            stats.latency += duration
-            stats.last = now
-            stats.types.add(type)
-            if outcome != OK:
-                stats.errors += 1
+            self.traffic.count(source, target, type, duration, now, outcome != OK)
         self.events.emit(record)
 
     def _refuse(self, call: str, source: str, target: str, type: str, started: float,
@@ -340,28 +309,20 @@ class CommunicationBridge:
     async def _deliver(self, call: str, source: str, target: str, type: str, payload: Any,
                        text: str, timeout: float | None, started: float,
                        fallback_execute: bool = False) -> Any:
+        """Run ``target``'s handler for one call and return its copied response; every
+        outcome is recorded. The steps: route, handler, admission, call, response."""
         route = self._routes.get(target)
-        if route is not None and route.gate is not None:
-            route = await self._pass_gate(call, source, target, type, text, timeout, started)
-        if route is None:
-            self._record(call, source, target, type, len(text), started, NOT_FOUND,
-                         f"no plugin {target!r} is running", text)
-            raise sdk.PluginNotFound(f"no plugin {target!r} is running")
-        instance = route.instance
-        method = instance.handler_for(type)
-        if method is None and fallback_execute and type_overrides_execute(instance):
-            method = instance.execute
-            message: Any = payloads.decode(text, payload)
-        else:
-            message = sdk.Message(source, type, payloads.decode(text, payload), 0)
-        if method is None:
-            handled = ", ".join(instance.handled_types()) or "none"
-            error = f"{target} has no handler for {type!r} (it handles: {handled})"
-            self._record(call, source, target, type, len(text), started, NO_HANDLER, error, text)
-            raise sdk.NoHandler(error)
+        if route is None or route.gate is not None:
+            route = await self._route(call, source, target, type, text, timeout, started)
+        method, message = self._handler(route, call, source, type, payload, text, started,
+                                        fallback_execute)
+        busy = self._busy.get(source, 0)
+        if busy >= self.config.max_inflight_calls:
+            raise self._overloaded(call, source, target, type, text, started)
+        self._busy[source] = busy + 1
         route.inflight += 1
-        scope = None
         chain = _handling.set((asyncio.current_task(), _call_chain() | {target}))
+        scope = None
         try:
             if self.delivery_hooks:
                 for hook in self.delivery_hooks:
@@ -372,31 +333,28 @@ class CommunicationBridge:
                                         else timeout)
                 async with scope:
                     result = await result
-        except TimeoutError as exc:
-            if scope is None or not scope.expired():  # the handler's own TimeoutError
-                raise self._remote_error(route, call, source, type, text, started, exc) from None
-            limit = self.config.message_timeout if timeout is None else timeout
-            error = f"{target} did not answer {type!r} within {limit} s"
-            self._record(call, source, target, type, len(text), started, TIMEOUT, error, text)
-            raise sdk.MessageTimeout(error) from None
-        except (Exception, SystemExit) as exc:  # SystemExit would stop the runtime's loop
-            raise self._remote_error(route, call, source, type, text, started, exc) from None
-        except asyncio.CancelledError:
-            self._record(call, source, target, type, len(text), started, CANCELLED,
-                         "cancelled by the sender", text)
-            raise
+        except BaseException as exc:  # any the handler raises; our cancellation goes on
+            raise self._failed(route, call, source, type, text, started, exc,
+                               scope is not None and scope.expired(), timeout) from None
         finally:
             _handling.reset(chain)
+            self._busy[source] -= 1
             route.inflight -= 1
             if not route.inflight and route.drained is not None and not route.drained.done():
                 route.drained.set_result(None)
-        try:
-            reply = payloads.encode(result, self.config.payload_limit, "response")
-        except sdk.InvalidPayload as exc:
-            self._record(call, source, target, type, len(text), started, ERROR, str(exc), text)
-            raise sdk.RemoteError(target, "InvalidPayload", str(exc)) from None
-        self._record(call, source, target, type, len(text), started, OK, "", text, reply)
-        return payloads.decode(reply, result)
+        return self._respond(call, source, target, type, text, started, result)
+
+    async def _route(self, call: str, source: str, target: str, type: str, text: str,
+                     timeout: float | None, started: float) -> _Route:
+        """The route to ``target`` once no reload holds it (PluginNotFound if none)."""
+        route = self._routes.get(target)
+        if route is not None and route.gate is not None:
+            route = await self._pass_gate(call, source, target, type, text, timeout, started)
+        if route is None:
+            error = f"no plugin {target!r} is running"
+            self._record(call, source, target, type, len(text), started, NOT_FOUND, error, text)
+            raise sdk.PluginNotFound(error)
+        return route
 
     async def _pass_gate(self, call: str, source: str, target: str, type: str, text: str,
                          timeout: float | None, started: float) -> _Route | None:
@@ -417,6 +375,67 @@ class CommunicationBridge:
             self._record(call, source, target, type, len(text), started, TIMEOUT, error, text)
             raise sdk.MessageTimeout(error) from None
         return route
+
+    def _remote_error(self, route: _Route, call: str, source: str, type: str, text: str,
+                      started: float, exc: BaseException) -> sdk.RemoteError:
+        """Log and record a handler's exception; the RemoteError the sender gets."""
+        route.log.error("handler for %r from %s raised", type, source, exc_info=exc)
+        error = f"{type_name(exc)}: {exc}"
+        self._record(call, source, route.plugin_id, type, len(text), started, ERROR, error, text)
+        return sdk.RemoteError(route.plugin_id, type_name(exc), str(exc))
+
+    def _handler(self, route: _Route, call: str, source: str, type: str, payload: Any,
+                 text: str, started: float, fallback_execute: bool
+                 ) -> tuple[Callable[[Any], Any], Any]:
+        """The method to call and what to pass it: a handler and a Message, or for an
+        ``execute`` call without a handler, ``execute`` and the bare input."""
+        instance = route.instance
+        method = instance.handler_for(type)
+        if method is not None:
+            return method, sdk.Message(source, type, payloads.decode(text, payload), 0)
+        if fallback_execute and type_overrides_execute(instance):
+            return instance.execute, payloads.decode(text, payload)
+        handled = ", ".join(instance.handled_types()) or "none"
+        error = f"{route.plugin_id} has no handler for {type!r} (it handles: {handled})"
+        self._record(call, source, route.plugin_id, type, len(text), started, NO_HANDLER,
+                     error, text)
+        raise sdk.NoHandler(error)
+
+    def _overloaded(self, call: str, source: str, target: str, type: str, text: str,
+                    started: float) -> sdk.Overloaded:
+        error = sdk.Overloaded(source, self.config.max_inflight_calls)
+        self._record(call, source, target, type, len(text), started, REFUSED, str(error), text)
+        return error
+
+    def _failed(self, route: _Route, call: str, source: str, type: str, text: str,
+                started: float, exc: BaseException, expired: bool, timeout: float | None
+                ) -> BaseException:
+        """Record a call whose handler did not return; what the sender gets instead."""
+        target = route.plugin_id
+        if expired:
+            limit = self.config.message_timeout if timeout is None else timeout
+            error = f"{target} did not answer {type!r} within {limit} s"
+            self._record(call, source, target, type, len(text), started, TIMEOUT, error, text)
+            return sdk.MessageTimeout(error)
+        if runtime_cancelled(exc):
+            self._record(call, source, target, type, len(text), started, CANCELLED,
+                         "cancelled by the sender", text)
+            return exc
+        return self._remote_error(route, call, source, type, text, started, exc)
+
+    def _respond(self, call: str, source: str, target: str, type: str, text: str,
+                 started: float, result: Any) -> Any:
+        """Record the answer and return the sender's copy of it, unless the bridge
+        refuses it (not JSON-compatible, too large): then ResponseRefused."""
+        try:
+            reply = payloads.encode(result, self.config.payload_limit, "response")
+        except sdk.InvalidPayload as exc:
+            refused = sdk.ResponseRefused(target, str(exc))
+            self._record(call, source, target, type, len(text), started, ERROR, str(refused),
+                         text)
+            raise refused from None
+        self._record(call, source, target, type, len(text), started, OK, "", text, reply)
+        return payloads.decode(reply, result)
 
     def _remote_error(self, route: _Route, call: str, source: str, type: str, text: str,
                       started: float, exc: BaseException) -> sdk.RemoteError:
@@ -486,6 +505,15 @@ class CommunicationBridge:
         raise sdk.CapabilityUnavailable(name, errors)
 
 
+def type_name(exc: BaseException) -> str:
+    return type(exc).__name__
+
+
+def type_overrides_execute(instance: sdk.Plugin) -> bool:
+    """True if the plugin class implements ``execute`` itself."""
+    return type(instance).execute is not sdk.Plugin.execute
+
+
 def _call_chain() -> frozenset[str]:
     """Plugins whose handlers are on the synchronous call chain of the current task."""
     task, chain = _handling.get()
@@ -499,12 +527,3 @@ async def _on_chain(chain: frozenset[str], call: Awaitable[T]) -> T:
         return await call
     finally:
         _handling.reset(token)
-
-
-def type_name(exc: BaseException) -> str:
-    return type(exc).__name__
-
-
-def type_overrides_execute(instance: sdk.Plugin) -> bool:
-    """True if the plugin class implements ``execute`` itself."""
-    return type(instance).execute is not sdk.Plugin.execute

@@ -17,8 +17,13 @@ class RuntimeConfig:
     """Largest payload (JSON-encoded bytes) a message may carry."""
     history_size: int = 10_000
     """Messages kept in the bridge's history ring."""
+    history_bytes: int = 64 * 1024 * 1024
+    """Bytes of payload/response/error text the history keeps in all (oldest dropped first)."""
     history_text_limit: int = 64 * 1024
     """Characters of payload/response JSON a history record keeps (the rest is cut)."""
+    max_inflight_calls: int = 1000
+    """Calls one sender may have in flight at once; beyond it a call raises Overloaded
+    (a plugin flooding the bridge is refused while other plugins' calls go on)."""
     debounce: float = 0.020
     """Seconds of quiet that end a burst of file events, or any change on platforms
     without close-after-write events (see runtime/debounce.py)."""

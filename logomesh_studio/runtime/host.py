@@ -42,6 +42,8 @@ from logomesh_studio.runtime.plugin_record import (
     call_plugin,
     modules_under,
     purge_modules,
+    raised_by_plugin,
+    runtime_cancelled,
 )
 from logomesh_studio.runtime.reload import Reloader
 from logomesh_studio.runtime.resolver import Resolution, resolve
@@ -55,17 +57,20 @@ class _EventLogHandler(logging.Handler):
 
     def __init__(self, hub: EventHub, plugin_id: str) -> None:
         super().__init__(logging.DEBUG)
-        # Only the emit function: a plugin walking ctx.log must not reach the hub and
-        # subscribe to every other plugin's traffic.
-        self._emit = hub.emit
-        self._plugin_id = plugin_id
+        # A closure, not ``hub.emit``: a bound method's ``__self__`` would hand a plugin
+        # walking ctx.log the hub (to subscribe to every plugin's traffic) in one step.
+        # That stops accidents, not intent: see the guide's "Security" section.
+        def publish(record: logging.LogRecord) -> None:
+            tb = _FORMATTER.formatException(record.exc_info) if record.exc_info else ""
+            hub.emit(LogRecorded(plugin_id=plugin_id, level=record.levelname,
+                                 message=record.getMessage(), path=record.pathname,
+                                 line=record.lineno, traceback=tb, time=record.created))
+
+        self._publish = publish
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            tb = _FORMATTER.formatException(record.exc_info) if record.exc_info else ""
-            self._emit(LogRecorded(plugin_id=self._plugin_id, level=record.levelname,
-                                       message=record.getMessage(), path=record.pathname,
-                                       line=record.lineno, traceback=tb, time=record.created))
+            self._publish(record)
         except Exception:
             self.handleError(record)
 
@@ -161,7 +166,8 @@ class PluginHost:
     def failure(self, record: PluginRecord, stage: str, exc: BaseException) -> PluginLoadError:
         """``exc`` raised by plugin code at ``stage``, as a PluginLoadError with a trimmed
         traceback."""
-        return PluginLoadError(record.id, stage, plugin_traceback(exc, record.source.folder))
+        return PluginLoadError(record.id, stage,
+                               plugin_traceback(raised_by_plugin(exc), record.source.folder))
 
     def _import_class(self, record: PluginRecord) -> tuple[type[sdk.Plugin], dict[str, Any]]:
         source = record.source
@@ -183,9 +189,11 @@ class PluginHost:
             obj: Any = importlib.import_module(module_name)
             for part in attr.split("."):
                 obj = getattr(obj, part)
-        except PLUGIN_ERRORS as exc:
+        except BaseException as exc:  # whatever the plugin raised, bar our own cancellation
             # Forget what a failed import left half-done, so the next try reads the files.
             purge_modules(modules_under(source.folder, set(sys.modules) - before))
+            if runtime_cancelled(exc):
+                raise
             raise self.failure(record, "import", exc) from exc
         modules = modules_under(source.folder, set(sys.modules) - before)
         if not (isinstance(obj, type) and issubclass(obj, sdk.Plugin)):
@@ -205,8 +213,10 @@ class PluginHost:
         cls, modules = self._import_class(record)
         try:
             instance = cls()
-        except PLUGIN_ERRORS as exc:
+        except BaseException as exc:  # whatever the plugin raised, bar our own cancellation
             purge_modules(modules)
+            if runtime_cancelled(exc):
+                raise
             raise self.failure(record, "instantiate", exc) from exc
         return LoadedPlugin(instance, self.new_context(record), modules)
 

@@ -46,7 +46,12 @@ def find_invalid(value: Any, path: str = "payload", _active: frozenset[int] = fr
         return f"{path}: refers back to itself (circular reference)"
     if isinstance(value, dict):
         inner = _active | {id(value)}
-        for key, item in value.items():
+        try:
+            items = list(value.items())
+        except Exception as exc:  # a dict subclass's own items() may raise anything
+            return (f"{path}: {type(value).__name__}.items() raised "
+                    f"{type(exc).__name__}: {exc}")
+        for key, item in items:
             if not isinstance(key, _IMMUTABLE) or (isinstance(key, float)
                                                    and not math.isfinite(key)):
                 return f"{path}: key {key!r} is not JSON-compatible, keys must be strings"
@@ -56,7 +61,11 @@ def find_invalid(value: Any, path: str = "payload", _active: frozenset[int] = fr
         return ""
     if isinstance(value, list | tuple):
         inner = _active | {id(value)}
-        for index, item in enumerate(value):
+        try:
+            items = list(value)
+        except Exception as exc:  # a list subclass's own __iter__ may raise anything
+            return f"{path}: iterating {type(value).__name__} raised {type(exc).__name__}: {exc}"
+        for index, item in enumerate(items):
             found = find_invalid(item, f"{path}[{index}]", inner)
             if found:
                 return found
@@ -69,12 +78,15 @@ def encode(value: Any, limit: int, what: str = "payload") -> str:
     problem = ""
     try:
         text = _encode(value)
-    except (TypeError, ValueError, RecursionError):
+    except Exception as exc:  # also what a dict or list subclass's own methods raise
+        text = ""
         try:
             problem = find_invalid(value, what)
         except RecursionError:
             problem = ""
-        problem = problem or f"{what}: is nested too deeply to be sent as JSON"
+        if not problem and isinstance(exc, RecursionError):
+            problem = f"{what}: is nested too deeply to be sent as JSON"
+        problem = problem or f"{what}: cannot be sent as JSON ({type(exc).__name__}: {exc})"
     if problem:
         raise InvalidPayload(problem)
     if len(text) > limit:

@@ -19,11 +19,41 @@ from logomesh_studio import sdk
 from logomesh_studio.runtime.discovery import PluginSource
 from logomesh_studio.runtime.tracebacks import PluginTraceback
 
-PLUGIN_ERRORS = (Exception, SystemExit)
-"""What plugin code may raise that the runtime contains: SystemExit (``sys.exit()`` in a
-plugin, an argparse error at import) would otherwise stop the runtime's loop."""
+PLUGIN_ERRORS = (Exception, SystemExit, KeyboardInterrupt, GeneratorExit)
+"""What plugin code may raise that the runtime contains when it calls it directly.
+SystemExit or KeyboardInterrupt escaping into an asyncio task would stop the runtime's
+loop. :func:`call_plugin` also contains any other BaseException (a custom subclass, a
+CancelledError the runtime did not ask for) as :class:`PluginRaised`."""
 
 RUNNING, FAILED, STOPPED, LOADING, RELOADING = "running", "failed", "stopped", "loading", "reloading"
+
+
+class PluginRaised(Exception):
+    """A BaseException that is not an Exception (KeyboardInterrupt, GeneratorExit, a
+    stray CancelledError, a custom subclass), raised by plugin code and carried as an
+    Exception so the runtime contains it like any other error."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(f"{type(original).__name__}: {original}")
+        self.original = original
+
+
+def runtime_cancelled(exc: BaseException) -> bool:
+    """True if ``exc`` is a cancellation the runtime asked for (a timeout, shutdown, a
+    sender giving up), which must propagate. A CancelledError plugin code raises on its
+    own, while nobody cancelled the current task, is the plugin's failure."""
+    if not isinstance(exc, asyncio.CancelledError):
+        return False
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop: nothing of the runtime's was cancelled
+        return False
+    return task is not None and task.cancelling() > 0
+
+
+def raised_by_plugin(exc: BaseException) -> BaseException:
+    """What plugin code really raised: the original of a :class:`PluginRaised`."""
+    return exc.original if isinstance(exc, PluginRaised) else exc
 
 
 class PluginLoadError(Exception):
@@ -85,12 +115,32 @@ class PluginRecord:
 
 
 async def call_plugin(func: Any, *args: Any, timeout: float | None = None) -> Any:
-    """Call a plugin method that may be sync or async, with an optional timeout."""
-    result = func(*args)
-    if inspect.isawaitable(result):
-        async with asyncio.timeout(timeout):
-            result = await result
+    """Call a plugin method that may be sync or async, with an optional timeout.
+
+    Whatever the plugin raises comes out as an Exception (see :class:`PluginRaised`);
+    only a cancellation the runtime asked for propagates as it is. An async method
+    still running after ``timeout`` seconds raises TimeoutError saying so.
+    """
+    scope = None
+    try:
+        result = func(*args)
+        if inspect.isawaitable(result):
+            scope = asyncio.timeout(timeout)
+            async with scope:
+                result = await result
+    except Exception:
+        if scope is not None and scope.expired():
+            raise TimeoutError(f"{_name(func)}() did not finish within {timeout} s") from None
+        raise
+    except BaseException as exc:
+        if runtime_cancelled(exc):
+            raise
+        raise PluginRaised(exc) from exc
     return result
+
+
+def _name(func: Any) -> str:
+    return getattr(func, "__name__", type(func).__name__)
 
 
 def modules_under(folder: Path, names: Iterable[str]) -> dict[str, Any]:

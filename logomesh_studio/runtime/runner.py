@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -19,6 +20,7 @@ from logomesh_studio.runtime.events import EventHub
 from logomesh_studio.runtime.host import PluginHost
 
 T = TypeVar("T")
+_log = logging.getLogger("logomesh.runtime")
 
 
 class RuntimeThread:
@@ -33,13 +35,28 @@ class RuntimeThread:
         self._ready = threading.Event()
         self._lock = threading.Lock()
         self._stopping = False
+        self._halted = False
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.loop.call_soon(self._ready.set)
-        self.loop.run_forever()
+        while True:
+            try:
+                self.loop.run_forever()
+            except (KeyboardInterrupt, SystemExit):
+                # Raised on this thread, so by plugin code (a task it spawned): asyncio lets
+                # these two through its loop; the runtime goes on (a real Ctrl+C reaches the
+                # main thread, never this one).
+                _log.exception("plugin code raised this in a task; the runtime goes on")
+                if not self._halted:
+                    continue
+            break
         self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         self.loop.close()
+
+    def _halt(self) -> None:
+        self._halted = True
+        self.loop.stop()
 
     @property
     def thread(self) -> threading.Thread:
@@ -91,5 +108,5 @@ class RuntimeThread:
         try:
             self.run(self.host.shutdown(), timeout)
         finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.loop.call_soon_threadsafe(self._halt)
             self._thread.join(timeout)

@@ -8,8 +8,7 @@ Grammar (``*`` matches any run of characters inside one part):
 - ``capability:<name>``        request a capability from its providers
 
 In one process these checks stop mistakes and make intent visible; they are not a
-sandbox against hostile code (see the security boundary note under "Permissions" in
-docs/plugin-guide.md).
+sandbox against hostile code (see docs/plugin-guide.md, "Security").
 """
 
 from __future__ import annotations

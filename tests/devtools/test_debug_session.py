@@ -27,7 +27,7 @@ from logomesh_studio.devtools.workspace_breakpoints import (
     next_executable_line,
     save_breakpoints,
 )
-from logomesh_studio.testing import PluginHarness
+from logomesh_studio.testing import DRIVER, PluginHarness
 
 WAIT = 10.0
 
@@ -82,7 +82,7 @@ class Debugged:
 
     def send(self, target: str, type: str, payload=None):
         """Send from another thread; the future completes once the handler has run."""
-        return self.h.runtime.submit(self.h.host.bus.send("test", target, type, payload))
+        return self.h.runtime.submit(self.h.host.bus.send(DRIVER, target, type, payload))
 
     def stop_at(self) -> Stop:
         stop = self.dbg.wait_for_stop(timeout=WAIT)
@@ -175,7 +175,7 @@ def test_message_breakpoint_stops_at_the_first_line_before_the_handler_runs(debu
     assert "value" not in debugged.dbg.variables(stop.frames[0].id)
     stopped = [event for event in debugged.events if isinstance(event, DebugStopped)]
     assert stopped[-1].message is not None
-    assert (stopped[-1].message.source, stopped[-1].message.type) == ("test", "later")
+    assert (stopped[-1].message.source, stopped[-1].message.type) == (DRIVER, "later")
     debugged.dbg.resume()
     assert reply.result(WAIT) == {"later": 7}
 

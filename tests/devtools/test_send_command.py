@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from logomesh_studio.cli import main
-from logomesh_studio.testing import DRIVER
+from logomesh_studio.runtime.senders import DEVELOPER
 
 ECHO = """
 from logomesh_studio.sdk import Plugin, handler
@@ -32,7 +32,7 @@ def test_send_prints_the_response_and_exits_zero(workspace):
     assert proc.returncode == 0, proc.stderr
     response = json.loads(proc.stdout)
     assert response["echo"] == {"n": [1, 2]}
-    assert response["from"] == DRIVER  # the developer sender PluginHarness uses
+    assert response["from"] == DEVELOPER  # the developer sender PluginHarness uses
 
 
 def test_send_without_payload_sends_null(workspace, capsys):
@@ -53,7 +53,7 @@ def test_send_json_reports_the_outcome(workspace, capsys):
     workspace.plugin("echo", ECHO)
     assert main(["send", str(workspace.root), "echo", "echo", "3", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
-        "ok": True, "response": {"echo": 3, "from": DRIVER}}
+        "ok": True, "response": {"echo": 3, "from": DEVELOPER}}
     assert main(["send", str(workspace.root), "echo", "ehco", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is False

@@ -14,7 +14,7 @@ from PySide6.QtTest import QTest
 
 from logomesh_studio.devtools.workspace_breakpoints import breakpoints_file
 from logomesh_studio.studio.panes.debugger import DebuggerPane
-from logomesh_studio.testing import PluginHarness
+from logomesh_studio.testing import DRIVER, PluginHarness
 
 TIMEOUT_MS = 10_000
 
@@ -70,7 +70,7 @@ class Debugging:
 
     def send(self, type: str, payload):
         """Send to alpha from another thread; a future that completes with the reply."""
-        return self.h.runtime.submit(self.h.host.bus.send("test", "alpha", type, payload))
+        return self.h.runtime.submit(self.h.host.bus.send(DRIVER, "alpha", type, payload))
 
     def send_and_stop(self, type: str, payload):
         with self.qtbot.waitSignal(self.pane.sig_stopped, timeout=TIMEOUT_MS):
@@ -215,7 +215,7 @@ def test_message_breakpoint_from_the_editor_stops_before_the_handler(debugging, 
     reply = debugging.send_and_stop("later", 7)
 
     assert debugging.pane.code_view.execution_line == debugging.line("later-first")
-    assert "before alpha handles “later” from test" in debugging.pane.status_label.text()
+    assert f"before alpha handles “later” from {DRIVER}" in debugging.pane.status_label.text()
     debugging.pane.action_continue.trigger()
     assert debugging.wait_reply(reply) == {"later": 7}
 

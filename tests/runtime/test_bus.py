@@ -15,7 +15,7 @@ from logomesh_studio import sdk
 from logomesh_studio.runtime.bus import Connection
 from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.events import MessageRecorded
-from logomesh_studio.testing import PluginHarness
+from logomesh_studio.testing import DRIVER, PluginHarness
 
 ECHO = """
 from logomesh_studio.sdk import Plugin, handler
@@ -313,8 +313,8 @@ class TestPlugin(Plugin):
     workspace.plugin("gamma", ECHO)
     with harness(workspace) as h:
         replies = h.broadcast("echo", 7)
-    assert replies["beta"] == {"echo": 7, "from": "test"}
-    assert replies["gamma"] == {"echo": 7, "from": "test"}
+    assert replies["beta"] == {"echo": 7, "from": DRIVER}
+    assert replies["gamma"] == {"echo": 7, "from": DRIVER}
     assert isinstance(replies["broken"], sdk.RemoteError)
     assert replies["broken"].error_type == "KeyError"
 
@@ -325,7 +325,7 @@ def test_broadcast_hanging_receiver_times_out_alone(workspace):
                      .replace('@handler("hang")', '@handler("echo")'))
     with harness(workspace, message_timeout=0.05) as h:
         replies = h.broadcast("echo", "x")
-    assert replies["beta"] == {"echo": "x", "from": "test"}
+    assert replies["beta"] == {"echo": "x", "from": DRIVER}
     assert isinstance(replies["slow"], sdk.MessageTimeout)
 
 
@@ -473,10 +473,10 @@ def test_history_record_describes_the_call(workspace):
         h.send("beta", "echo", {"k": [1, 2]})
         record = h.host.bus.history[-1]
     assert (record.call, record.source, record.target, record.type, record.outcome) == (
-        "send", "test", "beta", "echo", "ok")
+        "send", DRIVER, "beta", "echo", "ok")
     assert record.size == len('{"k":[1,2]}')
     assert json.loads(record.payload) == {"k": [1, 2]}
-    assert json.loads(record.response) == {"echo": {"k": [1, 2]}, "from": "test"}
+    assert json.loads(record.response) == {"echo": {"k": [1, 2]}, "from": DRIVER}
     assert record.duration > 0 and record.time > 0
     assert MessageRecorded(**{k: v for k, v in record.to_json().items() if k != "event"}) \
         == record
@@ -576,7 +576,7 @@ def test_a_cancelled_message_is_recorded_as_cancelled(workspace):
         bus = h.host.bus
 
         async def send_then_cancel():
-            task = asyncio.ensure_future(bus.execute("test", "worker", "hang"))
+            task = asyncio.ensure_future(bus.execute(DRIVER, "worker", "hang"))
             while not bus._routes["worker"].inflight:
                 await asyncio.sleep(0)
             task.cancel()
@@ -592,8 +592,8 @@ def test_delivery_hooks_see_each_message_before_its_handler(workspace):
     with PluginHarness(workspace.root) as h:
         seen = []
         h.host.bus.delivery_hooks.append(lambda *call: seen.append(call))
-        h.runtime.run(h.host.bus.execute("test", "worker", 1))
-        assert seen == [("test", "worker", "execute")]
+        h.runtime.run(h.host.bus.execute(DRIVER, "worker", 1))
+        assert seen == [(DRIVER, "worker", "execute")]
 
 
 def test_history_keeps_at_most_the_text_limit_of_big_payloads(workspace):
@@ -601,11 +601,11 @@ def test_history_keeps_at_most_the_text_limit_of_big_payloads(workspace):
     config = RuntimeConfig(entry_points=False, history_text_limit=100)
     with PluginHarness(workspace.root, config) as h:
         bus = h.host.bus
-        assert h.runtime.run(bus.execute("test", "worker", "x" * 500)) == {"ran": "x" * 500}
+        assert h.runtime.run(bus.execute(DRIVER, "worker", "x" * 500)) == {"ran": "x" * 500}
         record = bus.history[-1]
         assert record.truncated and len(record.payload) == 100 and len(record.response) == 100
         assert record.size == 502
-        h.runtime.run(bus.execute("test", "worker", "small"))
+        h.runtime.run(bus.execute(DRIVER, "worker", "small"))
         assert not bus.history[-1].truncated
 
 

@@ -199,19 +199,25 @@ def test_broadcast_payload_is_validated_once_before_any_delivery(workspace):
         assert h.send("beta", "kept") is None
 
 
-def test_invalid_response_reaches_the_sender_as_remote_error(workspace):
+def test_invalid_response_is_refused_by_the_bridge_not_raised_by_the_target(workspace):
     workspace.plugin("beta", KEEPER)
-    with harness(workspace) as h, pytest.raises(sdk.RemoteError) as caught:
-        h.send("beta", "bad-reply")
-    assert caught.value.error_type == "InvalidPayload"
-    assert "response.when: set is not JSON-compatible" in caught.value.remote_message
+    with harness(workspace) as h:
+        with pytest.raises(sdk.ResponseRefused) as caught:
+            h.send("beta", "bad-reply")
+        record = h.host.bus.history[-1]
+    assert str(caught.value) == ("bridge refused the response of 'beta': "
+                                 "response.when: set is not JSON-compatible")
+    assert caught.value.target == "beta" and isinstance(caught.value, sdk.InvalidPayload)
+    assert "raised" not in str(caught.value)
+    assert (record.outcome, record.error) == ("error", str(caught.value))
 
 
-def test_response_over_the_limit_reaches_the_sender_as_remote_error(workspace):
+def test_response_over_the_limit_is_refused_by_the_bridge(workspace):
     workspace.plugin("beta", KEEPER)
     with harness(workspace, payload_limit=100) as h:
         assert h.send("beta", "double", "y" * 40) == "y" * 80
-        with pytest.raises(sdk.RemoteError, match="response: is 122 bytes .* 100-byte limit"):
+        with pytest.raises(sdk.ResponseRefused, match="bridge refused the response of 'beta': "
+                           "response: is 122 bytes .* 100-byte limit"):
             h.send("beta", "double", "y" * 60)  # within the limit on the way in
 
 

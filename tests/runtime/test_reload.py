@@ -17,7 +17,7 @@ from logomesh_studio.runtime.events import (
     ReloadCompleted,
 )
 from logomesh_studio.sdk import PermissionDenied
-from logomesh_studio.testing import PluginHarness
+from logomesh_studio.testing import DRIVER, PluginHarness
 from tests.runtime.reloading import (
     code,
     completed,
@@ -273,7 +273,7 @@ def test_messages_sent_during_a_reload_all_arrive(workspace):
     with PluginHarness(workspace.root) as h:
         run = h.runtime
         reload_future = run.submit(h.host.reload("alpha"))
-        sends = [run.submit(h.host.bus.send("test", "alpha", "version", None, 5))
+        sends = [run.submit(h.host.bus.send(DRIVER, "alpha", "version", None, 5))
                  for _ in range(50)]
         assert reload_future.result(10) is True
         answers = [f.result(10) for f in sends]
@@ -321,7 +321,7 @@ def test_handler_running_during_reload_finishes_on_old_code(workspace):
     workspace.plugin("alpha", gated)
     with PluginHarness(workspace.root) as h:
         run = h.runtime
-        slow = run.submit(h.host.bus.send("test", "alpha", "slow", None, 10))
+        slow = run.submit(h.host.bus.send(DRIVER, "alpha", "slow", None, 10))
         gate_holder = sys.modules[type(h.host.instance("alpha")).__module__].GATE
         save(module_file(workspace, "alpha"), code("v2"))
         reload_future = run.submit(h.host.reload("alpha"))

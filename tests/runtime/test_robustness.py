@@ -10,7 +10,7 @@ import pytest
 from logomesh_studio import sdk
 from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.events import ReloadCompleted
-from logomesh_studio.testing import PluginHarness
+from logomesh_studio.testing import DRIVER, PluginHarness
 
 ANSWERS = """
 from logomesh_studio.sdk import Plugin, handler
@@ -126,7 +126,7 @@ def test_reentrant_call_into_a_plugin_being_reloaded_does_not_deadlock(workspace
         async def outer_then_reload():
             import asyncio
 
-            outer = asyncio.ensure_future(h.host.bus.send("test", "aa", "outer"))
+            outer = asyncio.ensure_future(h.host.bus.send(DRIVER, "aa", "outer"))
             while not h.host.bus._routes["aa"].inflight:
                 await asyncio.sleep(0)
             reloaded = await h.host.reload("aa")

@@ -1,0 +1,366 @@
+"""Hardening (issue 18): whatever a plugin raises, floods or returns, the runtime, the
+other plugins and the history survive it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from logomesh_studio import sdk
+from logomesh_studio.runtime.config import RuntimeConfig
+from logomesh_studio.runtime.events import PluginFailed, PluginStopped
+from logomesh_studio.runtime.manifest import ManifestError, validate_manifest
+from logomesh_studio.runtime.senders import DEVELOPER
+from logomesh_studio.testing import DRIVER, PluginHarness
+
+RAISERS = {
+    "KeyboardInterrupt": "KeyboardInterrupt('from the plugin')",
+    "GeneratorExit": "GeneratorExit('from the plugin')",
+    "CancelledError": "asyncio.CancelledError('from the plugin')",
+    "Custom": "Custom('from the plugin')",
+}
+
+RAISING = """
+import asyncio
+from logomesh_studio.sdk import Plugin, handler
+
+
+class Custom(BaseException):
+    pass
+
+
+class TestPlugin(Plugin):
+    @handler("sync")
+    def sync(self, message):
+        raise {exc}
+
+    @handler("async")
+    async def async_(self, message):
+        await asyncio.sleep(0)
+        raise {exc}
+"""
+
+FINE = """
+from logomesh_studio.sdk import Plugin, handler
+
+
+class TestPlugin(Plugin):
+    @handler("ping")
+    def ping(self, message):
+        return "fine"
+"""
+
+
+def harness(workspace, **config):
+    return PluginHarness(workspace.root, RuntimeConfig(entry_points=False, **config))
+
+
+# -- BaseException from plugin code ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", RAISERS)
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_base_exception_in_a_handler_reaches_the_sender_as_remote_error(workspace, name, kind):
+    workspace.plugin("raiser", RAISING.format(exc=RAISERS[name]))
+    workspace.plugin("fine", FINE)
+    with harness(workspace) as h:
+        for _ in range(2):  # the runtime thread survives the first one
+            with pytest.raises(sdk.RemoteError) as caught:
+                h.send("raiser", kind)
+            assert caught.value.error_type == name and caught.value.target == "raiser"
+            assert h.host.bus.history[-1].outcome == "error"
+        assert h.send("fine", "ping") == "fine"
+        assert h.runtime.thread.is_alive()
+
+
+LIFECYCLE = FINE + """
+import asyncio
+
+
+class Custom(BaseException):
+    pass
+
+
+def _raise(self, *args):
+    raise {exc}
+
+
+TestPlugin.{method} = _raise
+"""
+
+
+@pytest.mark.parametrize("name", RAISERS)
+def test_base_exception_in_initialize_fails_only_that_plugin(workspace, name):
+    workspace.plugin("early", FINE)
+    workspace.plugin("raiser", LIFECYCLE.format(exc=RAISERS[name], method="initialize"))
+    workspace.plugin("zlate", FINE)  # loads after the raiser: the load goes on
+    with harness(workspace) as h:
+        info = h.plugin("raiser")
+        assert info.status == "failed" and f"{name}: from the plugin" in info.error
+        assert h.send("early", "ping") == h.send("zlate", "ping") == "fine"
+
+
+@pytest.mark.parametrize("name", RAISERS)
+def test_base_exception_in_cleanup_still_cleans_up_the_others(workspace, name):
+    workspace.plugin("alpha", FINE)
+    workspace.plugin("raiser", LIFECYCLE.format(exc=RAISERS[name], method="cleanup"))
+    workspace.plugin("zulu", FINE)
+    h = harness(workspace)
+    with h:
+        h.runtime.run(h.host.stop("raiser"))
+        assert h.plugin("raiser").status == "failed"
+        assert h.send("alpha", "ping") == "fine"
+    failed = [e for e in h.events if isinstance(e, PluginFailed)]
+    assert [(e.plugin_id, e.stage) for e in failed] == [("raiser", "cleanup")]
+    assert f"{name}: from the plugin" in failed[0].error
+    stopped = {e.plugin_id for e in h.events
+               if isinstance(e, PluginStopped) and e.reason == "shutdown"}
+    assert stopped == {"alpha", "zulu"}
+
+
+def test_keyboard_interrupt_in_a_task_a_plugin_spawned_leaves_the_runtime_running(workspace):
+    workspace.plugin("spawner", """
+        import asyncio
+        from logomesh_studio.sdk import Plugin, handler
+
+
+        async def interrupt():
+            raise KeyboardInterrupt("from a spawned task")
+
+
+        class TestPlugin(Plugin):
+            @handler("spawn")
+            async def spawn(self, message):
+                task = asyncio.ensure_future(interrupt())
+                await asyncio.wait([task])
+                return "spawned"
+    """)
+    workspace.plugin("fine", FINE)
+    with harness(workspace) as h:
+        # the task's KeyboardInterrupt escapes asyncio's loop; the runtime thread restarts
+        # the loop and the waiting handler then finishes normally
+        assert h.send("spawner", "spawn") == "spawned"
+        assert h.send("fine", "ping") == "fine"
+        assert h.runtime.thread.is_alive()
+
+
+def test_sender_cancelling_its_call_is_still_recorded_as_cancelled(workspace):
+    workspace.plugin("slow", """
+        import asyncio
+        from logomesh_studio.sdk import Plugin, handler
+
+        class TestPlugin(Plugin):
+            @handler("wait")
+            async def wait(self, message):
+                await asyncio.Event().wait()
+    """)
+    with harness(workspace) as h:
+
+        async def call_then_cancel():
+            call = asyncio.ensure_future(h.host.bus.send(DRIVER, "slow", "wait"))
+            while not h.host.bus._routes["slow"].inflight:
+                await asyncio.sleep(0)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+
+        h.runtime.run(call_then_cancel())
+        assert h.host.bus.history[-1].outcome == "cancelled"
+
+
+# -- flooding --------------------------------------------------------------------------------
+
+
+FLOODER = """
+import asyncio
+from logomesh_studio.sdk import Plugin, handler
+
+
+class TestPlugin(Plugin):
+    @handler("flood")
+    async def flood(self, message):
+        await asyncio.sleep(0)
+        await asyncio.gather(self.ctx.send("flooder", "flood"), self.ctx.send("flooder", "flood"))
+"""
+
+
+def test_a_flooding_plugin_is_refused_beyond_its_limit_while_others_flow(workspace):
+    workspace.plugin("flooder", FLOODER, permissions=["send:flooder"])
+    workspace.plugin("steady", FINE)
+    with harness(workspace, max_inflight_calls=50) as h:
+        bus = h.host.bus
+        peak = []
+        bus.delivery_hooks.append(lambda source, target, type: peak.append(bus._busy[source]))
+
+        async def flood_while_others_call():
+            flood = asyncio.ensure_future(bus.send(DRIVER, "flooder", "flood"))
+            answers = []
+            while not flood.done() or len(answers) < 20:
+                answers.append(await bus.send(DRIVER, "steady", "ping"))
+                await asyncio.sleep(0)
+            return answers, flood.exception()
+
+        answers, error = h.runtime.run(flood_while_others_call(), timeout=30)
+        assert answers.count("fine") == len(answers) >= 20
+        assert isinstance(error, sdk.RemoteError)
+        assert max(peak) <= 50
+        refused = [r for r in bus.history if r.outcome == "refused"]
+        assert refused and refused[0].source == "flooder"
+        assert refused[0].error == ("flooder already has 50 calls in flight (the runtime's "
+                                    "max_inflight_calls); wait for answers before sending more")
+
+
+def test_overloaded_is_a_plugin_error_naming_the_sender_and_the_limit():
+    error = sdk.Overloaded("flooder", 7)
+    assert isinstance(error, sdk.PluginError)
+    assert (error.sender, error.limit) == ("flooder", 7) and "flooder" in str(error)
+
+
+# -- history ---------------------------------------------------------------------------------
+
+
+def test_history_is_bounded_by_bytes_as_well_as_by_count(workspace):
+    workspace.plugin("echo", """
+        from logomesh_studio.sdk import Plugin, handler
+
+        class TestPlugin(Plugin):
+            @handler("echo")
+            def echo(self, message):
+                return message.payload
+    """)
+    with harness(workspace, history_size=1000, history_bytes=50_000) as h:
+        for n in range(40):
+            h.send("echo", "echo", {"n": n, "blob": "x" * 2000})
+        history = h.host.bus.history
+        kept = [json.loads(r.payload)["n"] for r in history]
+        assert history.bytes <= 50_000 and kept == list(range(40 - len(kept), 40))
+        assert 10 <= len(kept) < 13  # each record: ~4 KB of payload and response
+        h.send("echo", "echo", "x" * 60_000)  # alone over the bound: the newest is kept
+        assert len(history) == 1 and json.loads(history[-1].payload) == "x" * 60_000
+
+
+# -- responses the bridge cannot carry -------------------------------------------------------
+
+
+def test_dict_subclass_whose_items_raise_is_refused_and_recorded(workspace):
+    workspace.plugin("tricky", """
+        from logomesh_studio.sdk import Plugin, handler
+
+        class Tricky(dict):
+            def items(self):
+                raise RuntimeError("no items today")
+
+        class TestPlugin(Plugin):
+            @handler("get")
+            def get(self, message):
+                return {"ok": 1, "inner": Tricky(a=1)}
+
+            @handler("send-it")
+            async def send_it(self, message):
+                return await self.ctx.send("tricky", "echo", Tricky(a=1))
+    """, permissions=["send:tricky"])
+    with harness(workspace) as h:
+        with pytest.raises(sdk.ResponseRefused) as caught:
+            h.send("tricky", "get")
+        assert str(caught.value) == ("bridge refused the response of 'tricky': response.inner: "
+                                     "Tricky.items() raised RuntimeError: no items today")
+        record = h.host.bus.history[-1]
+        assert (record.target, record.type, record.error) == ("tricky", "get",
+                                                              str(caught.value))
+        with pytest.raises(sdk.RemoteError, match="InvalidPayload: payload: Tricky.items"):
+            h.send("tricky", "send-it")
+        assert h.host.bus.history[-2].outcome == "invalid"
+
+
+# -- the developer sender --------------------------------------------------------------------
+
+
+def test_the_developer_sender_is_not_a_valid_plugin_id(tmp_path):
+    with pytest.raises(ManifestError, match="id"):
+        validate_manifest(tmp_path / "plugin.toml", {
+            "id": DEVELOPER, "name": "x", "version": "1.0", "entry": "x:Plugin"})
+    assert DRIVER == DEVELOPER
+
+
+def test_a_plugin_with_id_test_does_not_break_the_harness(workspace):
+    workspace.plugin("test", """
+        from logomesh_studio.sdk import Plugin, handler
+
+        class TestPlugin(Plugin):
+            @handler("who")
+            def who(self, message):
+                return message.source
+    """)
+    with harness(workspace) as h:
+        assert h.send("test", "who") == DEVELOPER
+        assert h.host.bus.history[-1].source == DEVELOPER
+
+
+def test_a_real_ctrl_c_still_stops_run_cleanly(workspace, tmp_path):
+    marker = tmp_path / "cleaned.txt"
+    workspace.plugin("tidy", FINE + f"""
+
+def _cleanup(self):
+    with open({str(marker)!r}, "a") as out:
+        out.write("cleaned\\n")
+
+
+TestPlugin.cleanup = _cleanup
+""")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen([sys.executable, "-m", "logomesh_studio.cli", "run",
+                              str(workspace.root)], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        lines = []
+        for line in child.stdout:  # wait until the workspace is up
+            lines.append(line)
+            if line.startswith("workspace"):
+                break
+        child.send_signal(signal.SIGINT)
+        rest, _ = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 0, "".join(lines) + rest
+    assert "stopped   tidy (shutdown)" in rest and "Traceback" not in rest
+    assert marker.read_text() == "cleaned\n"
+
+
+# -- the in-process boundary -----------------------------------------------------------------
+
+
+def _plain_attributes(value):
+    """What ``value``'s instance attributes, slots and method/partial links hold (the
+    ways a plugin stumbles from one object to the next; not closures or gc)."""
+    found = list(vars(value).values()) if hasattr(value, "__dict__") else []
+    found += [getattr(value, n) for n in getattr(type(value), "__slots__", ()) if hasattr(value, n)]
+    found += [getattr(value, n) for n in ("__self__", "__func__", "func", "__wrapped__")
+              if hasattr(value, n)]
+    found += list(getattr(value, "args", ()) or ()) if not isinstance(value, BaseException) else []
+    return found
+
+
+def test_no_plain_attribute_of_a_context_leads_to_the_bridge_or_the_hub(workspace):
+    workspace.plugin("curious", FINE)
+    with harness(workspace) as h:
+        ctx = h.host.instance("curious").ctx
+        forbidden = {id(h.host.bus), id(h.host.events), id(h.host)}
+        seen, frontier = set(), [sdk._ports[ctx], ctx.log]
+        for _ in range(6):  # e.g. ports[ctx].send.func.__self__, log.handlers[0]._emit.__self__
+            following = []
+            for value in frontier:
+                if id(value) in seen or isinstance(value, str | int | float | type(None)):
+                    continue
+                seen.add(id(value))
+                assert id(value) not in forbidden, value
+                following += _plain_attributes(value)
+                if isinstance(value, list | tuple):
+                    following += list(value)
+            frontier = following
+        assert h.send("curious", "ping") == "fine"
