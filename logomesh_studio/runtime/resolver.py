@@ -1,4 +1,5 @@
-"""Dependency resolution: versions with ``packaging``, load order with ``graphlib``.
+"""Dependency resolution: versions with ``packaging``, load order by topological sort
+(cycles named with ``graphlib``).
 
 A plugin whose dependency is missing, mismatched, cyclic or itself failed is not
 started and says why; independent plugins still load.
@@ -95,40 +96,60 @@ def _check_dependencies(source: PluginSource, by_id: Mapping[str, PluginSource],
 
 def _load_order(requires: Mapping[str, list[str]], by_id: Mapping[str, PluginSource],
                 result: Resolution) -> list[str]:
-    """Dependencies before dependents and, among the plugins ready at each step, the
-    smallest id first (a deterministic order). Each dependency cycle is recorded as a
-    failure of its members and cut out; their dependents stay in the order (the caller
-    fails them)."""
+    """Dependencies before dependents, smallest ready id first (a deterministic order).
+    Each dependency cycle fails its members; the plugins that depend on a cycle come
+    last (the caller fails them)."""
+    order = _topological(requires)
+    placed = set(order)
+    stuck = {pid: deps for pid, deps in requires.items() if pid not in placed}
     cut: set[str] = set()
-    graph: Mapping[str, list[str]] = requires
-    while True:
-        sorter = graphlib.TopologicalSorter(graph)
-        try:
-            sorter.prepare()
-            break
-        except graphlib.CycleError as exc:
-            cycle = _cycle_path(exc.args[1])
+    for cycle in _cycles(stuck):
         text = " -> ".join(cycle)
         for pid in cycle[:-1]:
             result.fail(pid, Problem(str(by_id[pid].manifest_path), "dependencies",
                                      f"dependency cycle {text}"))
         cut.update(cycle)
-        graph = {pid: [d for d in deps if d not in cut] for pid, deps in requires.items()
-                 if pid not in cut}
-    ready: list[str] = []
-    order: list[str] = []
-    while sorter.is_active():
-        for pid in sorter.get_ready():
-            heapq.heappush(ready, pid)
+    return order + _topological({pid: [d for d in deps if d not in cut]
+                                 for pid, deps in stuck.items() if pid not in cut})
+
+
+def _topological(requires: Mapping[str, list[str]]) -> list[str]:
+    """Kahn's algorithm with a heap: among the plugins whose dependencies are placed,
+    the smallest id goes next. Plugins in or behind a cycle are left out; dependencies
+    outside ``requires`` count as placed."""
+    waiting = {pid: 0 for pid in requires}
+    dependents: dict[str, list[str]] = {}
+    for pid, deps in requires.items():
+        for dep in deps:
+            if dep in waiting:
+                waiting[pid] += 1
+                dependents.setdefault(dep, []).append(pid)
+    ready = [pid for pid, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
         pid = heapq.heappop(ready)
         order.append(pid)
-        sorter.done(pid)
+        for dependent in dependents.get(pid, ()):
+            waiting[dependent] -= 1
+            if waiting[dependent] == 0:
+                heapq.heappush(ready, dependent)
     return order
 
 
-def _cycle_path(found: list[str]) -> list[str]:
-    """graphlib's cycle (it walks from dependency to dependent) as ``[a, b, c, a]``
-    where a requires b, starting at the smallest id."""
-    path = found[::-1]
-    start = path.index(min(path[:-1]))
-    return path[start:-1] + path[:start + 1]
+def _cycles(graph: Mapping[str, list[str]]) -> list[list[str]]:
+    """Every dependency cycle in ``graph`` as ``[a, b, c, a]`` (a requires b), starting
+    at its smallest id. graphlib reports one cycle at a time; each is cut out in turn."""
+    remaining = dict(graph)
+    cycles: list[list[str]] = []
+    while remaining:
+        try:
+            graphlib.TopologicalSorter(remaining).prepare()
+            break
+        except graphlib.CycleError as exc:
+            path = exc.args[1][::-1]  # graphlib walks from dependency to dependent
+        start = path.index(min(path[:-1]))
+        cycles.append(path[start:-1] + path[:start + 1])
+        for pid in path:
+            remaining.pop(pid, None)
+    return cycles
