@@ -135,3 +135,27 @@ def test_the_readme_headless_commands_run_as_written(examples, line):
         return
     proc = subprocess.run(args, cwd=examples, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def headings(path: Path) -> set[str]:
+    """The section titles of a markdown file (code blocks left out)."""
+    text = re.sub(r"^```.*?^```", "", path.read_text(), flags=re.DOTALL | re.MULTILINE)
+    return {line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")}
+
+
+def anchor(title: str) -> str:
+    """GitHub's anchor for a heading."""
+    return re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+
+
+def test_every_section_the_docs_and_code_refer_to_exists():
+    guide = headings(GUIDE)
+    for path in [README, *sorted((REPO / "docs").glob("*.md"))]:
+        for target, name in re.findall(r"\]\(([\w./-]*\.md)?#([\w-]+)\)", path.read_text()):
+            linked = path.parent / target if target else path
+            assert name in {anchor(t) for t in headings(linked)}, f"{path}: #{name}"
+        for name in re.findall(r"guide's \"([^\"]+)\" section", path.read_text()):
+            assert name in guide, f"{path}: {name!r}"
+    for path in (REPO / "logomesh_studio").rglob("*.py"):
+        for name in re.findall(r"plugin-guide\.md, \"([^\"]+)\"", path.read_text()):
+            assert name in guide, f"{path}: {name!r}"
