@@ -2,7 +2,7 @@
 
     logomesh-studio [WORKSPACE] [--headless]    open WORKSPACE (default: the bundled examples)
     logomesh-studio check WORKSPACE [--json]    validate manifests, dependencies and imports
-    logomesh-studio run WORKSPACE [--json] [--for SECONDS] [--watch]
+    logomesh-studio run WORKSPACE [--json] [--for SECONDS] [--watch [--allow-permission-changes]]
                                                 run headless, printing events
     logomesh-studio send WORKSPACE TARGET TYPE [PAYLOAD] [--as PLUGIN] [--json]
                                                 send one message, print the response
@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from logomesh_studio._argtypes import directory
 from logomesh_studio.examples import example_workspace
@@ -85,6 +85,8 @@ def format_event(event: Event) -> str:
         return f"RELOAD FAILED {e['plugin_id']}: {e['stage']}: {e['error']} (old version kept)"
     if kind == "reload_started":
         return f"reloading {e['plugin_id']} <- {e['cause']}"
+    if kind == "permissions_changed":
+        return _permissions_line(e)
     if kind == "watching":
         return f"watching  {e['workspace']}"
     if kind == "log":
@@ -95,6 +97,15 @@ def format_event(event: Event) -> str:
                 f"({e['duration'] * 1e6:.0f} us){tail}")
     fields = " ".join(f"{k}={v}" for k, v in e.items() if k not in ("event", "time"))
     return f"{kind:<9} {fields}"
+
+
+def _permissions_line(e: dict[str, Any]) -> str:
+    change = " ".join([*(f"+{p}" for p in e["added"]), *(f"-{p}" for p in e["removed"])])
+    line = f"permissions {e['plugin_id']}: {e['status']} {change}".rstrip()
+    if e["status"] == "refused":
+        line += (f" (refused: {', '.join(e['widened'])}; restart with "
+                 "--allow-permission-changes to apply permissions a reload widens)")
+    return line
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -145,6 +156,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the workspace until ``--for`` ends or Ctrl+C/SIGTERM; exit 1 if a plugin
     (or a plugin folder's manifest) failed at startup."""
+    from logomesh_studio.runtime.config import RuntimeConfig
     from logomesh_studio.runtime.events import ManifestInvalid, WorkspaceLoaded
     from logomesh_studio.runtime.runner import RuntimeThread
 
@@ -166,7 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             except BrokenPipeError:  # e.g. piped into `head`: stop printing quietly
                 sys.stdout = open(os.devnull, "w")  # noqa: SIM115
 
-    runtime = RuntimeThread(args.workspace)
+    policy = "allow" if getattr(args, "allow_permission_changes", False) else "refuse"
+    runtime = RuntimeThread(args.workspace, RuntimeConfig(permission_changes=policy))
     runtime.events.subscribe(show)
     done = threading.Event()
     with stop_on_sigterm():
@@ -203,6 +216,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="stop after SECONDS (default: until Ctrl+C)")
     run.add_argument("--watch", action="store_true",
                      help="hot-reload plugins when their files change")
+    run.add_argument("--allow-permission-changes", action="store_true",
+                     help="with --watch, apply permissions a reloaded manifest adds (by "
+                          "default a reload may only narrow a plugin's permissions)")
     run.set_defaults(func=cmd_run, once=False)
     for module in dict.fromkeys(EXTRA_COMMANDS.values()):
         importlib.import_module(module).register(sub)

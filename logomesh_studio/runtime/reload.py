@@ -264,22 +264,24 @@ class Reloader:
                 if not reloaded:
                     continue
                 cause = f"dependency {', '.join(reloaded)} reloaded"
-            results[pid] = await self._reload_one(record, cause, clock)
+            results[pid] = await self._reload_one(record, cause, clock, pid in changed)
         self.host.resolution = resolve([r.source for r in self.host.records.values()])
         return results
 
-    async def _reload_one(self, record: PluginRecord, cause: str, clock: dict[str, float]
-                          ) -> bool:
+    async def _reload_one(self, record: PluginRecord, cause: str, clock: dict[str, float],
+                          changed: bool = True) -> bool:
+        """Reload one plugin; ``changed``: its files changed (else it only follows an
+        upstream reload: its manifest and bytecode are still good)."""
         watch = _Stopwatch()
         self.host.events.emit(ReloadStarted(plugin_id=record.id, cause=cause))
-        plan = self._plan(record, cause)
+        plan = self._plan(record, cause) if changed else _Plan(record.source)
         if plan is None:
             return False
         if record.loaded is None:  # failed or stopped before: a fresh start is the reload
             if not await self._fresh_start(record, plan, cause):
                 return False
         else:
-            loaded = await self._stage(record, plan, cause, watch)
+            loaded = await self._stage(record, plan, cause, watch, changed)
             if loaded is None:
                 return False
             await self._commit(record, plan, loaded, watch)
@@ -329,8 +331,8 @@ class Reloader:
                               or PluginTraceback(f"{record.id} did not start", ""), cause)
         return True
 
-    async def _stage(self, record: PluginRecord, plan: _Plan, cause: str, watch: _Stopwatch
-                     ) -> LoadedPlugin | None:
+    async def _stage(self, record: PluginRecord, plan: _Plan, cause: str, watch: _Stopwatch,
+                     changed: bool) -> LoadedPlugin | None:
         """Hold the plugin's messages and bring the new version up beside the old one,
         with the old state; on failure the old version is back in place (None)."""
         host, bus, old = self.host, self.host.bus, record.loaded
@@ -351,7 +353,8 @@ class Reloader:
         try:
             state = self._copy_state(record, old, watch)
             purge_modules(old_modules)
-            drop_bytecode(plan.source.folder)
+            if changed:
+                drop_bytecode(plan.source.folder)
             watch.lap("unload")
             loaded = await host.instantiate(staging)
             watch.lap("import")

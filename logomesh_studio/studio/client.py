@@ -11,6 +11,7 @@ reports each plugin's share of its time once a second.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -24,6 +25,7 @@ from logomesh_studio.runtime.events import (
     LogRecorded,
     ManifestInvalid,
     MessageRecorded,
+    PermissionsChanged,
     PluginFailed,
     PluginLoaded,
     PluginStopped,
@@ -86,6 +88,9 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "send": lambda host, source, target, type, payload=None, timeout=None:
         host.bus.send(source, target, type, payload, timeout),
     "replay": lambda host, record: host.bus.replay(record),
+    "pending_permissions": lambda host: host.reloader.pending_permissions(),
+    "decide_permissions": lambda host, plugin_id, approve:
+        host.reloader.decide_permissions(plugin_id, approve),
 }
 
 
@@ -121,6 +126,7 @@ class RuntimeClient(QObject):
     sig_reload_started = Signal(object)
     sig_reload_completed = Signal(object)
     sig_reload_failed = Signal(object)
+    sig_permissions_changed = Signal(object)  # PermissionsChanged
     sig_command_failed = Signal(str, str)  # command, error
     sig_cpu_updated = Signal(object)  # dict[plugin id, share of the runtime thread's time]
     _sig_events_queued = Signal()  # emitted from the runtime thread: a queued connection
@@ -155,7 +161,7 @@ class RuntimeClient(QObject):
             PluginStopped: self.sig_plugin_stopped, ManifestInvalid: self.sig_manifest_invalid,
             WorkspaceLoaded: self.sig_workspace_loaded, Watching: self.sig_watching,
             ReloadStarted: self.sig_reload_started, ReloadCompleted: self.sig_reload_completed,
-            ReloadFailed: self.sig_reload_failed,
+            ReloadFailed: self.sig_reload_failed, PermissionsChanged: self.sig_permissions_changed,
         }
         self._wire_signals()
 
@@ -199,13 +205,17 @@ class RuntimeClient(QObject):
         """Start a runtime on ``workspace`` (closing the current one) and watch it."""
         await self.close()
         # Imported here, not at the top: the window shows before the runtime loads.
+        from logomesh_studio.runtime.config import RuntimeConfig
+        from logomesh_studio.runtime.permission_changes import ASK
         from logomesh_studio.runtime.runner import RuntimeThread
 
         if workspace is not None and not Path(workspace).is_dir():
             self._set_state(STOPPED)
             raise NotADirectoryError(f"{workspace}: not a folder of plugins")
         self._workspace = Path(workspace).resolve() if workspace is not None else None
-        runtime = RuntimeThread(self._workspace, self._config)
+        # Studio can ask: a reload that widens a plugin's permissions waits for approval.
+        config = dataclasses.replace(self._config or RuntimeConfig(), permission_changes=ASK)
+        runtime = RuntimeThread(self._workspace, config)
         runtime.host.bus.grant(self.developer, DEVELOPER_PERMISSIONS)
         self._runtime = runtime
         self._unsubscribe = runtime.events.subscribe(self._enqueue)

@@ -1,7 +1,8 @@
 """Plugin tree: every plugin's status, manifest facts, live traffic and CPU share, with actions.
 
 Context menu: reload, stop/start, debug, send a message, open folder, show messages,
-copy id. Failed plugins
+copy id. A reload that widens a plugin's permissions shows a banner above the tree
+(approve or reject). Failed plugins
 (and failed reloads) are red and show their error; the panel below the tree shows
 the selected plugin's traceback with clickable file locations.
 """
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 from logomesh_studio.runtime.events import ReloadCompleted, ReloadFailed, ReloadStarted
 from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.client import RuntimeClient
+from logomesh_studio.studio.panes.permission_requests import PermissionRequests
 from logomesh_studio.studio.panes.plugin_tree_model import NodeRole, PluginTreeModel
 from logomesh_studio.studio.widgets.search_field import SearchField
 from logomesh_studio.studio.widgets.traceback_view import TracebackView
@@ -134,6 +136,8 @@ class PluginsPane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.toolbar)
+        self.permission_requests = PermissionRequests(self.client, self)
+        layout.addWidget(self.permission_requests)
         layout.addWidget(self.splitter)
 
     def _wire_signals(self) -> None:

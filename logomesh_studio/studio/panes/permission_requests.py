@@ -1,0 +1,90 @@
+"""A non-modal banner above the plugin tree: permissions a reload asks to widen.
+
+A reload that widens a plugin's permissions keeps the old ones in force until the user
+decides here (Approve / Reject); the decision goes to the runtime through the client.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from logomesh_studio.runtime.events import PermissionsChanged
+from logomesh_studio.studio.client import RuntimeClient
+
+
+class PermissionRequest(QFrame):
+    """One plugin's request: what it asks for, and the two answers."""
+
+    def __init__(self, event: PermissionsChanged, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plugin_id = event.plugin_id
+        self.setObjectName(f"permission_request_{event.plugin_id}")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        asked = ", ".join(f"<code>{html.escape(p)}</code>" for p in event.widened)
+        self.label = QLabel(
+            f"<b>{html.escape(event.plugin_id)}</b> was reloaded with a manifest that asks "
+            f"for more permissions: {asked}. Its old permissions stay in force until you "
+            "approve.", self)
+        self.label.setWordWrap(True)
+        self.approve_button = QPushButton("Approve", self)
+        self.approve_button.setToolTip(f"Grant {event.plugin_id} the permissions its "
+                                       "manifest now asks for")
+        self.reject_button = QPushButton("Reject", self)
+        self.reject_button.setToolTip(f"Keep {event.plugin_id}'s old permissions")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.approve_button)
+        layout.addWidget(self.reject_button)
+
+
+class PermissionRequests(QWidget):
+    """The pending permission requests of the open workspace (hidden when none)."""
+
+    def __init__(self, client: RuntimeClient, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("permission_requests")
+        self.client = client
+        self.requests: dict[str, PermissionRequest] = {}
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(2)
+        self.setVisible(False)
+        self._wire_signals()
+
+    def _wire_signals(self) -> None:
+        self.client.sig_permissions_changed.connect(self._on_client_permissions_changed)
+        self.client.sig_workspace_opened.connect(self._on_client_workspace_opened)
+
+    def _on_client_permissions_changed(self, event: PermissionsChanged) -> None:
+        self._drop(event.plugin_id)
+        if event.status == "pending":
+            request = PermissionRequest(event, self)
+            request.approve_button.clicked.connect(
+                lambda: self._decide(request.plugin_id, True))
+            request.reject_button.clicked.connect(
+                lambda: self._decide(request.plugin_id, False))
+            self.requests[event.plugin_id] = request
+            self._layout.addWidget(request)
+        self.setVisible(bool(self.requests))
+
+    def _on_client_workspace_opened(self, workspace: str) -> None:
+        for plugin_id in list(self.requests):
+            self._drop(plugin_id)
+        self.setVisible(False)
+
+    def _decide(self, plugin_id: str, approve: bool) -> None:
+        request = self.requests.get(plugin_id)
+        if request is not None:
+            request.setEnabled(False)  # the runtime's answer (an event) removes it
+        self.client.spawn(self.client.call("decide_permissions", plugin_id=plugin_id,
+                                           approve=approve),
+                          "approve permissions" if approve else "reject permissions")
+
+    def _drop(self, plugin_id: str) -> None:
+        request = self.requests.pop(plugin_id, None)
+        if request is not None:
+            self._layout.removeWidget(request)
+            request.deleteLater()
