@@ -6,7 +6,6 @@ import ast
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from logomesh_studio.examples import example_workspace
-from tests.conftest import Workspace
+from tests.conftest import Workspace, stop_when
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -119,19 +118,9 @@ def test_the_readme_headless_commands_run_as_written(examples, line):
         # Runs until Ctrl+C (or for a minute): stop it once it is up, as a user would.
         ready = ("watching", "watching ") if "--watch" in args else ("workspace_loaded",
                                                                       "workspace ")
-        proc = subprocess.Popen(args, cwd=examples, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        try:
-            assert proc.stdout is not None
-            for out in proc.stdout:
-                if f'"event": "{ready[0]}"' in out or out.startswith(ready[1]):
-                    proc.send_signal(signal.SIGTERM)
-                    break
-            _, err = proc.communicate(timeout=120)
-        finally:
-            proc.kill()
-            proc.wait()
-        assert proc.returncode == 0, err
+        proc = stop_when(args, lambda out: f'"event": "{ready[0]}"' in out
+                         or out.startswith(ready[1]), cwd=examples)
+        assert proc.returncode == 0, proc.stderr
         return
     proc = subprocess.run(args, cwd=examples, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

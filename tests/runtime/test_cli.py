@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 
@@ -12,6 +11,7 @@ import pytest
 
 from logomesh_studio.cli import _parser, _subcommand_names, main
 from logomesh_studio.examples import example_workspace
+from tests.conftest import stop_when
 
 
 def test_check_on_a_valid_workspace_exits_zero(workspace, capsys):
@@ -38,12 +38,7 @@ def test_check_imports_every_entry_and_counts_the_plugins_with_problems(workspac
     missing = workspace.plugin("missing", cls="Real")
     manifest = missing / "plugin.toml"
     manifest.write_text(manifest.read_text().replace(":Real", ":Gone"))
-    shadow = workspace.root / "shadow"
-    (shadow / "queue").mkdir(parents=True)
-    (shadow / "queue" / "__init__.py").write_text(
-        "from logomesh_studio.sdk import Plugin\n\nclass Q(Plugin):\n    pass\n")
-    workspace.write_manifest(shadow, {"id": "shadow", "name": "S", "version": "1.0",
-                                      "entry": "queue:Q"})
+    shadow = workspace.plugin("shadow", package="queue")
     assert main(["check", str(workspace.root)]) == 1
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
@@ -208,22 +203,12 @@ class TestPlugin(Plugin):
 def test_sigterm_stops_run_like_ctrl_c_running_every_cleanup(workspace, tmp_path):
     marker = tmp_path / "cleanup-ran"
     workspace.plugin("tidy", CLEANS_UP.format(marker=str(marker)))
-    proc = subprocess.Popen([sys.executable, "-u", "-m", "logomesh_studio.cli", "run",
-                             str(workspace.root), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if json.loads(line)["event"] == "workspace_loaded":
-                proc.send_signal(signal.SIGTERM)
-                break
-        rest, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == 0, err
+    proc = stop_when([sys.executable, "-u", "-m", "logomesh_studio.cli", "run",
+                      str(workspace.root), "--json"],
+                     lambda line: json.loads(line)["event"] == "workspace_loaded")
+    assert proc.returncode == 0, proc.stderr
     assert marker.read_text() == "cleaned up"
-    stopped = [json.loads(line) for line in rest.splitlines()]
+    stopped = [json.loads(line) for line in proc.stdout.splitlines()]
     assert stopped[-1] == {**stopped[-1], "event": "plugin_stopped", "plugin_id": "tidy",
                            "reason": "shutdown"}
 

@@ -44,12 +44,7 @@ def test_a_syntax_error_names_the_file_and_line(workspace):
 
 
 def test_a_package_named_like_a_standard_module_is_reported(workspace):
-    folder = workspace.root / "queue-plugin"
-    (folder / "queue").mkdir(parents=True)
-    (folder / "queue" / "__init__.py").write_text(
-        "from logomesh_studio.sdk import Plugin\n\nclass QueuePlugin(Plugin):\n    pass\n")
-    workspace.write_manifest(folder, {"id": "queue", "name": "Q", "version": "1.0",
-                                      "entry": "queue:QueuePlugin"})
+    workspace.plugin("queue", package="queue")
     reason = checked(workspace)["queue"].reason
     assert "package 'queue' is already imported from" in reason
 
