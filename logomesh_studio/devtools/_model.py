@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import sys
+import sysconfig
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 IDLE_NAME = "[idle]"
 
@@ -108,3 +113,59 @@ def collapsed_stacks(
         (";".join(labels[i] for i in stack), round(value)) for stack, value in totals.items()
     )
     return "".join(f"{stack} {value}\n" for stack, value in lines if value > 0)
+
+
+@functools.cache
+def _library_roots() -> tuple[str, ...]:
+    """Folders whose code is not plugin code: the standard library, installed packages
+    and the LogoMesh runtime itself."""
+    paths = sysconfig.get_paths()
+    folders = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    folders.add(str(Path(__file__).resolve().parents[1]))  # the logomesh_studio package
+    return tuple(os.path.normcase(os.path.realpath(f)).rstrip(os.sep) + os.sep for f in folders)
+
+
+_LIBRARY_MARKERS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}",
+                    f"{os.sep}lib{os.sep}python{sys.version_info[0]}")
+
+
+@functools.lru_cache(maxsize=8192)
+def is_library_file(path: str) -> bool:
+    """True for source files that are not plugin code: the standard library, installed
+    packages, the runtime, and frozen or generated modules (``<frozen runpy>``). Paths from
+    another machine (an imported profile) are recognised by their site-packages or
+    ``lib/pythonX`` folder."""
+    if not path or path.startswith("<"):
+        return True
+    normal = os.path.normcase(path)
+    if any(marker in normal for marker in _LIBRARY_MARKERS):
+        return True
+    real = os.path.normcase(os.path.realpath(path))
+    return real.startswith(_library_roots())
+
+
+def is_plugin_code(frame: Frame) -> bool:
+    """A frame of code a plugin author wrote: neither an idle wait nor a library frame."""
+    return frame.name != IDLE_NAME and frame.file is not None and not is_library_file(frame.file)
+
+
+def fold_frames(
+    frames: Sequence[Frame], samples: Sequence[Sample], keep: Callable[[Frame], bool]
+) -> list[Sample]:
+    """Samples with every frame that ``keep`` rejects folded away (its time goes to the
+    nearest kept caller); samples left with no frame at all are dropped.
+
+    Frame indices stay valid for ``frames``, like pyinstrument's hidden library frames.
+    """
+    kept = [keep(frame) for frame in frames]
+    folded: dict[tuple[int, ...], tuple[int, ...]] = {}
+    result: list[Sample] = []
+    for sample in samples:
+        stack = folded.get(sample.stack)
+        if stack is None:
+            stack = folded[sample.stack] = tuple(i for i in sample.stack if kept[i])
+        if stack == sample.stack:
+            result.append(sample)
+        elif stack:
+            result.append(Sample(stack, sample.weight, sample.plugin, sample.message))
+    return result

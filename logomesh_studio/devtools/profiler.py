@@ -14,6 +14,7 @@ are separate, on-demand tools because they do slow the code down.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -27,7 +28,17 @@ from typing import Any, Literal
 from . import _speedscope
 from ._callcounts import CallStats, DeterministicProfiler, count_calls
 from ._memory import AllocationSite, MemorySnapshot, trace_memory
-from ._model import IDLE_NAME, Frame, FunctionStats, Sample, collapsed_stacks, function_stats
+from ._model import (
+    IDLE_NAME,
+    Frame,
+    FunctionStats,
+    Sample,
+    collapsed_stacks,
+    fold_frames,
+    function_stats,
+    is_library_file,
+    is_plugin_code,
+)
 from ._roots import PluginRoots
 from ._sampler import StackSampler, cpu_clock_of
 
@@ -42,6 +53,8 @@ __all__ = [
     "Profiler",
     "Sample",
     "count_calls",
+    "is_library_file",
+    "is_plugin_code",
     "record_thread",
     "trace_memory",
 ]
@@ -94,6 +107,13 @@ class Profile:
             for sample in self.samples
             if sample.stack and self.frames[sample.stack[-1]].name == IDLE_NAME
         )
+
+    def plugin_code_only(self) -> Profile:
+        """This profile with idle, runtime and library frames folded away (their time goes
+        to the plugin function that called them; samples without plugin code are dropped),
+        so a plugin's own time fills a flame chart. Frame indices are unchanged."""
+        return dataclasses.replace(self, samples=fold_frames(self.frames, self.samples,
+                                                             is_plugin_code))
 
     def _seconds_by(self, key: Callable[[Sample], str | None]) -> dict[str, float]:
         totals: dict[str, float] = defaultdict(float)

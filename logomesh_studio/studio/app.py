@@ -48,7 +48,10 @@ def _exit_after(window: MainWindow, client: RuntimeClient, when: str) -> None:
     app = QApplication.instance()
     if when == "shown":
         def shown() -> None:
-            _report("window_shown", title=window.windowTitle())
+            frame, screen = window.frameGeometry(), window.screen().availableGeometry()
+            _report("window_shown", title=window.windowTitle(),
+                    frame=[frame.x(), frame.y(), frame.width(), frame.height()],
+                    screen=[screen.x(), screen.y(), screen.width(), screen.height()])
             window.close()
         window.sig_first_shown.connect(shown)
     elif when == "loaded":

@@ -12,8 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QProcess, QSettings, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtCore import QByteArray, QPoint, QProcess, QSettings, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -50,6 +57,11 @@ if TYPE_CHECKING:
 APP_TITLE = "LogoMesh Studio"
 STATE_VERSION = 1
 MAX_RECENT = 8
+DEFAULT_SIZE = QSize(1400, 880)
+"""The first window's size where the screen has room for it."""
+SCREEN_SHARE = 0.92
+"""On a smaller screen, the first window takes this share of its free area (so the title bar
+and the window's frame fit too)."""
 
 
 @dataclass(frozen=True)
@@ -522,9 +534,9 @@ class MainWindow(QMainWindow):
     def restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
+            self.restoreGeometry(geometry)  # Qt moves and shrinks it onto today's screens
         else:
-            self.resize(1400, 880)
+            self.fit_to_screen()
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state, STATE_VERSION)
@@ -532,6 +544,19 @@ class MainWindow(QMainWindow):
             splitter_state = self.settings.value(f"splitters/{name}")
             if isinstance(splitter_state, QByteArray) and name not in _LAZY_PANES:
                 getattr(self, name).splitter.restoreState(splitter_state)
+
+    def fit_to_screen(self) -> None:
+        """Take :data:`DEFAULT_SIZE`, or as much of the screen as leaves its frame visible,
+        centred on the screen the window opens on."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(DEFAULT_SIZE)
+            return
+        room = screen.availableGeometry()
+        size = DEFAULT_SIZE.boundedTo(QSize(int(room.width() * SCREEN_SHARE),
+                                            int(room.height() * SCREEN_SHARE)))
+        self.resize(size)
+        self.move(room.center() - QPoint(size.width() // 2, size.height() // 2))
 
     # -- Qt events --------------------------------------------------------------------------
 

@@ -464,3 +464,66 @@ def test_memory_snapshot_needs_tracing_to_be_on():
         pytest.skip("tracemalloc was started outside this test")
     with pytest.raises(RuntimeError, match="trace_memory"):
         MemorySnapshot.take()
+
+
+BUSY_PLUGIN = """
+import json
+import time
+
+from logomesh_studio.sdk import Plugin, handler
+
+
+class TestPlugin(Plugin):
+    @handler("work")
+    def work(self, message):
+        end = time.perf_counter() + 0.02
+        while time.perf_counter() < end:
+            json.dumps({"n": list(range(50))})
+        return "done"
+"""
+
+
+def test_plugin_code_only_folds_idle_runtime_and_library_frames_away(tmp_path):
+    def frame(name: str, module) -> Frame:
+        return Frame(name, module.__file__, 1)
+
+    import logomesh_studio.runtime.bus as bus
+
+    handler = Frame("work", str(tmp_path / "busy" / "busy.py"), 7)
+    frames = [frame("_bootstrap", threading), frame("run_forever", asyncio.base_events),
+              Frame("[idle]"), frame("send", bus), handler, frame("dumps", json),
+              Frame("<module>", "<frozen runpy>", 1)]
+    boot, loop, idle, send, work, dumps, frozen = range(len(frames))
+    profile = Profile(frames, [Sample((boot, loop, idle), 5.0),
+                               Sample((boot, loop, send, work), 0.001, "busy"),
+                               Sample((boot, loop, send, work, dumps), 0.0003, "busy"),
+                               Sample((frozen, boot, loop, send), 0.002)], duration=5.0)
+
+    mine = profile.plugin_code_only()
+    assert mine.samples == [Sample((work,), 0.001, "busy"), Sample((work,), 0.0003, "busy")]
+    assert mine.frames == profile.frames and mine.duration == 5.0
+    assert [(f.name, f.self_seconds) for f in mine.functions()] == [
+        ("work", pytest.approx(0.0013))]
+    assert mine.total_seconds == pytest.approx(0.0013)  # the whole chart, not a sliver
+    assert len(profile.samples) == 4  # the recording itself is untouched
+
+
+def test_plugin_code_only_of_a_quiet_workspace_is_the_plugins_own_time(workspace):
+    from logomesh_studio.testing import PluginHarness
+
+    folder = workspace.plugin("busy", BUSY_PLUGIN)
+    with PluginHarness(workspace.root) as harness:
+        ident = harness.runtime.thread.ident
+        with Profiler(0.001, ident, plugin_roots={"busy": folder}) as profiler:
+            for _ in range(3):
+                assert harness.send("busy", "work") == "done"
+        profile = profiler.profile
+
+    assert profile.idle_seconds() > 0  # the loop waited between messages
+    mine = profile.plugin_code_only()
+    plugin_time = profile.plugin_seconds()["busy"]
+    assert mine.total_seconds == pytest.approx(plugin_time)
+    assert mine.idle_seconds() == 0
+    shown = {profile.frames[i] for sample in mine.samples for i in sample.stack}
+    assert {f.name for f in shown} == {"TestPlugin.work"}
+    assert all(Path(f.file).is_relative_to(folder) for f in shown)

@@ -27,9 +27,14 @@ def test_recording_a_profile_from_the_window_charges_plugins(studio, two_plugins
     studio.open(two_plugins.root)
     profile = studio.run(studio.client.record_profile(0.2))
     assert profile.samples and profile.duration > 0.1
-    studio.window.profiler.load_profile(profile, "runtime")
-    assert studio.window.profiler.profile is profile
-    assert studio.window.profiler.table.model().rowCount() > 0
+    pane = studio.window.profiler
+    pane.load_profile(profile, "runtime")
+    assert pane.profile is profile
+    # Nothing was sent: by default (plugin code only) the quiet runtime shows no frame...
+    assert pane.plugin_code_only and pane.table.model().rowCount() == 0
+    assert "turn off Plugin Code Only" in pane.summary.text()
+    pane.set_plugin_code_only(False)  # ...and every frame of the recording on request
+    assert pane.table.model().rowCount() > 0
 
 
 def test_double_click_source_from_the_profiler_opens_it_in_the_editor(studio, two_plugins):

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
+import pytest
 import shiboken6
 from PySide6.QtCore import Qt
 
@@ -92,3 +98,34 @@ def test_theme_choice_is_saved_and_applied(studio, settings):
     assert settings.value("theme") == "dark" and themes.is_dark()
     studio.window.theme_actions["light"].trigger()
     assert settings.value("theme") == "light" and not themes.is_dark()
+
+
+def test_a_first_window_fits_the_screen_it_opens_on(qtbot, async_loop, settings, theme):
+    client = RuntimeClient()
+    window = MainWindow(client, settings, theme)
+    window.show()
+    qtbot.waitExposed(window)
+    room = window.screen().availableGeometry()  # offscreen: 800x600, smaller than the default
+    assert room.contains(window.frameGeometry()), (room, window.frameGeometry())
+    window.close()
+    for obj in (window, client):
+        shiboken6.delete(obj)
+
+
+@pytest.mark.parametrize("screen", [(1280, 800), (1600, 1000)])
+def test_logomesh_studio_opens_within_a_laptop_screen(tmp_path, screen):
+    width, height = screen
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"windowFrameMargins": True, "screens": [
+        {"name": "laptop", "x": 0, "y": 0, "width": width, "height": height,
+         "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "LOGOMESH_STUDIO_EXIT_AFTER": "shown"}
+    proc = subprocess.run([sys.executable, "-m", "logomesh_studio.cli", str(tmp_path)],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(proc.stdout.strip().splitlines()[-1])
+    x, y, w, h = shown["frame"]
+    assert shown["screen"] == [0, 0, width, height]
+    assert x >= 0 and y >= 0 and x + w <= width and y + h <= height, shown
+    assert w >= 0.8 * min(width, 1400) and h >= 0.8 * min(height, 880)  # and uses the room

@@ -140,3 +140,33 @@ def test_cpu_column_explains_what_it_measures(qapp):
     assert model.headerData(CPU_COLUMN, Qt.Orientation.Horizontal) == "CPU"
     tooltip = model.headerData(CPU_COLUMN, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
     assert "runtime thread's time" in tooltip
+
+
+def test_plugin_column_never_collapses_below_its_names(studio, workspace):
+    long_id = "a-plugin-with-a-rather-long-identifier"
+    workspace.plugin(long_id)
+    workspace.plugin("short")
+    studio.window.resize(995, 666)
+    studio.open(workspace.root)
+    pane = studio.window.plugins
+    header = pane.tree.header()
+    studio.qtbot.waitUntil(lambda: pane.model.rowCount() == 2, timeout=TIMEOUT_MS)
+    needed = pane.tree.fontMetrics().horizontalAdvance(long_id)
+    assert pane.name_column_width() > needed
+
+    dock = studio.window.docks["plugins"]
+    studio.window.resizeDocks([dock], [160], Qt.Orientation.Horizontal)  # a narrow pane
+    studio.qtbot.waitUntil(lambda: pane.tree.viewport().width() < 200, timeout=TIMEOUT_MS)
+    assert header.sectionSize(0) >= pane.name_column_width()
+    assert pane.tree.horizontalScrollBar().maximum() > 0  # it scrolls instead
+
+    others = sum(header.sectionSize(c) for c in range(1, header.count()))
+    roomy = pane.name_column_width() + others + 100
+    studio.window.resize(2 * roomy + 600, 666)
+    studio.qtbot.waitUntil(lambda: dock.width() + studio.window.docks["messages"].width()
+                           > 2 * roomy, timeout=TIMEOUT_MS)
+    studio.window.resizeDocks([dock], [2 * roomy], Qt.Orientation.Horizontal)  # a wide one
+    studio.qtbot.waitUntil(lambda: pane.tree.viewport().width() > roomy, timeout=TIMEOUT_MS)
+    studio.qtbot.waitUntil(lambda: header.length() == pane.tree.viewport().width(),
+                           timeout=TIMEOUT_MS)  # the Plugin column takes the room left
+    assert header.sectionSize(0) > pane.name_column_width()

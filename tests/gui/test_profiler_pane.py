@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from PySide6.QtCore import Qt
@@ -29,7 +30,9 @@ def make_profile(parse_weight: float = 0.03, name: str = "p") -> Profile:
 
 @pytest.fixture
 def pane(qtbot) -> ProfilerPane:
+    """A pane showing every frame (idle included), as these tests read the whole profile."""
     widget = ProfilerPane()
+    widget.set_plugin_code_only(False)
     qtbot.addWidget(widget)
     widget.resize(1200, 500)
     widget.show()
@@ -207,6 +210,83 @@ def test_double_click_in_the_table_requests_the_source(pane, qtbot):
 def test_every_toolbar_action_has_a_name_icon_and_tooltip(pane):
     actions = [pane.action_open, pane.action_save, pane.action_record, pane.action_compare_file,
                pane.action_compare_previous, pane.action_clear_baseline,
-               pane.action_orientation, pane.action_reset_zoom]
+               pane.action_plugin_code, pane.action_orientation, pane.action_reset_zoom]
     for action in actions:
         assert action.objectName() and action.toolTip() and not action.icon().isNull()
+
+
+def quiet_recording() -> Profile:
+    """5 s of a lightly loaded runtime: idle in the loop, and 1.3 ms in echo's handler
+    (0.3 ms of it inside json, a library)."""
+    frames = [Frame("_bootstrap", threading.__file__, 1), Frame("select", json.__file__, 2),
+              Frame("[idle]"), Frame("handle", "/ws/echo/echo.py", 5),
+              Frame("dumps", json.__file__, 3)]
+    boot, select, idle, handle, dumps = range(5)
+    return Profile(frames, [Sample((boot, select, idle), 5.0),
+                            Sample((boot, handle), 0.001, "echo"),
+                            Sample((boot, handle, dumps), 0.0003, "echo")], duration=5.0013)
+
+
+def test_plugin_code_only_is_the_default_and_fills_the_chart(qtbot, tmp_path, async_loop):
+    pane = ProfilerPane()
+    qtbot.addWidget(pane)
+    assert pane.plugin_code_only and pane.action_plugin_code.isChecked()
+    pane.load_profile(quiet_recording(), "quiet")
+    assert names(pane) == ["handle"]
+    assert pane.chart.matrix.total == pytest.approx(0.0013)  # the whole chart is the plugin
+    assert "showing plugin code only: 1.3 ms (0% of the recording)" in pane.summary.text()
+    assert "idle 5.00 s" in pane.summary.text()  # the summary still tells the whole story
+
+    pane.action_plugin_code.trigger()  # one toggle brings every frame back
+    assert set(names(pane)) == {"_bootstrap", "select", "[idle]", "handle", "dumps"}
+    assert pane.chart.matrix.total == pytest.approx(5.0013)
+    pane.action_plugin_code.trigger()
+    assert names(pane) == ["handle"]
+
+    saved = tmp_path / "quiet.speedscope.json"
+    assert pane_run(qtbot, pane.save_file(saved))
+    assert len(Profile.from_speedscope(saved).samples) == 3  # saving keeps the recording
+
+
+def test_plugin_code_only_applies_to_the_diff_baseline_too(qtbot):
+    pane = ProfilerPane()
+    qtbot.addWidget(pane)
+    pane.load_profile(quiet_recording(), "after")
+    pane.compare_with(quiet_recording(), "before")
+    assert pane.chart.view == "diff"
+    frames = {int(f) for f in pane.chart.layout_data.frame}
+    assert frames == {3}  # handle only: no idle, runtime or library frame in the diff
+
+
+def test_a_recording_without_plugin_code_says_how_to_see_it(qtbot):
+    pane = ProfilerPane()
+    qtbot.addWidget(pane)
+    idle_only = Profile([Frame("_bootstrap", threading.__file__, 1), Frame("[idle]")],
+                        [Sample((0, 1), 5.0)], duration=5.0)
+    pane.load_profile(idle_only, "idle")
+    assert names(pane) == []
+    assert "turn off Plugin Code Only" in pane.summary.text()
+
+
+def test_function_table_columns_fit_their_content(pane, qtbot):
+    long_name = "TokenizerPlugin.handle_tokenize_request_with_a_long_name"
+    frames = [Frame(long_name, "/ws/tokenizer/tokenizer/__init__.py", 12)]
+    pane.load_profile(Profile(frames, [Sample((0,), 0.25, "tokenizer")]), "long")
+    pane.resize(420, 300)  # a narrow pane: columns keep their width, the table scrolls
+    header, metrics = pane.table.horizontalHeader(), pane.table.fontMetrics()
+    assert header.sectionSize(FunctionTableModel.NAME) >= metrics.horizontalAdvance(long_name)
+    assert header.sectionSize(FunctionTableModel.NAME) >= \
+        header.fontMetrics().horizontalAdvance("Function")
+    for column in (FunctionTableModel.SELF, FunctionTableModel.TOTAL):
+        assert header.sectionSize(column) >= metrics.horizontalAdvance("999.9 ms")
+    assert header.sectionSize(FunctionTableModel.LOCATION) >= \
+        metrics.horizontalAdvance("__init__.py:12")
+    qtbot.waitUntil(lambda: pane.table.horizontalScrollBar().maximum() > 0)
+
+
+def pane_run(qtbot, coro):
+    import asyncio
+
+    task = asyncio.ensure_future(coro)
+    qtbot.waitUntil(task.done, timeout=TIMEOUT_MS)
+    return task.result()

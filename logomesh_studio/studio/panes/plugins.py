@@ -13,13 +13,24 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QModelIndex, QPoint, QSortFilterProxyModel, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPoint,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QMenu,
     QSplitter,
+    QStyleOptionViewItem,
     QToolBar,
     QTreeView,
     QVBoxLayout,
@@ -118,10 +129,10 @@ class PluginsPane(QWidget):
         self.tree.setAnimated(False)
         header = self.tree.header()
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((1, 92), (2, 58), (3, 46), (4, 74), (5, 46)):
+        for column, width in ((0, 160), (1, 92), (2, 58), (3, 46), (4, 74), (5, 46)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
+        self.tree.viewport().installEventFilter(self)
 
         self.details = TracebackView(self)
         self.details.setObjectName("plugin_details")
@@ -155,6 +166,9 @@ class PluginsPane(QWidget):
         self.tree.doubleClicked.connect(self._on_tree_double_clicked)
         self.details.sig_open_file_requested.connect(self.sig_open_file_requested)
         self.proxy.rowsInserted.connect(self._on_proxy_rows_inserted)
+        self.proxy.rowsRemoved.connect(self._fit_name_column)
+        self.proxy.modelReset.connect(self._fit_name_column)
+        self.tree.header().sectionResized.connect(self._on_header_section_resized)
         self.action_reload.triggered.connect(self._on_reload_triggered)
         self.action_stop.triggered.connect(self._on_stop_triggered)
         self.action_start.triggered.connect(self._on_start_triggered)
@@ -219,6 +233,8 @@ class PluginsPane(QWidget):
             self.tree.expandAll()
 
     def _on_proxy_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        if not parent.isValid():
+            self._fit_name_column()
         # Plugin rows span no columns; their children read better across the whole width.
         if parent.isValid():
             for row in range(first, last + 1):
@@ -226,6 +242,36 @@ class PluginsPane(QWidget):
                 child = self.proxy.index(row, 0, parent)
                 for sub in range(self.proxy.rowCount(child)):
                     self.tree.setFirstColumnSpanned(sub, child, True)
+
+    def name_column_width(self) -> int:
+        """The width the widest plugin name needs (icon, indentation and margins included)."""
+        header = self.tree.header()
+        option = QStyleOptionViewItem()
+        self.tree.initViewItemOption(option)
+        delegate = self.tree.itemDelegate()
+        widest = header.fontMetrics().horizontalAdvance(str(
+            self.proxy.headerData(0, Qt.Orientation.Horizontal))) + 24
+        for row in range(self.proxy.rowCount()):
+            widest = max(widest, delegate.sizeHint(option, self.proxy.index(row, 0)).width())
+        return widest + self.tree.indentation()
+
+    def _fit_name_column(self, *args: object) -> None:
+        # The Plugin column takes the room the others leave, but never less than its names
+        # need: a narrow pane scrolls sideways instead of cutting every name to "a…".
+        header = self.tree.header()
+        others = sum(header.sectionSize(c) for c in range(1, header.count()))
+        width = max(self.name_column_width(), self.tree.viewport().width() - others)
+        if header.sectionSize(0) != width:
+            header.resizeSection(0, width)
+
+    def _on_header_section_resized(self, column: int, old: int, new: int) -> None:
+        if column != 0:
+            self._fit_name_column()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        if watched is self.tree.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_name_column()
+        return super().eventFilter(watched, event)
 
     def selected_plugin(self) -> str | None:
         node = self.proxy.data(self.tree.currentIndex(), NodeRole)

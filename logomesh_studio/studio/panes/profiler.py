@@ -1,5 +1,10 @@
 """Profiler: record the runtime thread or open a speedscope file, see it as a flame chart.
 
+By default only plugin code is shown (idle waits, the runtime and library frames are
+folded into their plugin callers, as pyinstrument hides library frames), so a plugin's
+few milliseconds fill the chart; "Plugin Code Only" off shows every frame. Saving
+always writes the whole recording.
+
 The function table (left) and the flame chart (right) are linked: selecting a function
 highlights it (or roots the sandwich view on it), clicking a frame selects its row.
 "Compare with…" diffs the profile against a file or the previous recording.
@@ -59,6 +64,7 @@ class ProfilerPane(QWidget):
         self.setObjectName("profiler_pane")
         self._record = record
         self._profile: Profile | None = None
+        self._baseline: Profile | None = None
         self._title = ""
         self._baseline_title = ""
         self._recordings: list[tuple[str, Profile]] = []  # the last two, oldest first
@@ -79,94 +85,8 @@ class ProfilerPane(QWidget):
         return action
 
     def _build(self) -> None:
-        self.action_open = self._action("action_open_profile", "Open Profile…", "open",
-                                        "Open a speedscope profile (.speedscope.json)")
-        self.action_save = self._action("action_save_profile", "Save Profile…", "save",
-                                        "Save this profile as speedscope JSON", "Ctrl+S")
-        self.action_record = self._action("action_record_profile", "Record", "record",
-                                          "Profile the runtime thread for the chosen seconds")
-        self.action_compare_file = self._action(
-            "action_compare_file", "Compare with File…", "open",
-            "Diff this profile against a speedscope file (the file is the baseline)")
-        self.action_compare_previous = self._action(
-            "action_compare_previous", "Compare with Previous Recording", "history",
-            "Diff this profile against the recording before it")
-        self.action_clear_baseline = self._action("action_clear_baseline", "Stop Comparing",
-                                                  "clear", "Forget the diff baseline")
-        self.action_orientation = self._action(
-            "action_flip_orientation", "Flame Orientation", "flip-vertical",
-            "Roots at the bottom (flame graph) instead of at the top (icicle)")
-        self.action_orientation.setCheckable(True)
-        self.action_reset_zoom = self._action("action_reset_zoom", "Reset Zoom", "zoom-reset",
-                                              "Show the whole profile", "Ctrl+0")
-
-        toolbar = QToolBar("Profiler", self)
-        toolbar.setObjectName("profiler_toolbar")
-        toolbar.setIconSize(toolbar.iconSize() * 0.75)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        toolbar.addAction(self.action_open)
-        toolbar.addAction(self.action_save)
-        toolbar.addSeparator()
-        toolbar.addAction(self.action_record)
-        self.duration = QDoubleSpinBox(self)
-        self.duration.setObjectName("profile_duration")
-        self.duration.setRange(0.2, 600.0)
-        self.duration.setDecimals(1)
-        self.duration.setValue(5.0)
-        self.duration.setSuffix(" s")
-        self.duration.setToolTip("How long Record samples the runtime thread")
-        toolbar.addWidget(self.duration)
-        toolbar.addSeparator()
-        self.compare_menu = QMenu("Compare", self)
-        self.compare_menu.addAction(self.action_compare_file)
-        self.compare_menu.addAction(self.action_compare_previous)
-        self.compare_menu.addSeparator()
-        self.compare_menu.addAction(self.action_clear_baseline)
-        self.compare_button = QToolButton(self)
-        self.compare_button.setObjectName("compare_button")
-        self.compare_button.setIcon(icon("compare"))
-        self.compare_button.setText("Compare with…")
-        self.compare_button.setToolTip("Diff this profile against a file or the previous "
-                                       "recording")
-        self.compare_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.compare_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.compare_button.setMenu(self.compare_menu)
-        toolbar.addWidget(self.compare_button)
-        toolbar.addSeparator()
-        self.view_combo = QComboBox(self)
-        self.view_combo.setObjectName("flame_view")
-        self.view_combo.setToolTip("Time order: samples as recorded · Left heavy: identical "
-                                   "stacks merged, heaviest first · Sandwich: callers and "
-                                   "callees of the selected function · Diff: against the "
-                                   "baseline")
-        self.view_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        for view, title in VIEW_TITLES.items():
-            self.view_combo.addItem(title, view)
-        self.view_combo.setCurrentIndex(self.view_combo.findData("left-heavy"))
-        toolbar.addWidget(self.view_combo)
-        self.noise = QDoubleSpinBox(self)
-        self.noise.setObjectName("diff_noise")
-        self.noise.setRange(0.0, 50.0)
-        self.noise.setDecimals(1)
-        self.noise.setSingleStep(0.5)
-        self.noise.setValue(DEFAULT_NOISE * 100)
-        self.noise.setPrefix("noise ±")
-        self.noise.setSuffix(" %")
-        self.noise.setToolTip("Diff: changes smaller than this share of the profile are "
-                              "drawn grey")
-        self._noise_action = toolbar.addWidget(self.noise)
-        toolbar.addAction(self.action_orientation)
-        toolbar.addAction(self.action_reset_zoom)
-        self.search = SearchField("Search functions…", self)
-        self.search.setObjectName("profile_search")
-        self.search.setToolTip("Highlight frames and list functions whose name or file "
-                               "contains this text")
-        self.search.setMaximumWidth(260)
-        toolbar.addWidget(self.search)
-        self.match_label = QLabel(self)
-        self.match_label.setContentsMargins(6, 0, 4, 0)
-        toolbar.addWidget(self.match_label)
-
+        self._build_actions()
+        toolbar = self._build_toolbar()
         self.table = FunctionTable(self)
         self.table.setObjectName("function_table")
         self.chart = FlameChart(self)
@@ -190,6 +110,113 @@ class ProfilerPane(QWidget):
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.summary)
 
+    def _build_actions(self) -> None:
+        self.action_open = self._action("action_open_profile", "Open Profile…", "open",
+                                        "Open a speedscope profile (.speedscope.json)")
+        self.action_save = self._action("action_save_profile", "Save Profile…", "save",
+                                        "Save this profile as speedscope JSON", "Ctrl+S")
+        self.action_record = self._action("action_record_profile", "Record", "record",
+                                          "Profile the runtime thread for the chosen seconds")
+        self.action_compare_file = self._action(
+            "action_compare_file", "Compare with File…", "open",
+            "Diff this profile against a speedscope file (the file is the baseline)")
+        self.action_compare_previous = self._action(
+            "action_compare_previous", "Compare with Previous Recording", "history",
+            "Diff this profile against the recording before it")
+        self.action_clear_baseline = self._action("action_clear_baseline", "Stop Comparing",
+                                                  "clear", "Forget the diff baseline")
+        self.action_plugin_code = self._action(
+            "action_plugin_code_only", "Plugin Code Only", "plugin",
+            "Show only plugin code: idle waits, the runtime and library frames are folded "
+            "into their plugin callers (off: every frame)")
+        self.action_plugin_code.setCheckable(True)
+        self.action_plugin_code.setChecked(True)
+        self.action_orientation = self._action(
+            "action_flip_orientation", "Flame Orientation", "flip-vertical",
+            "Roots at the bottom (flame graph) instead of at the top (icicle)")
+        self.action_orientation.setCheckable(True)
+        self.action_reset_zoom = self._action("action_reset_zoom", "Reset Zoom", "zoom-reset",
+                                              "Show the whole profile", "Ctrl+0")
+
+    def _build_toolbar(self) -> QToolBar:
+        toolbar = QToolBar("Profiler", self)
+        toolbar.setObjectName("profiler_toolbar")
+        toolbar.setIconSize(toolbar.iconSize() * 0.75)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        toolbar.addAction(self.action_open)
+        toolbar.addAction(self.action_save)
+        toolbar.addSeparator()
+        toolbar.addAction(self.action_record)
+        self.duration = QDoubleSpinBox(self)
+        self.duration.setObjectName("profile_duration")
+        self.duration.setRange(0.2, 600.0)
+        self.duration.setDecimals(1)
+        self.duration.setValue(5.0)
+        self.duration.setSuffix(" s")
+        self.duration.setToolTip("How long Record samples the runtime thread")
+        toolbar.addWidget(self.duration)
+        toolbar.addSeparator()
+        toolbar.addWidget(self._build_compare_button())
+        toolbar.addSeparator()
+        toolbar.addWidget(self._build_view_combo())
+        self._noise_action = toolbar.addWidget(self._build_noise_spin())
+        toolbar.addAction(self.action_plugin_code)
+        toolbar.addAction(self.action_orientation)
+        toolbar.addAction(self.action_reset_zoom)
+        self.search = SearchField("Search functions…", self)
+        self.search.setObjectName("profile_search")
+        self.search.setToolTip("Highlight frames and list functions whose name or file "
+                               "contains this text")
+        self.search.setMaximumWidth(260)
+        toolbar.addWidget(self.search)
+        self.match_label = QLabel(self)
+        self.match_label.setContentsMargins(6, 0, 4, 0)
+        toolbar.addWidget(self.match_label)
+        return toolbar
+
+    def _build_compare_button(self) -> QToolButton:
+        self.compare_menu = QMenu("Compare", self)
+        self.compare_menu.addAction(self.action_compare_file)
+        self.compare_menu.addAction(self.action_compare_previous)
+        self.compare_menu.addSeparator()
+        self.compare_menu.addAction(self.action_clear_baseline)
+        self.compare_button = QToolButton(self)
+        self.compare_button.setObjectName("compare_button")
+        self.compare_button.setIcon(icon("compare"))
+        self.compare_button.setText("Compare with…")
+        self.compare_button.setToolTip("Diff this profile against a file or the previous "
+                                       "recording")
+        self.compare_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.compare_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.compare_button.setMenu(self.compare_menu)
+        return self.compare_button
+
+    def _build_view_combo(self) -> QComboBox:
+        self.view_combo = QComboBox(self)
+        self.view_combo.setObjectName("flame_view")
+        self.view_combo.setToolTip("Time order: samples as recorded · Left heavy: identical "
+                                   "stacks merged, heaviest first · Sandwich: callers and "
+                                   "callees of the selected function · Diff: against the "
+                                   "baseline")
+        self.view_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        for view, title in VIEW_TITLES.items():
+            self.view_combo.addItem(title, view)
+        self.view_combo.setCurrentIndex(self.view_combo.findData("left-heavy"))
+        return self.view_combo
+
+    def _build_noise_spin(self) -> QDoubleSpinBox:
+        self.noise = QDoubleSpinBox(self)
+        self.noise.setObjectName("diff_noise")
+        self.noise.setRange(0.0, 50.0)
+        self.noise.setDecimals(1)
+        self.noise.setSingleStep(0.5)
+        self.noise.setValue(DEFAULT_NOISE * 100)
+        self.noise.setPrefix("noise ±")
+        self.noise.setSuffix(" %")
+        self.noise.setToolTip("Diff: changes smaller than this share of the profile are "
+                              "drawn grey")
+        return self.noise
+
     def _wire_signals(self) -> None:
         self.action_open.triggered.connect(self._on_open_triggered)
         self.action_save.triggered.connect(self._on_save_triggered)
@@ -197,6 +224,7 @@ class ProfilerPane(QWidget):
         self.action_compare_file.triggered.connect(self._on_compare_file_triggered)
         self.action_compare_previous.triggered.connect(self._on_compare_previous_triggered)
         self.action_clear_baseline.triggered.connect(self._on_clear_baseline_triggered)
+        self.action_plugin_code.toggled.connect(self._on_plugin_code_toggled)
         self.action_orientation.toggled.connect(self._on_orientation_toggled)
         self.action_reset_zoom.triggered.connect(self.chart.reset_zoom)
         self.view_combo.currentIndexChanged.connect(self._on_view_combo_changed)
@@ -222,13 +250,23 @@ class ProfilerPane(QWidget):
     def recording(self) -> bool:
         return self._recording
 
+    @property
+    def plugin_code_only(self) -> bool:
+        return self.action_plugin_code.isChecked()
+
+    def set_plugin_code_only(self, only: bool) -> None:
+        """Show only plugin code (True, the default) or every frame of the profile."""
+        self.action_plugin_code.setChecked(only)
+
+    def shown(self, profile: Profile) -> Profile:
+        """``profile`` as the chart shows it: plugin code only, or all of it."""
+        return profile.plugin_code_only() if self.plugin_code_only else profile
+
     def load_profile(self, profile: Profile, title: str) -> None:
         """Show ``profile``; a diff baseline, if any, stays for comparing."""
         self._profile = profile
         self._title = title
-        self.chart.set_profile(profile)
-        matrix, totals = self.chart.matrix, self.chart.totals
-        self.table.set_rows(function_rows(matrix.frames, totals), matrix.total, profile.unit)
+        self._show_profile(profile)
         self._stats = _profile_stats(profile)
         self._on_search_changed(self.search.text())
         self._update_actions()
@@ -237,7 +275,8 @@ class ProfilerPane(QWidget):
 
     def compare_with(self, baseline: Profile | None, title: str = "") -> None:
         """Use ``baseline`` as the diff's "before" and show the diff (None: stop comparing)."""
-        self.chart.set_baseline(baseline)
+        self._baseline = baseline
+        self.chart.set_baseline(self.shown(baseline) if baseline is not None else None)
         self._baseline_title = title if baseline is not None else ""
         self._update_actions()
         self.set_view("diff" if baseline is not None else
@@ -323,6 +362,15 @@ class ProfilerPane(QWidget):
     def _on_clear_baseline_triggered(self) -> None:
         self.compare_with(None)
 
+    def _on_plugin_code_toggled(self, only: bool) -> None:
+        if self._profile is None:
+            return
+        self._show_profile(self._profile)
+        if self._baseline is not None:
+            self.chart.set_baseline(self.shown(self._baseline))
+        self._on_search_changed(self.search.text())
+        self._show_summary()
+
     def _on_orientation_toggled(self, flame: bool) -> None:
         self.chart.set_orientation("flame" if flame else "icicle")
 
@@ -353,6 +401,11 @@ class ProfilerPane(QWidget):
         self.table.select_frame(frame)
 
     # -- internals --------------------------------------------------------------------------
+
+    def _show_profile(self, profile: Profile) -> None:
+        self.chart.set_profile(self.shown(profile))
+        matrix, totals = self.chart.matrix, self.chart.totals
+        self.table.set_rows(function_rows(matrix.frames, totals), matrix.total, profile.unit)
 
     def _previous_recording(self) -> tuple[str, Profile] | None:
         """The latest recording other than the profile on screen."""
@@ -414,12 +467,23 @@ class ProfilerPane(QWidget):
             parts.append("No profile yet: record the runtime or open a .speedscope.json file.")
         else:
             parts.append(f"<b>{html.escape(self._title)}</b> · {self._stats}")
+            if self.plugin_code_only:
+                parts.append(self._plugin_code_note(profile))
             if self.chart.has_baseline:
                 parts.append(f"baseline: {html.escape(self._baseline_title)}")
         if note:
             style = f" style='color:{theme.color('error').name()}'" if error else ""
             parts.append(f"<span{style}>{html.escape(note)}</span>")
         self.summary.setText(" · ".join(parts))
+
+
+    def _plugin_code_note(self, profile: Profile) -> str:
+        shown = self.chart.matrix.total if self.chart.matrix is not None else 0.0
+        if shown <= 0:
+            return ("<i>no plugin code ran in this recording (idle, runtime or library "
+                    "time only): turn off Plugin Code Only to see every frame</i>")
+        return (f"showing plugin code only: {format_amount(shown, profile.unit)} "
+                f"({_pct(shown, profile.total_seconds)} of the recording)")
 
 
 def _profile_stats(profile: Profile) -> str:

@@ -41,6 +41,10 @@ FILTER_ROLE = Qt.ItemDataRole.UserRole + 2
 SHARE_ROLE = Qt.ItemDataRole.UserRole + 3
 _Index = QModelIndex | QPersistentModelIndex
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+MAX_COLUMN_WIDTH = 480
+"""Columns fit their widest text up to this many pixels; longer names are elided."""
+_CELL_PADDING = 16
+_SORT_ARROW = 22
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,10 @@ class FunctionTableModel(QAbstractTableModel):
     def _amount(self, value: float) -> str:
         return f"{format_amount(value, self._unit)} ({100 * self._share(value):.1f}%)"
 
+    def texts(self, column: int) -> list[str]:
+        """Every row's text in ``column`` (to size the column)."""
+        return [self._text(r, column) for r in self._rows]
+
     def _text(self, r: FunctionRow, column: int) -> str:
         if column == self.SELF:
             return format_amount(r.self_time, self._unit)
@@ -198,11 +206,9 @@ class FunctionTable(QTableView):
         self._bars = ShareBarDelegate(self)
         for column in (FunctionTableModel.SELF, FunctionTableModel.TOTAL):
             self.setItemDelegateForColumn(column, self._bars)
-        digits = self.fontMetrics().horizontalAdvance("999.9 ms") + 22
-        for column, width in enumerate((digits, digits, 64, 0, 120)):
-            if width:
-                header.resizeSection(column, width)
-        header.setSectionResizeMode(FunctionTableModel.NAME, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)  # Location takes what is left; nothing is squeezed
+        self.fit_columns()
         self._wire_signals()
 
     def _wire_signals(self) -> None:
@@ -211,6 +217,22 @@ class FunctionTable(QTableView):
 
     def set_rows(self, rows: list[FunctionRow], whole: float, unit: str = "seconds") -> None:
         self.source_model.set_rows(rows, whole, unit)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Size each column to its header and widest cell (at most MAX_COLUMN_WIDTH): the
+        table scrolls sideways rather than cutting "Function" to "Fu"."""
+        metrics, header = self.fontMetrics(), self.horizontalHeader()
+        model = self.source_model
+        samples = {FunctionTableModel.SELF: "999.9 ms", FunctionTableModel.TOTAL: "999.9 ms",
+                   FunctionTableModel.SAMPLES: "99,999"}
+        for column in range(model.columnCount()):
+            title = str(model.headerData(column, Qt.Orientation.Horizontal))
+            texts = [samples.get(column, ""), *model.texts(column)]
+            widest = max(metrics.horizontalAdvance(t) for t in texts)
+            header_width = header.fontMetrics().horizontalAdvance(title) + _SORT_ARROW
+            header.resizeSection(column, min(max(widest + _CELL_PADDING, header_width),
+                                             MAX_COLUMN_WIDTH))
 
     def set_filter(self, text: str) -> None:
         """Show only functions whose name or file contains ``text``."""
