@@ -15,6 +15,8 @@
                                                 create a plugin (basic, service, ui, workflow)
     logomesh-studio test WORKSPACE [PLUGIN...] [-k PATTERN] [--json] [--no-coverage]
                                                 run plugins' tests with coverage
+    logomesh-studio testgen WORKSPACE PLUGIN --from RECORDING [-o FILE]
+                                                regression tests from "run --json" traffic
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ EXTRA_COMMANDS = {"orchestrate": "logomesh_studio.orchestration.commands",
                   "profile": "logomesh_studio.devtools.commands",
                   "send": "logomesh_studio.devtools.commands",
                   "new": "logomesh_studio.devtools.scaffold",
-                  "test": "logomesh_studio.devtools.testrun"}
+                  "test": "logomesh_studio.devtools.testrun",
+                  "testgen": "logomesh_studio.devtools.testgen"}
 SUBCOMMANDS = ("check", "run", *EXTRA_COMMANDS)
 """The subcommands ``main`` dispatches without building every subparser first."""
 
@@ -116,24 +119,31 @@ def cmd_check(args: argparse.Namespace) -> int:
     any problem. Imports run in a child process (a plugin's import side effects stay there)."""
     from logomesh_studio.runtime.discovery import discover
     from logomesh_studio.runtime.import_check import ImportCheckError, check_imports
+    from logomesh_studio.runtime.imports import module_problems
     from logomesh_studio.runtime.resolver import resolve
 
     found = discover(args.workspace)
     unavailable = found.unavailable()
     resolution = resolve(found.plugins, unavailable)
+    # Module clashes are found without importing; a plugin with one would fail to import
+    # the same way, so only the others are imported (in load order, as the runtime does).
+    clashes = module_problems(found.plugins)
+    clashing = {s.id: p for s in found.plugins for p in clashes
+                if Path(p.path).is_relative_to(s.import_root)}
     position = {pid: i for i, pid in enumerate(resolution.order)}
-    try:  # in load order, as the runtime imports them, so the same collisions show
+    try:
         import_failed = check_imports(sorted(
-            found.plugins, key=lambda s: (position.get(s.id, len(position)), s.id)))
+            (s for s in found.plugins if s.id not in clashing),
+            key=lambda s: (position.get(s.id, len(position)), s.id)))
     except ImportCheckError as exc:
         print(f"check: {exc}", file=sys.stderr)
         return 2
-    if import_failed:  # their dependents cannot start either: say so
-        resolution = resolve(found.plugins, unavailable, import_failed)
+    if import_failed or clashing:  # their dependents cannot start either: say so
+        resolution = resolve(found.plugins, unavailable, {**clashing, **import_failed})
     # Grouped by file, each file's problems in the order found.
-    problems = sorted([*found.problems, *import_failed.values(), *resolution.problems],
-                      key=lambda p: p.path)
-    failing = set(import_failed) | set(resolution.failed)
+    problems = sorted([*found.problems, *clashes, *import_failed.values(),
+                       *resolution.problems], key=lambda p: p.path)
+    failing = set(clashing) | set(import_failed) | set(resolution.failed)
     valid_manifests = {str(s.manifest_path) for s in found.plugins}
     invalid = {p.path for p in found.problems} - valid_manifests
     summary = {"found": len(found.plugins) + len(invalid), "loadable": len(resolution.order),

@@ -44,8 +44,8 @@ def test_check_imports_every_entry_and_counts_the_plugins_with_problems(workspac
     lines = captured.out.splitlines()
     assert lines[0] == (f"{manifest}: entry: AttributeError: module "
                         f"'{workspace.package_name('missing')}' has no attribute 'Gone'")
-    assert lines[1].startswith(f"{shadow / 'plugin.toml'}: entry: ImportError: package 'queue' "
-                               "is already imported from")
+    assert lines[1].startswith(f"{shadow / 'queue'}: (module): queue is named like the "
+                               "standard-library module 'queue'")
     assert "3 plugins found, 1 loadable, 2 with problems" in captured.err
 
 
