@@ -46,7 +46,7 @@ def reason(error: Mapping[str, Any], allowed: Iterable[str] = ()) -> str:
         return f"{error['input']!r} is not one of {error['ctx']['expected']}"
     if kind in _TYPE_NAMES:
         return f"must be {_TYPE_NAMES[kind]}, not {json_type(error.get('input'))}"
-    message = error["msg"]
+    message: str = error["msg"]
     if message.startswith("Input should be "):
         message = "must be " + message[len("Input should be "):]
     return message[0].lower() + message[1:]
