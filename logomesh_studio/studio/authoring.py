@@ -152,8 +152,12 @@ class AuthoringTools(QObject):
         self._on_status(f"{nodeid} {result} under the debugger")
 
     def confirm_close(self) -> bool:
-        """Ask about unsaved edits before the window closes; False keeps it open."""
-        return self.editor.tabs.close_all()
+        """Ask about unsaved edits before the window closes; False keeps it open. When it
+        closes, a test run in progress is stopped (its child process killed)."""
+        if not self.editor.tabs.close_all():
+            return False
+        self.tests.process.stop()
+        return True
 
     # slots
 
