@@ -335,7 +335,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "testgen", help="generate a plugin's regression tests from recorded messages",
         description="Turn the recorded calls to PLUGIN in RECORDING (JSON lines of "
-                    "`logomesh-studio run --json`) into pytest tests.")
+                    "'logomesh-studio run --json') into pytest tests.")
     parser.add_argument("workspace", type=directory)
     parser.add_argument("plugin", metavar="PLUGIN")
     parser.add_argument("--from", dest="recording", type=Path, required=True,
