@@ -30,6 +30,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from logomesh_studio.orchestration import yaml_text
+from logomesh_studio.orchestration.graph import list_at
 from logomesh_studio.orchestration.io import _compose as compose
 from logomesh_studio.orchestration.model import PLUGIN_ID, Phase, Problem, Task
 from logomesh_studio.orchestration.validation import check_all
@@ -477,7 +478,7 @@ class OrchestrationDocument:
         value = parent.get(key) if isinstance(parent, dict) else None
         return value if isinstance(value, list) else []
 
-    def _phase(self, name: str) -> tuple[int, CommentedMap]:
+    def _phase(self, name: str) -> tuple[int, Any]:
         for p, phase in enumerate(self._seq(self._tree(), "phases")):
             if isinstance(phase, dict) and phase.get("name") == name:
                 return p, phase
@@ -487,7 +488,7 @@ class OrchestrationDocument:
         raise ValueError(f"phase: no phase named {name!r} ({hint}phases: "
                          f"{', '.join(names) or 'none'})")
 
-    def _task_in(self, phase: CommentedMap, name: str) -> tuple[int, CommentedMap]:
+    def _task_in(self, phase: Any, name: str) -> tuple[int, Any]:
         for t, task in enumerate(self._seq(phase, "tasks")):
             if isinstance(task, dict) and task.get("name") == name:
                 return t, task
@@ -736,11 +737,11 @@ def _located(problem: Problem, data: dict[str, Any]) -> DocumentProblem:
     phase = task = ""
     loc = list(_parse_field(problem.field))
     if loc[:1] == ["phases"] and len(loc) > 1 and isinstance(loc[1], int):
-        phases = data.get("phases") if isinstance(data.get("phases"), list) else []
+        phases = list_at(data, "phases")
         item = phases[loc[1]] if loc[1] < len(phases) else None
         phase = str(item.get("name", "")) if isinstance(item, dict) else ""
         if loc[2:3] == ["tasks"] and len(loc) > 3 and isinstance(item, dict):
-            tasks = item.get("tasks") if isinstance(item.get("tasks"), list) else []
+            tasks = list_at(item, "tasks")
             entry = tasks[loc[3]] if isinstance(loc[3], int) and loc[3] < len(tasks) else None
             task = str(entry.get("name", "")) if isinstance(entry, dict) else ""
     return DocumentProblem(phase, task, problem.field, problem.line, problem.reason,

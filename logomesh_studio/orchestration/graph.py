@@ -108,13 +108,13 @@ def writes(task: Mapping[str, Any]) -> tuple[str, ...]:
 def build(data: Mapping[str, Any]) -> Graph:
     """The graph of a document's plain data (malformed parts are skipped)."""
     graph = Graph()
-    layout = data.get("layout") if isinstance(data.get("layout"), dict) else {}
+    layout = data.get("layout")
+    layout = layout if isinstance(layout, dict) else {}
     writer: dict[str, str] = {}
-    phases = data.get("phases") if isinstance(data.get("phases"), list) else []
-    for p, phase in enumerate(phases):
+    for p, phase in enumerate(list_at(data, "phases")):
         if not isinstance(phase, dict):
             continue
-        tasks = phase.get("tasks") if isinstance(phase.get("tasks"), list) else []
+        tasks = list_at(phase, "tasks")
         names: list[str] = []
         parallel = phase.get("mode") == "parallel"
         written_here: dict[str, str] = {}
@@ -139,6 +139,12 @@ def build(data: Mapping[str, Any]) -> Graph:
                                 p, lane_y(p), phase.get("required", True) is not False,
                                 tuple(names)))
     return graph
+
+
+def list_at(mapping: Any, key: str) -> list[Any]:
+    """``mapping[key]`` if it is a list, else [] (plain data may be half-edited)."""
+    value = mapping.get(key) if isinstance(mapping, Mapping) else None
+    return value if isinstance(value, list) else []
 
 
 def _position(entry: Any, default: tuple[float, float]) -> tuple[float, float]:

@@ -120,7 +120,8 @@ def check_all(path: str, data: Any, lines: Mapping[tuple[Any, ...], int],
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
-            problems.append(Problem(path, line_of(lines, loc), field_path(loc), _reason(err)))
+            problems.append(Problem(path, line_of(lines, loc), field_path(loc),
+                                    _reason(dict(err))))
             bad.append(loc)
         document = _salvage(data, set(bad))
     file = OrchestrationFile(path, "", document, lines)
@@ -162,7 +163,8 @@ def _salvage(data: dict[str, Any], bad: set[tuple[Any, ...]]) -> Orchestration:
         return model.model_construct(**values)
 
     def items(key: str, raw: Any) -> list[Any]:
-        return raw.get(key) if isinstance(raw, dict) and isinstance(raw.get(key), list) else []
+        value = raw.get(key) if isinstance(raw, dict) else None
+        return value if isinstance(value, list) else []
 
     participants = [build(Participant, {"id": item} if isinstance(item, str) else item,
                           ("participants", i)) for i, item in enumerate(items("participants", data))]
@@ -171,8 +173,10 @@ def _salvage(data: dict[str, Any], bad: set[tuple[Any, ...]]) -> Orchestration:
         tasks = [build(Task, task, ("phases", p, "tasks", t))
                  for t, task in enumerate(items("tasks", phase))]
         phases.append(build(Phase, phase, ("phases", p), {"tasks": tasks}))
-    return build(Orchestration, data, (), {"participants": participants, "phases": phases,
-                                           "resources": Resources.model_construct()})
+    document: Orchestration = build(Orchestration, data, (), {
+        "participants": participants, "phases": phases,
+        "resources": Resources.model_construct()})
+    return document
 
 
 def _check_target(file: OrchestrationFile, loc: tuple[Any, ...], task: Task,

@@ -82,9 +82,11 @@ class LaneItem(QGraphicsItem):
 class TaskItem(QGraphicsItem):
     """A task node: name, target and type, its run state and duration, a problem badge."""
 
-    def __init__(self, name: str, phase: str, target: str, type: str) -> None:
+    def __init__(self, name: str, phase: str, target: str, message_type: str) -> None:
         super().__init__()
-        self.name, self.phase, self.target, self.type = name, phase, target, type
+        # Not ``type``: that is QGraphicsItem.type(), which Qt calls.
+        self.name, self.phase, self.target = name, phase, target
+        self.message_type = message_type
         self.state = ""
         self.duration: float | None = None
         self.problem = ""
@@ -94,7 +96,8 @@ class TaskItem(QGraphicsItem):
         flag = QGraphicsItem.GraphicsItemFlag
         self.setFlags(flag.ItemIsSelectable | flag.ItemIsMovable | flag.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.setToolTip(f"{name}: {target}" + (f" · {type}" if type else " · execute()"))
+        self.setToolTip(f"{name}: {target}" + (f" · {message_type}" if message_type
+                                                else " · execute()"))
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -113,7 +116,8 @@ class TaskItem(QGraphicsItem):
         """Show a problem badge with ``problem`` as tooltip ("" clears it)."""
         if problem != self.problem:
             self.problem = problem
-            tip = f"{self.name}: {self.target}" + (f" · {self.type}" if self.type else "")
+            tip = f"{self.name}: {self.target}" + (f" · {self.message_type}"
+                                                   if self.message_type else "")
             self.setToolTip(f"{tip}\n⚠ {problem}" if problem else tip)
             self.update()
 
@@ -162,7 +166,7 @@ class TaskItem(QGraphicsItem):
         font.setBold(False)
         painter.setFont(font)
         painter.setPen(theme.color("muted"))
-        call = f"{self.target} · {self.type}" if self.type else f"{self.target} · execute()"
+        call = f"{self.target} · {self.message_type or 'execute()'}"
         painter.drawText(inner.adjusted(0, 20, 0, 0), Qt.AlignmentFlag.AlignLeft, call)
         status = self.state
         if self.duration is not None and self.state in ("completed", "failed"):

@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
+    QGraphicsItem,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -65,7 +66,7 @@ class OrchestrationPane(QWidget):
         self.view = GraphView(self)
         self.view.setScene(self.scene)
         self.palette_model = PaletteModel(self)
-        self.palette = PaletteView(self.palette_model, self)
+        self.palette_view = PaletteView(self.palette_model, self)
         self.inspector = Inspector(self)
         self.problems_view = ProblemsView(self)
         self.run_monitor = RunMonitor(client, self)
@@ -143,7 +144,7 @@ class OrchestrationPane(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(QLabel("Palette", left))
-        left_layout.addWidget(self.palette)
+        left_layout.addWidget(self.palette_view)
         center = QSplitter(Qt.Orientation.Vertical, self)
         center.addWidget(self.view)
         center.addWidget(self.problems_view)
@@ -472,7 +473,7 @@ class OrchestrationPane(QWidget):
     def select_node(self, name: str) -> None:
         """Select and show the task or phase ``name``."""
         self.scene.clearSelection()
-        item = self.scene.tasks.get(name)
+        item: QGraphicsItem | None = self.scene.tasks.get(name)
         if item is None:
             item = next((lane for lane in self.scene.lanes if lane.name == name), None)
         if item is not None:
