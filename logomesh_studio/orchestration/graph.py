@@ -108,13 +108,13 @@ def writes(task: Mapping[str, Any]) -> tuple[str, ...]:
 def build(data: Mapping[str, Any]) -> Graph:
     """The graph of a document's plain data (malformed parts are skipped)."""
     graph = Graph()
-    layout = data.get("layout")
-    layout = layout if isinstance(layout, dict) else {}
+    layout = _mapping(data.get("layout"))
     writer: dict[str, str] = {}
-    for p, phase in enumerate(list_at(data, "phases")):
+    phases = _list(data.get("phases"))
+    for p, phase in enumerate(phases):
         if not isinstance(phase, dict):
             continue
-        tasks = list_at(phase, "tasks")
+        tasks = _list(phase.get("tasks"))
         names: list[str] = []
         parallel = phase.get("mode") == "parallel"
         written_here: dict[str, str] = {}
@@ -141,9 +141,11 @@ def build(data: Mapping[str, Any]) -> Graph:
     return graph
 
 
-def list_at(mapping: Any, key: str) -> list[Any]:
-    """``mapping[key]`` if it is a list, else [] (plain data may be half-edited)."""
-    value = mapping.get(key) if isinstance(mapping, Mapping) else None
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 

@@ -143,7 +143,7 @@ class Inspector(QWidget):
     def _wire_signals(self) -> None:
         self.task_name.editingFinished.connect(lambda: self._task_field("name"))
         target_edit = self.task_target.lineEdit()
-        assert target_edit is not None  # the box is editable
+        assert target_edit is not None  # an editable combo box has one
         target_edit.editingFinished.connect(lambda: self._task_field("target"))
         self.task_target.activated.connect(lambda _: self._task_field("target"))
         self.task_type.editingFinished.connect(lambda: self._task_field("type"))

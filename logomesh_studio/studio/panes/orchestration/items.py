@@ -12,6 +12,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
 from logomesh_studio.orchestration.graph import LANE_HEADER, LANE_HEIGHT, NODE_HEIGHT, NODE_WIDTH
+from logomesh_studio.orchestration.records import Status
 from logomesh_studio.studio import theme
 
 STATE_COLORS = {"pending": "muted", "running": "accent", "completed": "ok", "failed": "error",
@@ -82,11 +83,10 @@ class LaneItem(QGraphicsItem):
 class TaskItem(QGraphicsItem):
     """A task node: name, target and type, its run state and duration, a problem badge."""
 
-    def __init__(self, name: str, phase: str, target: str, message_type: str) -> None:
+    def __init__(self, name: str, phase: str, target: str, type: str) -> None:
         super().__init__()
-        # Not ``type``: that is QGraphicsItem.type(), which Qt calls.
-        self.name, self.phase, self.target = name, phase, target
-        self.message_type = message_type
+        # message_type, not type: QGraphicsItem.type() identifies the item class to Qt
+        self.name, self.phase, self.target, self.message_type = name, phase, target, type
         self.state = ""
         self.duration: float | None = None
         self.problem = ""
@@ -96,8 +96,7 @@ class TaskItem(QGraphicsItem):
         flag = QGraphicsItem.GraphicsItemFlag
         self.setFlags(flag.ItemIsSelectable | flag.ItemIsMovable | flag.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.setToolTip(f"{name}: {target}" + (f" · {message_type}" if message_type
-                                                else " · execute()"))
+        self.setToolTip(f"{name}: {target}" + (f" · {type}" if type else " · execute()"))
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -116,8 +115,8 @@ class TaskItem(QGraphicsItem):
         """Show a problem badge with ``problem`` as tooltip ("" clears it)."""
         if problem != self.problem:
             self.problem = problem
-            tip = f"{self.name}: {self.target}" + (f" · {self.message_type}"
-                                                   if self.message_type else "")
+            tip = f"{self.name}: {self.target}" + (
+                f" · {self.message_type}" if self.message_type else "")
             self.setToolTip(f"{tip}\n⚠ {problem}" if problem else tip)
             self.update()
 
@@ -166,10 +165,11 @@ class TaskItem(QGraphicsItem):
         font.setBold(False)
         painter.setFont(font)
         painter.setPen(theme.color("muted"))
-        call = f"{self.target} · {self.message_type or 'execute()'}"
+        call = (f"{self.target} · {self.message_type}" if self.message_type
+                else f"{self.target} · execute()")
         painter.drawText(inner.adjusted(0, 20, 0, 0), Qt.AlignmentFlag.AlignLeft, call)
         status = self.state
-        if self.duration is not None and self.state in ("completed", "failed"):
+        if self.duration is not None and self.state in (Status.COMPLETED, Status.FAILED):
             status += f" · {self.duration * 1000:.1f} ms"
         if status:
             painter.setPen(accent or text)
