@@ -252,3 +252,33 @@ def test_orchestration_editor_opens_both_examples_without_problems(qtbot, editor
         assert len(editor.scene.tasks) == sum(len(editor.document.task_names(p))
                                               for p in editor.document.phase_names())
         assert editor.scene.edges
+
+
+def test_orchestration_editor_duplicates_moves_and_deletes_nodes_as_undo_steps(qtbot, editor):
+    build_three_phases(qtbot, editor)
+    before = editor.document.text()
+    editor.select_node("beta")
+    editor.action_duplicate.trigger()
+    assert "beta-copy" in editor.scene.tasks
+    assert editor.document.task_names("fan") == ["beta", "compute", "beta-copy"]
+    x, y = editor.scene.tasks["beta-copy"].x() + 40, editor.scene.tasks["beta-copy"].y()
+    editor.scene.sig_nodes_moved.emit([("beta-copy", x, y)])  # what a drag reports
+    assert editor.document.position("beta-copy") == (x, y)
+    assert editor.scene.tasks["beta-copy"].pos().x() == x
+    editor.select_node("beta-copy")
+    editor.action_delete.trigger()
+    assert "beta-copy" not in editor.scene.tasks
+    for _ in range(3):
+        editor.action_undo.trigger()
+    assert editor.document.text() == before
+
+
+def test_orchestration_editor_offers_to_reload_a_file_changed_on_disk(qtbot, editor, tmp_path):
+    path = tmp_path / "outside.orchestration.yaml"
+    path.write_text(EXPECTED)
+    assert editor.open_file(path)
+    path.write_text(EXPECTED.replace("name: built", "name: changed-outside"))
+    qtbot.waitUntil(editor.banner.isVisible, timeout=TIMEOUT_MS)
+    editor.banner_reload.click()
+    assert editor.document.data()["name"] == "changed-outside"
+    assert not editor.banner.isVisible()
