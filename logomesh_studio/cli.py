@@ -116,11 +116,13 @@ def _permissions_line(e: dict[str, Any]) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from logomesh_studio.runtime.discovery import discover
+    from logomesh_studio.runtime.imports import module_problems
     from logomesh_studio.runtime.resolver import resolve
 
     found = discover(args.workspace)
     resolution = resolve(found.plugins)
-    problems = found.problems + list(resolution.failed.values())
+    problems = (found.problems + list(resolution.failed.values())
+                + module_problems(found.plugins))
     if args.json:
         print(json.dumps({
             "ok": not problems,
