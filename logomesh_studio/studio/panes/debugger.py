@@ -33,6 +33,7 @@ from logomesh_studio.devtools.workspace_breakpoints import (
     SourceBreakpoint,
     WorkspaceBreakpoints,
 )
+from logomesh_studio.runtime.runner import RuntimeThread
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.debug_client import DebugClient, RuntimeProvider
@@ -196,10 +197,11 @@ class DebuggerPane(QWidget):
         """The frame of the current stop whose variables are shown."""
         return self.inspector.selected_frame
 
-    def debug_plugin(self, plugin_id: str) -> bool:
-        """Start debugging ``plugin_id`` (the plugin tree's "Debug" action calls this)."""
+    def debug_plugin(self, plugin_id: str, runtime: RuntimeThread | None = None) -> bool:
+        """Start debugging ``plugin_id`` (the plugin tree's "Debug" action calls this) on
+        the workspace's runtime, or on ``runtime`` (a debugged test's harness)."""
         try:
-            self.client.start(plugin_id)
+            self.client.start(plugin_id, runtime)
         except (RuntimeError, KeyError, TimeoutError) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             self._show_status(f"Cannot debug {plugin_id}: {message}", error=True)
@@ -271,7 +273,7 @@ class DebuggerPane(QWidget):
         session = self.client.session
         entry = session.entry_file() if session is not None else None
         shown = self.code_view.path
-        if entry is not None and not (shown and session.debugger.is_visible(shown)):
+        if entry is not None and not (shown and session and session.debugger.is_visible(shown)):
             self.open_source(str(entry))
         self._refresh_markers()
         self._show_status(f"Debugging {plugin_id}: running")
