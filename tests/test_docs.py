@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import shlex
 import shutil
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from logomesh_studio.examples import example_workspace
+from logomesh_studio.testing import PluginHarness
 from tests.conftest import Workspace, stop_when
 
 REPO = Path(__file__).resolve().parents[1]
@@ -122,8 +124,18 @@ def test_the_readme_headless_commands_run_as_written(examples, line):
                          or out.startswith(ready[1]), cwd=examples)
         assert proc.returncode == 0, proc.stderr
         return
+    if args[len(CLI)] == "testgen":
+        record_traffic(examples / args[args.index("--from") + 1], examples / "plugins")
     proc = subprocess.run(args, cwd=examples, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def record_traffic(path: Path, workspace: Path) -> None:
+    """What ``run --json`` prints while a counter message goes through: the recording
+    the README's ``testgen`` line reads."""
+    with PluginHarness(workspace) as harness:
+        harness.send("counter", "count", {"text": "a b a"})
+    path.write_text("".join(json.dumps(event.to_json()) + "\n" for event in harness.events))
 
 
 def headings(path: Path) -> set[str]:

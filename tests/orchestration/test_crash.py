@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -54,6 +55,9 @@ phases:
 """
 
 
+RUN_LINE = re.compile(r"run ([0-9a-f]{12})")
+
+
 def _lines(stream, into: queue.Queue) -> None:
     for line in stream:
         into.put(line.strip())
@@ -77,9 +81,11 @@ def test_kill_9_mid_run_leaves_history_intact_and_resume_completes(studio, tmp_p
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_lines, args=(child.stdout, lines), daemon=True).start()
     try:
-        said = {lines.get(timeout=60), lines.get(timeout=60)}  # in either order
-        assert "slow-started" in said
-        run_id = next(line for line in said if line.startswith("run ")).removeprefix("run ")
+        # Two threads print, in either order; under load their writes may share a line.
+        said = lines.get(timeout=60)
+        while "slow-started" not in said or not RUN_LINE.search(said):
+            said += "\n" + lines.get(timeout=60)
+        run_id = RUN_LINE.search(said).group(1)
         path = workspace_store_path(studio.root)
         poll = threading.Event()
         for _ in range(200):  # rows are committed within the engine's flush delay
