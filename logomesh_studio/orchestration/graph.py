@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from logomesh_studio.orchestration.conditions import ConditionError, compile_condition
-from logomesh_studio.runtime.templates import references
+from logomesh_studio.runtime.templates import references, strings_in
 
 NODE_WIDTH, NODE_HEIGHT = 190.0, 66.0
 LANE_HEIGHT, LANE_HEADER = 120.0, 150.0
@@ -83,7 +83,7 @@ def auto_position(phase_index: int, index: int) -> tuple[float, float]:
 def reads(task: Mapping[str, Any]) -> frozenset[str]:
     """The context keys a task reads (``input`` included)."""
     found: set[str] = set()
-    for text in _strings(task.get("input")):
+    for text in strings_in(task.get("input")):
         for ref in references(text):
             top = _TOP.match(ref)
             if top is not None:
@@ -156,13 +156,3 @@ def _position(entry: Any, default: tuple[float, float]) -> tuple[float, float]:
                 and not isinstance(x, bool) and not isinstance(y, bool):
             return float(x), float(y)
     return default
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for item in value.values() for s in _strings(item)]
-    if isinstance(value, list):
-        return [s for item in value for s in _strings(item)]
-    return []

@@ -35,7 +35,7 @@ from logomesh_studio.orchestration.workspace_view import WorkspaceView
 from logomesh_studio.runtime.payload import find_invalid
 from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.runtime.security import PermissionSet, required_permission
-from logomesh_studio.runtime.templates import references
+from logomesh_studio.runtime.templates import references, strings_in
 
 if TYPE_CHECKING:
     from logomesh_studio.runtime.host import PluginHost
@@ -218,7 +218,7 @@ def _check_input(file: OrchestrationFile, loc: tuple[Any, ...], task: Task,
         parts = tuple(key or int(index)
                       for key, index in _PATH_PART.findall(field))
         problems.append(file.problem((*loc, *parts), f"{reason} (quote the value)"))
-    for text in _strings(task.input):
+    for text in strings_in(task.input):
         found = references(text)
         if text.count("${") > len(found):
             problems.append(file.problem((*loc, "input"), f"{text[:60]!r} has a malformed "
@@ -235,16 +235,6 @@ def _unknown(name: str, known: set[str]) -> str:
     hint = f"did you mean {close[0]!r}? " if close else ""
     return (f"{name!r} is not written by any earlier task ({hint}available here: "
             f"{', '.join(sorted(known))})")
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for item in value.values() for s in _strings(item)]
-    if isinstance(value, list):
-        return [s for item in value for s in _strings(item)]
-    return []
 
 
 def check_runtime(file: OrchestrationFile, host: PluginHost) -> list[Problem]:

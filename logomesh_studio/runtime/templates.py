@@ -60,15 +60,20 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
     return value
 
 
+def strings_in(value: Any) -> list[str]:
+    """Every string inside a JSON-like ``value`` (mapping values and list items), in order."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in strings_in(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in strings_in(item)]
+    return []
+
+
 def references(value: Any) -> list[str]:
     """Every reference path used inside ``value``, in order."""
-    if isinstance(value, str):
-        return _REF.findall(value)
-    if isinstance(value, dict):
-        return [ref for item in value.values() for ref in references(item)]
-    if isinstance(value, list):
-        return [ref for item in value for ref in references(item)]
-    return []
+    return [ref for text in strings_in(value) for ref in _REF.findall(text)]
 
 
 def _as_text(value: Any) -> str:
