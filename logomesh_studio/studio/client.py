@@ -35,6 +35,7 @@ from logomesh_studio.runtime.events import (
     Watching,
     WorkspaceLoaded,
 )
+from logomesh_studio.runtime.senders import DEVELOPER, DEVELOPER_PERMISSIONS
 
 if TYPE_CHECKING:
     import asyncio
@@ -47,9 +48,6 @@ if TYPE_CHECKING:
     from logomesh_studio.runtime.runner import RuntimeThread
 
 _log = logging.getLogger(__name__)
-
-DEVELOPER_PERMISSIONS = ["send:*", "broadcast", "capability:*"]
-"""What the developer sender (Studio acting for the person at the keyboard) may do: anything."""
 
 STOPPED, LOADING, RUNNING, STOPPING = "stopped", "loading", "running", "stopping"
 TICK_MS = 30
@@ -186,14 +184,6 @@ class RuntimeClient(QObject):
     def workspace(self) -> Path | None:
         return self._workspace
 
-    @property
-    def developer(self) -> str:
-        """The sender id of messages Studio sends for the developer (it may call any plugin):
-        the test harness's driver, so a plugin can never take it."""
-        from logomesh_studio.testing import DRIVER  # cheap once the runtime is imported
-
-        return DRIVER
-
     def _set_state(self, state: str) -> None:
         if state != self._state:
             self._state = state
@@ -216,7 +206,7 @@ class RuntimeClient(QObject):
         # Studio can ask: a reload that widens a plugin's permissions waits for approval.
         config = dataclasses.replace(self._config or RuntimeConfig(), permission_changes=ASK)
         runtime = RuntimeThread(self._workspace, config)
-        runtime.host.bus.grant(self.developer, DEVELOPER_PERMISSIONS)
+        runtime.host.bus.grant(DEVELOPER, list(DEVELOPER_PERMISSIONS))
         self._runtime = runtime
         self._unsubscribe = runtime.events.subscribe(self._enqueue)
         self.watching = False

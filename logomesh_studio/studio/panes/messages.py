@@ -288,7 +288,6 @@ class MessagesPane(QWidget):
                 combo.removeItem(1)
             combo.blockSignals(False)
         self.model.clear()
-        self.model.developer = self.client.developer if workspace else ""
         self._types.clear()
         self.skipped = 0
         self._update_count()
