@@ -9,12 +9,18 @@ and calls a few hooks (``open_file``, ``confirm_close``), so this loop stays in 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QMenu
 
+from logomesh_studio.devtools._breakpoints import executable_lines
+from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.panes.code_editor import EditorPane, is_editable
+from logomesh_studio.studio.panes.message_export import MessageExport
+from logomesh_studio.studio.panes.new_plugin_dialog import NewPluginDialog, main_file
+from logomesh_studio.studio.panes.tests import TestsPane
 from logomesh_studio.studio.widgets.code_view import CodeView
 
 if TYPE_CHECKING:
@@ -29,6 +35,14 @@ class AuthoringTools(QObject):
         self.window = window
         self.client = window.client
         self.editor = EditorPane(window)
+        self.tests = TestsPane(self.client, window)
+        self._dialog: NewPluginDialog | None = None
+        self.export = MessageExport(window.messages, self.client, self)
+        window.messages.extra_context_actions += [self.export.action_generate,
+                                                  self.export.action_save]
+        self.action_new_plugin = make_action(
+            window, "&New Plugin…", "new-file", "Create a plugin from a template "
+            "(basic, service, ui, workflow)", "Ctrl+Shift+N", name="action_new_plugin")
         self._wire_signals()
 
     def _wire_signals(self) -> None:
@@ -36,15 +50,40 @@ class AuthoringTools(QObject):
         self.editor.tabs.sig_error.connect(self._on_editor_error)
         self.editor.sig_file_saved.connect(self._on_editor_file_saved)
         self.editor.sig_open_external_requested.connect(self.window.open_external)
+        self.tests.sig_open_file_requested.connect(self.window.open_location)
+        self.tests.sig_coverage_changed.connect(self._on_tests_coverage_changed)
+        self.export.sig_file_written.connect(self.open_file)
+        self.export.sig_error.connect(self._on_editor_error)
+        self.export.sig_status.connect(self._on_status)
+        self.action_new_plugin.triggered.connect(self.new_plugin)
         self.window.installEventFilter(self)
 
-    def add_menu_entries(self, file_menu: QMenu) -> None:
-        """Put the editor's file actions in the File menu, above Quit."""
+    def add_menu_entries(self, file_menu: QMenu, messages_menu: QMenu) -> None:
+        """New Plugin and the editor's file actions in the File menu, Save Messages and
+        Generate Tests in the Messages menu."""
+        file_menu.insertAction(file_menu.actions()[0], self.action_new_plugin)
         quit_action = self.window.action_quit
         for action in (self.editor.action_save, self.editor.action_save_all,
-                       self.editor.action_close):
-            file_menu.insertAction(quit_action, action)
-        file_menu.insertSeparator(quit_action)
+                       self.editor.action_close, None, self.export.action_save, None):
+            if action is None:
+                file_menu.insertSeparator(quit_action)
+            else:
+                file_menu.insertAction(quit_action, action)
+        messages_menu.addSeparator()
+        messages_menu.addAction(self.export.action_generate)
+
+    def tests_menu(self) -> QMenu:
+        """The Tests menu: runs, debug, coverage and re-run on save."""
+        menu = QMenu("&Tests", self.window)
+        tests = self.tests
+        for action in (tests.action_run_all, tests.action_run_selected, tests.action_run_failed,
+                       tests.action_stop, None, tests.action_debug, None, tests.action_coverage,
+                       tests.action_rerun_on_save):
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
+        return menu
 
     # hooks the main window calls
 
@@ -61,6 +100,24 @@ class AuthoringTools(QObject):
             dock.raise_()
         return view
 
+    def new_plugin(self) -> NewPluginDialog:
+        """Show File > New Plugin...; a created plugin's main file opens in the editor."""
+        if self._dialog is not None:
+            self._dialog.deleteLater()
+        dialog = self._dialog = NewPluginDialog(self.client.workspace, self.window)
+        dialog.sig_plugin_created.connect(self._on_plugin_created)
+        dialog.open()
+        return dialog
+
+    def _on_plugin_created(self, folder: str) -> None:
+        workspace = self.client.workspace
+        inside = workspace is not None and Path(folder).parent.resolve() == workspace.resolve()
+        self._on_status(f"Created {folder}" + ("" if inside else
+                        " (outside the open workspace: open its folder to load it)"))
+        entry = main_file(Path(folder))
+        if entry is not None:
+            self.open_file(str(entry))
+
     def confirm_close(self) -> bool:
         """Ask about unsaved edits before the window closes; False keeps it open."""
         return self.editor.tabs.close_all()
@@ -70,6 +127,26 @@ class AuthoringTools(QObject):
     def _on_editor_view_opened(self, view: CodeView) -> None:
         # Breakpoints show and toggle in the editor's gutter as in the debugger's.
         self.window.debugger.attach_code_view(view)
+        self._show_coverage(view)
+        # Edited lines move: the last run's shading would point at the wrong ones.
+        view.document().modificationChanged.connect(
+            lambda modified: modified and view.set_coverage((), ()))
+
+    def _on_tests_coverage_changed(self) -> None:
+        for view in self.editor.tabs.views():
+            self._show_coverage(view)
+
+    def _show_coverage(self, view: CodeView) -> None:
+        found = self.tests.coverage_of(view.path) if not view.modified else None
+        if found is None:
+            view.set_coverage((), ())
+            return
+        missing = found[1]
+        try:
+            statements = executable_lines(view.path)
+        except (OSError, SyntaxError, ValueError):
+            statements = set(missing)
+        view.set_coverage(statements - missing, missing)
 
     def _on_editor_file_saved(self, path: str) -> None:
         self.window.statusBar().showMessage(f"Saved {path}", 4000)
@@ -80,6 +157,9 @@ class AuthoringTools(QObject):
 
     def _on_editor_error(self, message: str) -> None:
         self.window.statusBar().showMessage(message, 10000)
+
+    def _on_status(self, message: str) -> None:
+        self.window.statusBar().showMessage(message, 6000)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # Back in the window: files may have changed in another program meanwhile.

@@ -79,6 +79,7 @@ _DOCKS = {
     "debugger": _Dock("Debugger", "debug", "Ctrl+5"),
     "profiler": _Dock("Profiler", "profiler", "Ctrl+6"),
     "editor": _Dock("Editor", "edit", "Ctrl+7"),
+    "tests": _Dock("Tests", "tests", "Ctrl+8"),
 }
 """Every pane's dock: title, icon and the shortcut of its View menu toggle."""
 _SPLIT_PANES = ("messages", "plugins", "logs", "reloads", "debugger", "profiler")
@@ -153,6 +154,7 @@ class MainWindow(QMainWindow):
         debugger = self._dock("debugger", QLabel("Loading the debugger…"))
         profiler = self._dock("profiler", QLabel("Loading the profiler…"))
         editor = self._dock("editor", self.authoring.editor)
+        tests = self._dock("tests", self.authoring.tests)
         # No central widget: every pane is a dock, so any of them can be closed or moved.
         self.setCentralWidget(None)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, plugins)
@@ -163,6 +165,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(messages, debugger)
         self.tabifyDockWidget(logs, profiler)
         self.tabifyDockWidget(messages, editor)
+        self.tabifyDockWidget(logs, tests)
         messages.raise_()
         logs.raise_()
         # Shares of the window (it is not sized yet): the plugin tree's six columns fit
@@ -218,7 +221,6 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.action_reopen)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
-        self.authoring.add_menu_entries(file_menu)
         plugin_menu = bar.addMenu("&Plugin")
         for action in self.plugins.plugin_actions:
             plugin_menu.addAction(action)
@@ -229,6 +231,8 @@ class MainWindow(QMainWindow):
         messages_menu.addSeparator()
         messages_menu.addAction(self.messages.action_pause)
         messages_menu.addAction(self.messages.action_clear)
+        self.authoring.add_menu_entries(file_menu, messages_menu)
+        bar.addMenu(self.authoring.tests_menu())
         view_menu = bar.addMenu("&View")
         for action in self.dock_actions.values():
             view_menu.addAction(action)

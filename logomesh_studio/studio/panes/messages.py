@@ -68,6 +68,8 @@ class MessagesPane(QWidget):
         self._types: set[str] = set()
         self._plugins: list[str] = []
         self._dialog: SendDialog | None = None
+        self.extra_context_actions: list[QAction] = []
+        """Actions other modules add to the table's context menu (Generate Tests)."""
         self._build()
         self._wire_signals()
 
@@ -391,6 +393,9 @@ class MessagesPane(QWidget):
         menu = QMenu(self)
         for action in (self.action_replay, self.action_edit_resend, self.action_copy_payload):
             menu.addAction(action)
+        if self.extra_context_actions:
+            menu.addSeparator()
+            menu.addActions(self.extra_context_actions)
         menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def _update_count(self) -> None:

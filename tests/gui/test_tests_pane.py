@@ -1,0 +1,127 @@
+"""The tests pane: live results by plugin and file, failures that open the editor, coverage
+in the editor's gutter, runs of the real ``logomesh-studio test``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+
+from logomesh_studio.studio.panes.tests_model import FAILED, NOT_RUN, PASSED, RUNNING
+
+TIMEOUT_MS = 60_000
+
+PLUGIN = '''from logomesh_studio.sdk import Plugin, handler
+
+
+class TestPlugin(Plugin):
+    @handler("double")
+    def double(self, message):
+        return message.payload * 2
+
+    @handler("halve")
+    def halve(self, message):
+        return message.payload / 2
+'''
+
+
+def make_plugin(workspace, tests: str) -> Path:
+    folder = workspace.plugin("calc", PLUGIN)
+    (folder / "tests").mkdir()
+    (folder / "tests" / "test_calc.py").write_text(tests)
+    return folder
+
+
+def record(kind: str, **fields):
+    return {"kind": kind, "plugin": "calc", **fields}
+
+
+def test_results_show_live_while_the_run_is_in_progress(studio, workspace):
+    folder = make_plugin(workspace, "")
+    studio.open(workspace.root)
+    pane = studio.window.authoring.tests
+    test_file = str(folder / "tests" / "test_calc.py")
+    events = pane.process.sig_record
+    events.emit(record("plugin_started", tests_dir=str(folder / "tests")))
+    events.emit(record("test", nodeid="tests/test_calc.py::test_double", file=test_file,
+                       line=3, outcome="passed", duration=0.01, message="", location=None))
+    model = pane.model
+    index = model.test_index("tests/test_calc.py::test_double")
+    assert model.node(index).outcome == PASSED
+    assert model.data(index.siblingAtColumn(1)) == "passed"
+    assert model.data(model.plugin_index("calc").siblingAtColumn(1)) == "1 passed"
+    assert pane.status_label.text().startswith("Running")
+
+    model.begin_run(model.all_tests())  # a second run starts: every known test is pending
+    assert model.node(index).outcome == RUNNING
+    events.emit(record("test", nodeid="tests/test_calc.py::test_halve", file=test_file,
+                       line=7, outcome="failed", duration=0.02,
+                       message=f"{test_file}:8: assert 2.0 == 3", location=f"{test_file}:8"))
+    halve = model.node(model.test_index("tests/test_calc.py::test_halve"))
+    assert halve.outcome == FAILED and model.node(index).outcome == RUNNING
+    assert "1 failed" in model.data(model.plugin_index("calc").siblingAtColumn(1))
+
+    events.emit(record("summary", total=2, passed=0, failed=1, skipped=0, errors=0,
+                       duration=0.1, coverage=None, files={}, crashed=False, timed_out=False,
+                       message=""))
+    assert model.node(index).outcome == NOT_RUN  # the run ended without reporting it
+
+
+def test_a_failure_location_opens_in_the_editor_at_its_line(studio, workspace):
+    folder = make_plugin(workspace, "def test_halve():\n    x = 1\n    assert x == 2\n")
+    studio.open(workspace.root)
+    pane = studio.window.authoring.tests
+    test_file = str(folder / "tests" / "test_calc.py")
+    pane.process.sig_record.emit(record(
+        "test", nodeid="tests/test_calc.py::test_halve", file=test_file, line=1,
+        outcome="failed", duration=0.0, message="assert 1 == 2", location=f"{test_file}:3"))
+    pane.select_test("tests/test_calc.py::test_halve")
+    assert "test_calc.py:3" in pane.details.toPlainText()
+
+    url = QUrl.fromLocalFile(test_file)
+    url.setFragment("3")
+    pane.details.anchorClicked.emit(url)
+    view = studio.window.authoring.editor.current_view()
+    assert os.path.realpath(view.path) == os.path.realpath(test_file)
+    assert view.cursor_line() == 3
+
+
+def test_coverage_of_a_run_shades_the_editor_gutter(studio, workspace):
+    folder = make_plugin(workspace, "")
+    studio.open(workspace.root)
+    source = folder / workspace.package_name("calc") / "__init__.py"
+    view = studio.window.authoring.open_file(str(source))
+    assert view.coverage == (frozenset(), frozenset())
+
+    studio.window.authoring.tests.process.sig_record.emit(record(
+        "summary", total=1, passed=1, failed=0, skipped=0, errors=0, duration=0.1,
+        coverage=83.0, files={str(source): {"coverage": 83.0, "missing": [11]}},
+        crashed=False, timed_out=False, message=""))
+
+    covered, missing = view.coverage
+    assert missing == {11}
+    assert {1, 4, 5, 7, 9} <= covered and 11 not in covered
+    model = studio.window.authoring.tests.model
+    assert model.data(model.plugin_index("calc").siblingAtColumn(3)) == "83 %"
+
+    view.textCursor().insertText("# edited\n")  # the lines moved: the shading goes
+    assert view.coverage == (frozenset(), frozenset())
+    view.undo()  # nothing left unsaved for the window to ask about
+
+
+def test_the_filter_keeps_matching_tests_and_their_parents(studio, workspace):
+    folder = make_plugin(workspace, "")
+    studio.open(workspace.root)
+    pane = studio.window.authoring.tests
+    test_file = str(folder / "tests" / "test_calc.py")
+    for name in ("test_double", "test_halve"):
+        pane.process.sig_record.emit(record(
+            "test", nodeid=f"tests/test_calc.py::{name}", file=test_file, line=1,
+            outcome="passed", duration=0.0, message="", location=None))
+    pane.search.set_search("halve")
+    plugin = pane.proxy.index(0, 0)
+    assert pane.proxy.data(plugin) == "calc"
+    file_index = pane.proxy.index(0, 0, plugin)
+    assert pane.proxy.rowCount(file_index) == 1
+    assert pane.proxy.data(pane.proxy.index(0, 0, file_index)) == "test_halve"
