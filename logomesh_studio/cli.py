@@ -13,6 +13,8 @@
                                                 sample the runtime as speedscope JSON
     logomesh-studio new TEMPLATE NAME [--dir DIR] [--capability NAME]
                                                 create a plugin (basic, service, ui, workflow)
+    logomesh-studio test WORKSPACE [PLUGIN...] [-k PATTERN] [--json] [--no-coverage]
+                                                run plugins' tests with coverage
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ EXTRA_COMMANDS = {"orchestrate": "logomesh_studio.orchestration.commands",
                   "runs": "logomesh_studio.orchestration.commands",
                   "profile": "logomesh_studio.devtools.commands",
                   "send": "logomesh_studio.devtools.commands",
-                  "new": "logomesh_studio.devtools.scaffold"}
+                  "new": "logomesh_studio.devtools.scaffold",
+                  "test": "logomesh_studio.devtools.testrun"}
 SUBCOMMANDS = ("check", "run", *EXTRA_COMMANDS)
 """The subcommands ``main`` dispatches without building every subparser first."""
 

@@ -376,14 +376,6 @@ class CommunicationBridge:
             raise sdk.MessageTimeout(error) from None
         return route
 
-    def _remote_error(self, route: _Route, call: str, source: str, type: str, text: str,
-                      started: float, exc: BaseException) -> sdk.RemoteError:
-        """Log and record a handler's exception; the RemoteError the sender gets."""
-        route.log.error("handler for %r from %s raised", type, source, exc_info=exc)
-        error = f"{type_name(exc)}: {exc}"
-        self._record(call, source, route.plugin_id, type, len(text), started, ERROR, error, text)
-        return sdk.RemoteError(route.plugin_id, type_name(exc), str(exc))
-
     def _handler(self, route: _Route, call: str, source: str, type: str, payload: Any,
                  text: str, started: float, fallback_execute: bool
                  ) -> tuple[Callable[[Any], Any], Any]:

@@ -17,10 +17,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 _log = logging.getLogger(__name__)
+
+STALE_WRITE_S = 2.0
+"""A file written but not closed for this long no longer counts as being written (a
+plugin keeping a log file open in its folder must not hold its reloads forever)."""
 
 WRITE, CLOSED, SAVED, GONE = "write", "closed", "saved", "gone"
 """Kinds of file events: written (maybe not finished), closed after writing, saved
@@ -57,13 +62,13 @@ class Batch:
 class SaveDebouncer:
     """Turns file events posted on the loop into batches handed to ``apply``."""
 
-    def __init__(self, apply: Callable[[Batch], Awaitable[None]], settle: float,
+    def __init__(self, apply: Callable[[Batch], Coroutine[Any, Any, None]], settle: float,
                  quiet: float) -> None:
         self._apply = apply
         self.settle = settle
         self.quiet = quiet
         self._pending: Batch | None = None
-        self._open: set[str] = set()  # written, not yet closed
+        self._open: dict[str, float] = {}  # written, not yet closed -> when last written
         self._timer: asyncio.TimerHandle | None = None
         self._running: asyncio.Task[None] | None = None
         self._hot_until = 0.0  # events before this continue the last batch's burst
@@ -84,9 +89,9 @@ class SaveDebouncer:
         if path not in paths:
             paths.append(path)
         if kind == WRITE:
-            self._open.add(path)
+            self._open[path] = now
         else:
-            self._open.discard(path)
+            self._open.pop(path, None)
             if kind in (CLOSED, SAVED):
                 self._closes_seen = self._closes_seen or kind == CLOSED
                 batch.saved[folder] = path
@@ -101,10 +106,17 @@ class SaveDebouncer:
         batch was taken: a failure to load them now may be a half-written file."""
         pending = self._pending
         return (pending is not None and folder in pending.paths) or any(
-            p == folder or p.startswith(folder + "/") for p in self._open)
+            p.startswith(folder + "/") for p in self._writing())
+
+    def _writing(self) -> list[str]:
+        """Paths written and not closed lately."""
+        stale = time.perf_counter() - STALE_WRITE_S
+        for path in [p for p, t in self._open.items() if t < stale]:
+            del self._open[path]
+        return list(self._open)
 
     def _due(self, batch: Batch) -> float:
-        if self._burst or not batch.saved_at or self._open:
+        if self._burst or not batch.saved_at or self._writing():
             return batch.last_seen + self.quiet
         return batch.saved_at + self.settle
 

@@ -193,7 +193,8 @@ class PermissionsChanged(Event):
 
     ``status`` says what happened to the widened ones (added permissions that grant
     something new): ``applied`` (none, or allowed), ``pending`` (in force only once the
-    user approves), ``refused`` (the old ones stay), then ``approved`` or ``rejected``.
+    user approves), ``refused`` (the old ones stay), then ``approved`` or ``rejected``,
+    or ``withdrawn`` when a later edit no longer asks for them.
     Removed permissions always apply at once. ``granted`` is what is now in force.
     """
 

@@ -21,6 +21,7 @@ from logomesh_studio.studio.panes.code_editor import EditorPane, is_editable
 from logomesh_studio.studio.panes.message_export import MessageExport
 from logomesh_studio.studio.panes.new_plugin_dialog import NewPluginDialog, main_file
 from logomesh_studio.studio.panes.tests import TestsPane
+from logomesh_studio.studio.plugin_panels import PluginPanels
 from logomesh_studio.studio.widgets.code_view import CodeView
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class AuthoringTools(QObject):
         self.editor = EditorPane(window)
         self.tests = TestsPane(self.client, window)
         self._dialog: NewPluginDialog | None = None
+        self.panels = PluginPanels(self.client, window, self)
         self.export = MessageExport(window.messages, self.client, self)
         window.messages.extra_context_actions += [self.export.action_generate,
                                                   self.export.action_save]
@@ -56,6 +58,8 @@ class AuthoringTools(QObject):
         self.export.sig_error.connect(self._on_editor_error)
         self.export.sig_status.connect(self._on_status)
         self.action_new_plugin.triggered.connect(self.new_plugin)
+        self.panels.sig_panel_failed.connect(
+            lambda plugin_id, error: self._on_editor_error(f"Panel of {plugin_id}: {error}"))
         self.window.installEventFilter(self)
 
     def add_menu_entries(self, file_menu: QMenu, messages_menu: QMenu) -> None:

@@ -236,6 +236,7 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu("&View")
         for action in self.dock_actions.values():
             view_menu.addAction(action)
+        view_menu.addMenu(self.authoring.panels.menu)
         view_menu.addSeparator()
         view_menu.addAction(self.action_reset_layout)
         theme_menu = view_menu.addMenu(icon("theme"), "&Theme")

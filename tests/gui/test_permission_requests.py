@@ -39,3 +39,18 @@ def test_widened_permissions_wait_for_approve_or_reject_in_the_plugin_pane(
     else:
         with pytest.raises(PermissionDenied):
             studio.send("beta", "alpha", "ping", 1)
+
+
+def test_narrowed_permissions_apply_at_once_and_are_shown_as_a_notice(studio, two_plugins):
+    studio.open(two_plugins.root)
+    manifest = two_plugins.root / "alpha" / "plugin.toml"
+    with studio.qtbot.waitSignal(studio.client.sig_permissions_changed, timeout=TIMEOUT_MS):
+        manifest.write_text(manifest.read_text().replace('"send:beta"', ""))
+    banner = studio.window.plugins.permission_requests
+    notice = banner.requests["alpha"]
+    assert banner.isVisible() and not notice.approve_button.isVisible()
+    assert "removed" in notice.label.text() and "send:beta" in notice.label.text()
+    with pytest.raises(PermissionDenied):
+        studio.send("alpha", "beta", "ping", 1)
+    notice.reject_button.click()
+    assert not banner.isVisible()

@@ -91,6 +91,19 @@ def test_widened_permissions_wait_for_the_users_decision(workspace, approve):
         h.__exit__(None, None, None)
 
 
+def test_a_request_a_later_edit_takes_back_is_withdrawn(workspace):
+    h = start(workspace, "ask")
+    try:
+        escalate(h)
+        manifest = workspace.root / "caller" / "plugin.toml"
+        mark = h.mark()
+        save(manifest, manifest.read_text().replace('"send:*"', ""))  # what is in force
+        assert h.wait_for(changed("caller"), after=mark).status == "withdrawn"
+        assert h.host.reloader.pending_permissions() == {}
+    finally:
+        h.__exit__(None, None, None)
+
+
 def test_narrowing_applies_at_once_and_is_announced(workspace, watched):
     workspace.plugin("target")
     workspace.plugin("caller", code("v1"), permissions=["send:target", "broadcast"])
