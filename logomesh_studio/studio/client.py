@@ -184,6 +184,12 @@ class RuntimeClient(QObject):
     def workspace(self) -> Path | None:
         return self._workspace
 
+    @property
+    def developer(self) -> str:
+        """The sender id of messages Studio sends for the developer (Send As..., plugin
+        panels): it may call any plugin."""
+        return DEVELOPER
+
     def _set_state(self, state: str) -> None:
         if state != self._state:
             self._state = state
