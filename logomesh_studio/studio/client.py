@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -20,6 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from logomesh_studio.orchestration.events import (
+    PhaseFinished,
+    PhaseStarted,
+    RunStatusChanged,
+    TaskFinished,
+    TaskStarted,
+)
 from logomesh_studio.runtime.events import (
     Event,
     LogRecorded,
@@ -42,6 +50,8 @@ if TYPE_CHECKING:
 
     from logomesh_studio.devtools.cpu_meter import CpuMeter
     from logomesh_studio.devtools.profiler import Profile
+    from logomesh_studio.orchestration.engine import OrchestrationEngine
+    from logomesh_studio.orchestration.records import RunRecord, RunSummary
     from logomesh_studio.runtime.bus import Connection
     from logomesh_studio.runtime.config import RuntimeConfig
     from logomesh_studio.runtime.host import PluginHost, PluginInfo
@@ -63,8 +73,57 @@ runtime's time (bench/cpu_meter.py)."""
 """The CPU shares cover this many seconds up to each report."""
 
 
+_RUN_EVENTS = (RunStatusChanged, PhaseStarted, PhaseFinished, TaskStarted, TaskFinished)
+"""Orchestration events: delivered as one batch per tick on sig_orchestration_events."""
+
+
 def _traffic(host: PluginHost) -> dict[str, list[Connection]]:
     return {pid: host.bus.connections(pid) for pid in host.records}
+
+
+# One orchestration engine per host, made on first use (it opens the run history).
+_engines: weakref.WeakKeyDictionary[PluginHost, OrchestrationEngine] = \
+    weakref.WeakKeyDictionary()
+
+
+def _engine(host: PluginHost) -> OrchestrationEngine:
+    engine = _engines.get(host)
+    if engine is None:
+        from logomesh_studio.orchestration.engine import OrchestrationEngine
+
+        engine = _engines[host] = OrchestrationEngine(host)
+    return engine
+
+
+async def _start_run(host: PluginHost, text: str, path: str, input: Any = None) -> str:
+    from logomesh_studio.orchestration.io import loads
+
+    return (await _engine(host).start(loads(text, path), input)).id
+
+
+async def _resume_run(host: PluginHost, run_id: str) -> str:
+    return (await _engine(host).resume(run_id)).id
+
+
+def _run_record(host: PluginHost, run_id: str) -> RunRecord:
+    engine = _engine(host)
+    try:
+        return engine.live(run_id).snapshot()
+    except KeyError:
+        return engine.store.run(run_id)
+
+
+def _runs(host: PluginHost, orchestration: str = "", limit: int = 50) -> list[RunSummary]:
+    engine = _engine(host)
+    engine.store.flush()
+    runs = engine.store.runs(limit)
+    return [r for r in runs if not orchestration or r.orchestration == orchestration]
+
+
+async def _close_engine(host: PluginHost) -> None:
+    engine = _engines.pop(host, None)
+    if engine is not None:
+        await engine.close()
 
 
 # Each command runs on the runtime loop with the host; it may return a value or an
@@ -89,6 +148,12 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "pending_permissions": lambda host: host.reloader.pending_permissions(),
     "decide_permissions": lambda host, plugin_id, approve:
         host.reloader.decide_permissions(plugin_id, approve),
+    "orchestration_start": _start_run,
+    "orchestration_resume": _resume_run,
+    "orchestration_control": lambda host, run_id, action: _engine(host).control(run_id, action),
+    "orchestration_run": _run_record,
+    "orchestration_runs": _runs,
+    "orchestration_close": _close_engine,
 }
 
 
@@ -127,6 +192,7 @@ class RuntimeClient(QObject):
     sig_permissions_changed = Signal(object)  # PermissionsChanged
     sig_command_failed = Signal(str, str)  # command, error
     sig_cpu_updated = Signal(object)  # dict[plugin id, share of the runtime thread's time]
+    sig_orchestration_events = Signal(object)  # list of orchestration events, in order
     _sig_events_queued = Signal()  # emitted from the runtime thread: a queued connection
 
     def __init__(self, config: RuntimeConfig | None = None, parent: QObject | None = None,
@@ -244,6 +310,10 @@ class RuntimeClient(QObject):
         self._set_state(STOPPING)
         self._stop_cpu_meter()
         try:
+            await _asyncio().wrap_future(runtime.submit(_close_engine(runtime.host)))
+        except Exception:  # the history must not keep the runtime from stopping
+            _log.warning("closing the orchestration engine failed", exc_info=True)
+        try:
             await _asyncio().to_thread(runtime.stop)
         finally:
             if self._unsubscribe is not None:
@@ -261,6 +331,10 @@ class RuntimeClient(QObject):
             if self._unsubscribe is not None:
                 self._unsubscribe()
                 self._unsubscribe = None
+            try:
+                runtime.submit(_close_engine(runtime.host)).result(timeout)
+            except Exception:  # a stuck or dead loop: stopping the runtime still has to run
+                _log.warning("closing the orchestration engine failed", exc_info=True)
             try:
                 runtime.stop(timeout)
             except TimeoutError:  # plugin code (or an evaluation) would not let go
@@ -315,6 +389,31 @@ class RuntimeClient(QObject):
         # recording gives ~800 samples/s instead of ~190 for ~9 % slowdown (bench/profiler.py).
         return await asyncio.to_thread(record_thread, runtime.thread.ident, seconds, 0.001, roots,
                                        switch_interval=0.001, name=f"runtime ({self._workspace})")
+
+    # -- orchestrations ---------------------------------------------------------------------
+
+    async def start_run(self, text: str, path: str, input: Any = None) -> str:
+        """Validate orchestration ``text`` (named ``path``) and start a run; its id.
+
+        Raises OrchestrationInvalid (nothing sent) when a check fails.
+        """
+        return await self.call("orchestration_start", text=text, path=path, input=input)
+
+    async def control_run(self, run_id: str, action: str) -> bool:
+        """``pause``, ``resume`` or ``cancel`` a run in progress; False if it does not apply."""
+        return await self.call("orchestration_control", run_id=run_id, action=action)
+
+    async def resume_run(self, run_id: str) -> str:
+        """Re-run a failed, cancelled or interrupted run from its first unfinished task."""
+        return await self.call("orchestration_resume", run_id=run_id)
+
+    async def run_record(self, run_id: str) -> RunRecord:
+        """A run as plain data: live if in progress, else from the history."""
+        return await self.call("orchestration_run", run_id=run_id)
+
+    async def runs(self, orchestration: str = "", limit: int = 50) -> list[RunSummary]:
+        """Past runs (of ``orchestration`` if given), newest first."""
+        return await self.call("orchestration_runs", orchestration=orchestration, limit=limit)
 
     async def plugins(self) -> list[PluginInfo]:
         return await self.call("plugins")
@@ -396,16 +495,21 @@ class RuntimeClient(QObject):
         messages = [pending_messages.popleft() for _ in range(len(pending_messages))]
         logs: list[LogRecorded] = []
         others: list[Event] = []
+        runs: list[Event] = []
         for _ in range(len(queue)):
             event = queue.popleft()
             if type(event) is LogRecorded:
                 logs.append(event)
+            elif type(event) in _RUN_EVENTS:
+                runs.append(event)
             else:
                 others.append(event)
         if messages:
             self.sig_messages_recorded.emit(messages)
         if logs:
             self.sig_logs_recorded.emit(logs)
+        if runs:
+            self.sig_orchestration_events.emit(runs)
         for event in others:
             if type(event) is Watching:
                 self.watching = True

@@ -45,6 +45,7 @@ from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.formatting import clock
 from logomesh_studio.studio.panes.logs import LogsPane
 from logomesh_studio.studio.panes.messages import MessagesPane
+from logomesh_studio.studio.panes.orchestration import OrchestrationPane
 from logomesh_studio.studio.panes.plugins import PluginsPane
 from logomesh_studio.studio.panes.reloads import ReloadsPane
 from logomesh_studio.studio.resources import icon
@@ -80,6 +81,7 @@ _DOCKS = {
     "profiler": _Dock("Profiler", "profiler", "Ctrl+6"),
     "editor": _Dock("Editor", "edit", "Ctrl+7"),
     "tests": _Dock("Tests", "tests", "Ctrl+8"),
+    "orchestration": _Dock("Orchestration", "layout", "Ctrl+9"),
 }
 """Every pane's dock: title, icon and the shortcut of its View menu toggle."""
 _SPLIT_PANES = ("messages", "plugins", "logs", "reloads", "debugger", "profiler")
@@ -118,6 +120,7 @@ class MainWindow(QMainWindow):
         self.messages = MessagesPane(client, self)
         self.logs = LogsPane(client, self)
         self.reloads = ReloadsPane(client, self)
+        self.orchestration = OrchestrationPane(client, self)
         self.authoring = AuthoringTools(self)
         self._lazy: dict[str, QWidget] = {}
         self.docks: dict[str, QDockWidget] = {}
@@ -155,6 +158,7 @@ class MainWindow(QMainWindow):
         profiler = self._dock("profiler", QLabel("Loading the profiler…"))
         editor = self._dock("editor", self.authoring.editor)
         tests = self._dock("tests", self.authoring.tests)
+        orchestration = self._dock("orchestration", self.orchestration)
         # No central widget: every pane is a dock, so any of them can be closed or moved.
         self.setCentralWidget(None)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, plugins)
@@ -166,6 +170,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(logs, profiler)
         self.tabifyDockWidget(messages, editor)
         self.tabifyDockWidget(logs, tests)
+        self.tabifyDockWidget(messages, orchestration)
         messages.raise_()
         logs.raise_()
         # Shares of the window (it is not sized yet): the plugin tree's six columns fit
@@ -219,6 +224,9 @@ class MainWindow(QMainWindow):
         self.recent_menu.setIcon(icon("history"))
         file_menu.addMenu(self.recent_menu)
         file_menu.addAction(self.action_reopen)
+        file_menu.addSeparator()
+        file_menu.addAction(self.orchestration.action_new)
+        file_menu.addAction(self.orchestration.action_open)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
         plugin_menu = bar.addMenu("&Plugin")
@@ -283,6 +291,10 @@ class MainWindow(QMainWindow):
         for pane in (self.plugins, self.logs, self.reloads):
             pane.sig_open_file_requested.connect(self.open_location)
         self.reloads.sig_plugin_selected.connect(self.plugins.select_plugin)
+        self.orchestration.action_new.triggered.connect(lambda: self._raise_dock("orchestration"))
+        self.orchestration.action_open.triggered.connect(
+            lambda: self._raise_dock("orchestration"))
+        self.client.sig_workspace_loaded.connect(self._on_client_workspace_loaded)
         self.plugins.sig_debug_requested.connect(self._on_plugins_debug_requested)
         self.client.sig_state_changed.connect(self._on_client_state_for_debugger)
         if self.theme is not None:
@@ -346,6 +358,15 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{APP_TITLE} - {name}")
         self.reload_label.clear()
         self._update_state_label()
+
+    def _on_client_workspace_loaded(self, event: object) -> None:
+        # A first look at orchestrations: open the workspace's first one, ready to run (F5).
+        workspace = self.client.workspace
+        if self.orchestration.document is None and workspace is not None:
+            found = sorted(workspace.glob("*.orchestration.yaml"),
+                           key=lambda p: (p.name != "text-pipeline.orchestration.yaml", p.name))
+            if found:
+                self.orchestration.open_file(found[0])
 
     def _on_client_state_changed(self, state: str) -> None:
         self._update_state_label()
@@ -579,6 +600,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.authoring.confirm_close():  # unsaved edits, and the user said Cancel
+            event.ignore()
+            return
+        if not self.orchestration.maybe_save():  # unsaved orchestration edits: asked first
             event.ignore()
             return
         self.save_layout()

@@ -1,0 +1,121 @@
+"""The graph scene: rebuilt from the document's plain data, reporting drops and moves.
+
+The scene keeps the BSP index and an explicit scene rect (set once per rebuild), so
+Qt never walks every item to find the bounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtWidgets import (
+    QGraphicsScene,
+    QGraphicsSceneDragDropEvent,
+    QGraphicsSceneMouseEvent,
+)
+
+from logomesh_studio.orchestration.graph import (
+    LANE_HEADER,
+    LANE_HEIGHT,
+    NODE_GAP,
+    NODE_WIDTH,
+    Graph,
+)
+from logomesh_studio.studio.panes.orchestration.items import EdgeItem, LaneItem, TaskItem
+
+TARGET_MIME = "application/x-logomesh-target"
+"""Drag data of the palette: a task target (plugin id or capability:<name>), UTF-8."""
+MARGIN = 200.0
+
+
+class OrchestrationScene(QGraphicsScene):
+    """Lanes, task nodes and edges of one graph."""
+
+    sig_target_dropped = Signal(str, str, int)  # phase, target, index in the phase
+    sig_nodes_moved = Signal(object)  # list[(node name, x, y)] after a drag
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self.lanes: list[LaneItem] = []
+        self.tasks: dict[str, TaskItem] = {}
+        self.edges: list[EdgeItem] = []
+        self._press: dict[str, QPointF] = {}
+
+    def show_graph(self, graph: Graph) -> None:
+        """Replace every item with ``graph``'s lanes, nodes and edges."""
+        selected = {item.name for item in self.selected_tasks()}
+        selected_lanes = {lane.name for lane in self.lanes if lane.isSelected()}
+        self.clear()
+        self.lanes, self.tasks, self.edges = [], {}, []
+        right = max([n.x + NODE_WIDTH for n in graph.nodes.values()] + [LANE_HEADER + 400]) \
+            + NODE_GAP * 4
+        for lane in graph.lanes:
+            item = LaneItem(lane.name, lane.mode, lane.index, right, lane.required)
+            self.addItem(item)
+            self.lanes.append(item)
+            item.setSelected(lane.name in selected_lanes)
+        for node in graph.nodes.values():
+            task = TaskItem(node.name, node.phase, node.target, node.type)
+            task.setPos(node.x, node.y)
+            self.addItem(task)
+            self.tasks[node.name] = task
+            task.setSelected(node.name in selected)
+        for edge in graph.edges:
+            item = EdgeItem(self.tasks[edge.source], self.tasks[edge.target], edge.key)
+            self.addItem(item)
+            self.edges.append(item)
+        bottom = max(len(graph.lanes) * LANE_HEIGHT, max(
+            [n.y for n in graph.nodes.values()] + [0.0]) + LANE_HEIGHT)
+        self.setSceneRect(QRectF(-MARGIN, -MARGIN, right + 2 * MARGIN, bottom + 2 * MARGIN))
+
+    def selected_tasks(self) -> list[TaskItem]:
+        return [item for item in self.selectedItems() if isinstance(item, TaskItem)]
+
+    def selected_lanes(self) -> list[LaneItem]:
+        return [item for item in self.selectedItems() if isinstance(item, LaneItem)]
+
+    def lane_at(self, y: float) -> LaneItem | None:
+        """The lane whose band holds scene coordinate ``y``."""
+        for lane in self.lanes:
+            if lane.y() <= y < lane.y() + LANE_HEIGHT:
+                return lane
+        return None
+
+    def drop_index(self, lane: LaneItem, x: float) -> int:
+        """Where a task dropped at ``x`` goes among ``lane``'s tasks (left to right)."""
+        xs = sorted(item.x() for item in self.tasks.values() if item.phase == lane.name)
+        return sum(1 for other in xs if other + NODE_WIDTH / 2 < x)
+
+    # -- drag and drop ------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
+        event.setAccepted(event.mimeData().hasFormat(TARGET_MIME))
+
+    def dragMoveEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
+        lane = self.lane_at(event.scenePos().y())
+        event.setAccepted(lane is not None and event.mimeData().hasFormat(TARGET_MIME))
+
+    def dropEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
+        lane = self.lane_at(event.scenePos().y())
+        if lane is None or not event.mimeData().hasFormat(TARGET_MIME):
+            event.ignore()
+            return
+        target = bytes(event.mimeData().data(TARGET_MIME).data()).decode()
+        event.acceptProposedAction()
+        self.sig_target_dropped.emit(lane.name, target, self.drop_index(lane, event.scenePos().x()))
+
+    # -- moves --------------------------------------------------------------------------------
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        super().mousePressEvent(event)
+        self._press = {item.name: item.pos() for item in self.selected_tasks()}
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        moved = [(name, item.x(), item.y()) for name, item in self.tasks.items()
+                 if name in self._press and item.pos() != self._press[name]]
+        self._press = {}
+        if moved:
+            self.sig_nodes_moved.emit(moved)
