@@ -15,6 +15,8 @@
                                                 create a plugin (basic, service, ui, workflow)
     logomesh-studio test WORKSPACE [PLUGIN...] [-k PATTERN] [--json] [--no-coverage]
                                                 run plugins' tests with coverage
+    logomesh-studio testgen WORKSPACE PLUGIN --from RECORDING [-o FILE]
+                                                regression tests from `run --json` traffic
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ EXTRA_COMMANDS = {"orchestrate": "logomesh_studio.orchestration.commands",
                   "profile": "logomesh_studio.devtools.commands",
                   "send": "logomesh_studio.devtools.commands",
                   "new": "logomesh_studio.devtools.scaffold",
-                  "test": "logomesh_studio.devtools.testrun"}
+                  "test": "logomesh_studio.devtools.testrun",
+                  "testgen": "logomesh_studio.devtools.testgen"}
 SUBCOMMANDS = ("check", "run", *EXTRA_COMMANDS)
 """The subcommands ``main`` dispatches without building every subparser first."""
 
@@ -113,11 +116,13 @@ def _permissions_line(e: dict[str, Any]) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from logomesh_studio.runtime.discovery import discover
+    from logomesh_studio.runtime.imports import module_problems
     from logomesh_studio.runtime.resolver import resolve
 
     found = discover(args.workspace)
     resolution = resolve(found.plugins)
-    problems = found.problems + list(resolution.failed.values())
+    problems = (found.problems + list(resolution.failed.values())
+                + module_problems(found.plugins))
     if args.json:
         print(json.dumps({
             "ok": not problems,

@@ -24,9 +24,10 @@ from logomesh_studio.orchestration.model import (
 )
 from logomesh_studio.orchestration.records import RunRecord, RunSummary
 from logomesh_studio.orchestration.run import OrchestrationRun
-from logomesh_studio.orchestration.store import RunStore
+from logomesh_studio.orchestration.store import HistoryUnwritable, RunStore, StoreProblem
 
 __all__ = [
+    "HistoryUnwritable",
     "Orchestration",
     "OrchestrationEngine",
     "OrchestrationFile",
@@ -37,6 +38,7 @@ __all__ = [
     "RunRecord",
     "RunStore",
     "RunSummary",
+    "StoreProblem",
     "dump",
     "load",
     "loads",

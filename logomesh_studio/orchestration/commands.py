@@ -5,8 +5,8 @@
     logomesh-studio runs WORKSPACE [--json] [--limit N]
 
 ``orchestrate`` exits 0 when the run completed, 1 when it failed or was cancelled
-and 2 when the file (or the request) is invalid, with the validation report on
-stderr. ``cli.py`` adds these subcommands with :func:`register`.
+(Ctrl+C cancels it) and 2 when the file (or the request) is invalid, with the
+validation report on stderr. ``cli.py`` adds these subcommands with :func:`register`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ import argparse
 import json
 import os
 import sys
+import sysconfig
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import logomesh_studio
 from logomesh_studio._argtypes import directory
 from logomesh_studio.orchestration.document import DocumentProblem, OrchestrationDocument
 from logomesh_studio.orchestration.engine import OrchestrationEngine, RunNotResumable
@@ -34,14 +36,26 @@ from logomesh_studio.orchestration.records import (
     RunRecord,
     RunSummary,
 )
-from logomesh_studio.orchestration.store import RunStore, workspace_store_path
+from logomesh_studio.orchestration.run import OrchestrationRun
+from logomesh_studio.orchestration.store import (
+    HistoryUnwritable,
+    RunStore,
+    workspace_store_path,
+)
 from logomesh_studio.runtime.events import Event
 from logomesh_studio.runtime.runner import RuntimeThread
 
 NAMES = ("orchestrate", "runs")
 """The subcommands :func:`register` adds."""
 
-EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+CANCEL_GRACE = 3.0
+"""Seconds Ctrl+C waits for the run to record its cancellation; longer means plugin code
+holds the runtime, and the run is recorded as interrupted from outside."""
+
+
+class _RuntimeHeld(Exception):
+    """Ctrl+C could not stop the run: plugin code holds the runtime's loop."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -100,16 +114,38 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
     printer = _ProgressPrinter(sys.stderr if args.json else sys.stdout)
     runtime.events.subscribe(printer)
     engine: OrchestrationEngine | None = None
+    outcome: RunRecord | int = EXIT_FAILED
+    held = False
     try:
         runtime.start()
         engine = OrchestrationEngine(runtime.host)
+        if engine.store.notice:
+            print(f"warning: {engine.store.notice}", file=sys.stderr)
         outcome = _execute(runtime, engine, args.resume, file, input)
         if outcome == EXIT_INVALID and file is not None and args.workspace is None:
             _hint_workspace(runtime, file, workspace)
+    except KeyboardInterrupt:  # before the run was under way: loading the workspace, say
+        print("orchestrate: interrupted (Ctrl+C)", file=sys.stderr)
+        outcome = EXIT_INTERRUPTED
+    except _RuntimeHeld as exc:
+        print(f"orchestrate: {exc}", file=sys.stderr)
+        held = True
     finally:
-        if engine is not None:
-            runtime.run(engine.close())
-        runtime.stop()
+        if not held and engine is not None and not _answers(runtime):
+            held = True  # Ctrl+C came as a run started and plugin code holds the loop
+            for run in engine.runs():
+                _record_held(runtime, engine, run, "cancelled with Ctrl+C")
+            print(f"orchestrate: plugin code holds the runtime ({_held_at(runtime)}); "
+                  "stopping without cleanup", file=sys.stderr)
+        if not held:  # else the loop cannot run cleanup; the process just ends
+            try:
+                if engine is not None:
+                    runtime.run(engine.close())
+            except HistoryUnwritable as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                outcome = EXIT_FAILED if isinstance(outcome, RunRecord) else outcome
+            finally:
+                runtime.stop()
     if isinstance(outcome, int):
         return outcome
     record = outcome
@@ -124,17 +160,69 @@ def _execute(runtime: RuntimeThread, engine: OrchestrationEngine, resume: str | 
              file: OrchestrationFile | None, input: Any) -> RunRecord | int:
     """Start (or resume) the run and wait for it; an exit code if it could not start."""
     try:
-        run = runtime.run(engine.resume(resume) if resume else engine.start(file, input))
+        run = runtime.run(engine.resume(resume) if resume
+                          else engine.start(file, input))  # type: ignore[arg-type]
     except OrchestrationInvalid as exc:
         shown = file.warnings if file is not None else ()  # printed when the file was read
         return _report([p for p in exc.problems if p not in shown])
     except RunNotResumable as exc:
         return _invalid(f"orchestrate: {exc}")
+    for warning in run.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    waiting = runtime.submit(run.wait())
+    limit = run.document.timeout
     try:
-        return runtime.submit(run.wait()).result()
+        while True:  # past the run's timeout, make sure the loop can still time it out
+            try:
+                return waiting.result(None if limit is None else limit + CANCEL_GRACE)
+            except TimeoutError:
+                if not _answers(runtime):
+                    _record_held(runtime, engine, run, f"timed out after {limit:g} s")
+                    raise _RuntimeHeld(f"run {run.id} timed out after {limit:g} s, but plugin "
+                                       f"code holds the runtime ({_held_at(runtime)}); the run "
+                                       "is recorded as interrupted") from None
     except KeyboardInterrupt:
-        runtime.call_soon(run.cancel)
-        return runtime.submit(run.wait()).result()
+        print(f"\ncancelling run {run.id} (Ctrl+C)", file=sys.stderr, flush=True)
+    runtime.call_soon(run.cancel)
+    try:
+        return waiting.result(CANCEL_GRACE)
+    except (TimeoutError, KeyboardInterrupt):
+        _record_held(runtime, engine, run, "cancelled with Ctrl+C")
+        raise _RuntimeHeld(f"run {run.id} did not stop: plugin code holds the runtime "
+                           f"({_held_at(runtime)}); the run is recorded as interrupted") from None
+
+
+def _answers(runtime: RuntimeThread) -> bool:
+    """True if the runtime's loop runs a callback within :data:`CANCEL_GRACE` seconds."""
+    answered = threading.Event()
+    runtime.call_soon(answered.set)
+    return answered.wait(CANCEL_GRACE)
+
+
+def _record_held(runtime: RuntimeThread, engine: OrchestrationEngine,
+                 run: OrchestrationRun, what: str) -> None:
+    """Mark ``run`` interrupted from this thread (``what`` happened): plugin code holds
+    its loop."""
+    store = engine.store
+    try:
+        store.sync(CANCEL_GRACE)  # what the run staged before it was held
+    except HistoryUnwritable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    store.interrupt(run.id, f"{what} while plugin code held the runtime "
+                            f"({_held_at(runtime)})")
+
+
+def _held_at(runtime: RuntimeThread) -> str:
+    """Where the runtime thread is: its innermost frame outside Studio and the stdlib."""
+    frame = sys._current_frames().get(runtime.thread.ident or -1)
+    ours = (os.path.dirname(logomesh_studio.__file__), sysconfig.get_paths()["stdlib"])
+    innermost = frame
+    while frame is not None and frame.f_code.co_filename.startswith(ours):
+        frame = frame.f_back
+    frame = frame or innermost
+    if frame is None:
+        return "no frame"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
 
 
 def _hint_workspace(runtime: RuntimeThread, file: OrchestrationFile, workspace: Path) -> None:
@@ -159,6 +247,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         runs = []
     else:
         store = RunStore(path)
+        if store.notice:
+            print(f"warning: {store.notice}", file=sys.stderr)
         try:
             store.recover()
             runs = store.runs(args.limit)

@@ -13,6 +13,8 @@ outputs of the tasks before it.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 from logomesh_studio import sdk
@@ -31,13 +33,15 @@ from logomesh_studio.orchestration.records import (
     RunRecord,
     TaskResult,
 )
-from logomesh_studio.orchestration.run import OrchestrationRun
+from logomesh_studio.orchestration.run import STORE_PATIENCE, OrchestrationRun
 from logomesh_studio.orchestration.store import RunStore
 from logomesh_studio.orchestration.validation import check_runtime
 from logomesh_studio.runtime import payload as payloads
 
 if TYPE_CHECKING:
     from logomesh_studio.runtime.host import PluginHost
+
+_log = logging.getLogger(__name__)
 
 
 class RunNotResumable(Exception):
@@ -47,13 +51,15 @@ class RunNotResumable(Exception):
 class OrchestrationEngine:
     """Runs orchestrations for one host; coroutine methods run on the runtime loop."""
 
-    def __init__(self, host: PluginHost, store: RunStore | None = None) -> None:
+    def __init__(self, host: PluginHost, store: RunStore | None = None, *,
+                 store_patience: float = STORE_PATIENCE) -> None:
         self.host = host
         if store is None:
             store = RunStore.for_workspace(host.workspace) if host.workspace else \
                 RunStore(":memory:")
         self.store = store
         self.store.recover()
+        self._store_patience = store_patience
         self._live: dict[str, OrchestrationRun] = {}
 
     def validate(self, file: OrchestrationFile) -> list[Problem]:
@@ -90,7 +96,16 @@ class OrchestrationEngine:
             raise RunNotResumable(f"run {run_id} is still {record.status} in another process")
         if record.status == COMPLETED:
             raise RunNotResumable(f"run {run_id} completed; there is nothing to resume")
-        return self._start(loads(text, path), record.input, reuse_plan(record), run_id)
+        plan = reuse_plan(record)
+        run = self._start(loads(text, path), record.input, plan, run_id)
+        run.warnings = tuple(
+            f"task {task.name!r} may have run before run {run_id} stopped (it was sent and "
+            "no result was recorded); it runs again"
+            for p, phase in enumerate(record.phases) for t, task in enumerate(phase.tasks)
+            if task.may_have_run and (p, t) not in plan)
+        for warning in run.warnings:
+            _log.warning("%s", warning)
+        return run
 
     def control(self, run_id: str, action: str) -> bool:
         """Apply ``pause``, ``resume`` or ``cancel`` to a run in progress, by id.
@@ -112,13 +127,14 @@ class OrchestrationEngine:
         return list(self._live.values())
 
     async def close(self) -> None:
-        """Cancel the runs in progress, wait for them to record it, close the store."""
+        """Cancel the runs in progress, wait for them to record it, close the store (off
+        the loop; raises HistoryUnwritable if what is staged could not be written)."""
         runs = list(self._live.values())
         for run in runs:
             run.cancel()
         for run in runs:
             await run.wait()
-        self.store.close()
+        await asyncio.to_thread(self.store.close)
 
     def _start(self, file: OrchestrationFile, input: Any,
                reuse: dict[tuple[int, int], TaskResult] | None,
@@ -133,7 +149,8 @@ class OrchestrationEngine:
         if any(p.severity == "error" for p in problems):
             raise OrchestrationInvalid(problems)
         run = OrchestrationRun(self.host, self.store, file, input, reuse=reuse,
-                               resumed_from=resumed_from, on_finish=self._forget)
+                               resumed_from=resumed_from, on_finish=self._forget,
+                               store_patience=self._store_patience)
         self._live[run.id] = run
         run.start()
         return run

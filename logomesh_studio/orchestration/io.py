@@ -192,7 +192,8 @@ def _aliases_fit(root: yaml.Node, text_size: int, lines: dict[tuple[Any, ...], i
                 stack.append((child, False))
     if size[id(root)] <= text_size + MAX_ALIAS_EXPANSION:
         return True
-    node, loc = root, ()  # blame the innermost field the expansion still overflows
+    node: yaml.Node = root  # blame the innermost field the expansion still overflows
+    loc: tuple[Any, ...] = ()
     while True:
         inner = next(((key, child) for key, child in _children(node)
                       if key is not None and parents[id(child)] == 1

@@ -25,7 +25,11 @@ BY_CONDITION, NOT_REACHED = "condition", "not_reached"
 
 @dataclass(frozen=True, slots=True)
 class TaskResult:
-    """One task of a run: what it was sent, what it wrote into the context, how long."""
+    """One task of a run: what it was sent, what it wrote into the context, how long.
+
+    ``may_have_run`` is set on a task of an interrupted run that was sent but has no
+    recorded result: its plugin may have done the work (a resume runs it again).
+    """
 
     name: str
     target: str
@@ -38,6 +42,7 @@ class TaskResult:
     started: float = 0.0
     duration: float = 0.0
     reused: bool = False
+    may_have_run: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The task result as plain JSON-compatible data."""
@@ -77,7 +82,7 @@ class PhaseResult:
 
 @dataclass(frozen=True, slots=True)
 class RunSummary:
-    """One line of run history."""
+    """One line of run history; ``may_have_run`` counts tasks that may have run unrecorded."""
 
     id: str
     orchestration: str
@@ -88,6 +93,7 @@ class RunSummary:
     created: float = 0.0
     finished: float = 0.0
     resumed_from: str = ""
+    may_have_run: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The summary as plain JSON-compatible data."""
@@ -135,8 +141,9 @@ class RunRecord:
     @property
     def summary(self) -> RunSummary:
         """The run's line in the history."""
+        unsure = sum(task.may_have_run for phase in self.phases for task in phase.tasks)
         return RunSummary(self.id, self.orchestration, self.path, self.status, self.error,
-                          self.progress, self.created, self.finished, self.resumed_from)
+                          self.progress, self.created, self.finished, self.resumed_from, unsure)
 
     def to_json(self) -> dict[str, Any]:
         """The whole run as plain JSON-compatible data (what ``orchestrate --json`` prints)."""

@@ -2,6 +2,12 @@
 
 All methods run on the runtime loop. Front ends on another thread reach a run
 through ``RuntimeThread.call_soon(run.pause)`` and see it through events.
+
+The run never waits on the history store, except where the history must be right:
+before its first task (the run is recorded) and before it reports its outcome (the
+outcome is recorded). While the store cannot write, the run is paused with the
+store's error and goes on by itself once the store writes again; after
+``store_patience`` seconds it stops, failed, saying that its result is not recorded.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from logomesh_studio.orchestration.state import PhaseState, TaskState
 from logomesh_studio.runtime.templates import TemplateError, render
 
 if TYPE_CHECKING:
-    from logomesh_studio.orchestration.store import RunStore
+    from logomesh_studio.orchestration.store import RunStore, StoreProblem
     from logomesh_studio.runtime.host import PluginHost
 
 _perf = time.perf_counter
@@ -54,6 +60,8 @@ FLUSH_ROWS = 1000
 """Staged rows that force a commit at once."""
 YIELD_EVERY = 0.002
 """Seconds of tasks answered inline (sync handlers) before the engine yields the loop."""
+STORE_PATIENCE = 60.0
+"""Seconds a run waits, paused, for a history store that cannot write before it stops."""
 
 
 class OrchestrationRun:
@@ -62,11 +70,14 @@ class OrchestrationRun:
     def __init__(self, host: PluginHost, store: RunStore, file: OrchestrationFile, input: Any,
                  *, reuse: dict[tuple[int, int], TaskResult] | None = None,
                  resumed_from: str = "",
-                 on_finish: Callable[[OrchestrationRun], None] | None = None) -> None:
+                 on_finish: Callable[[OrchestrationRun], None] | None = None,
+                 store_patience: float = STORE_PATIENCE) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.file = file
         self.document = doc = file.document
         self.resumed_from = resumed_from
+        self.warnings: tuple[str, ...] = ()
+        """What the user should know before the run goes on (a resume sets it)."""
         self.status, self.error, self.current_phase = INITIALIZING, "", ""
         self.context: dict[str, Any] = {"input": input}
         reuse = reuse or {}
@@ -92,7 +103,16 @@ class OrchestrationRun:
         self._cancel_requested = False
         self._flush_handle: asyncio.TimerHandle | None = None
         self._dirty: dict[TaskState, None] = {}
+        self._journal = False  # whether a task was marked started in the store's journal
         self._final: RunRecord | None = None
+        self._user_paused = False
+        self._store_problem: StoreProblem | None = None
+        self._store_patience = store_patience
+        self._give_up: asyncio.TimerHandle | None = None
+        self._gave_up = asyncio.Event()
+        self._settling = False
+        self._unwatch: Callable[[], None] | None = None
+        self._begun = 0
         self._last_yield = _perf()
         self._t0 = _perf()
         self._ended = 0.0
@@ -101,7 +121,16 @@ class OrchestrationRun:
 
     def start(self) -> None:
         """Record the run and start dispatching (called by the engine)."""
-        self._store.begin(self.snapshot(), self.file.text)
+        self._begun = self._store.begin(self.snapshot(), self.file.text, wait=False)
+        loop = self._loop
+
+        def health(problem: StoreProblem | None) -> None:  # on the store's writer thread
+            with contextlib.suppress(RuntimeError):  # the loop has closed
+                loop.call_soon_threadsafe(self._on_store, problem)
+
+        self._unwatch = self._store.watch(health)
+        if self._store.problem is not None:
+            self._on_store(self._store.problem)
         self._emit_status("")
         self._task = self._loop.create_task(self._main(), name=f"orchestration {self.id}")
 
@@ -109,32 +138,76 @@ class OrchestrationRun:
         """Stop dispatching new tasks (running ones finish); False unless running."""
         if self.status != RUNNING:
             return False
-        self._unpaused.clear()
-        now = self._loop.time()
-        for deadline in self._deadlines:  # run and phase timeouts stop while paused
-            when = deadline.when()
-            if when is not None:
-                self._held[deadline] = max(0.0, when - now)
-                deadline.reschedule(None)
+        self._user_paused = True
+        self._hold()
         self._set_status(PAUSED)
         return True
 
     def resume(self) -> bool:
-        """Continue a paused run; False unless paused."""
-        if self.status != PAUSED:
+        """Continue a paused run; False unless paused by :meth:`pause`. A run also paused
+        because the history cannot be written goes on once it can."""
+        if self.status != PAUSED or not self._user_paused:
             return False
+        self._user_paused = False
+        if self._store_problem is None:
+            self._release()
+            self._set_status(RUNNING)
+        return True
+
+    def _hold(self) -> None:
+        """Stop dispatching; run and phase timeouts stop counting."""
+        self._unpaused.clear()
+        now = self._loop.time()
+        for deadline in self._deadlines:
+            when = deadline.when()
+            if when is not None:
+                self._held[deadline] = max(0.0, when - now)
+                deadline.reschedule(None)
+
+    def _release(self) -> None:
         now = self._loop.time()
         for deadline, left in self._held.items():
             if deadline in self._deadlines:
                 deadline.reschedule(now + left)
         self._held.clear()
-        self._set_status(RUNNING)
         self._unpaused.set()
-        return True
+
+    def _stop_unrecorded(self) -> None:
+        """The store has not written for ``store_patience`` seconds: stop the run."""
+        self._gave_up.set()
+        if not self._settling and self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    def _on_store(self, problem: StoreProblem | None) -> None:
+        """The history store started failing (``problem``) or writes again (None)."""
+        if (self.status in FINISHED and not self._settling) or \
+                (problem is None) == (self._store_problem is None):
+            return
+        self._store_problem = problem
+        if problem is not None:
+            self._give_up = self._loop.call_later(self._store_patience, self._stop_unrecorded)
+            if self._settling:  # the outcome waits to be recorded; say why
+                self._emit_status(self.status, PAUSED, f"{problem}; the run's result is "
+                                  "recorded once it can be written")
+                return
+            if not self._user_paused:
+                self._hold()
+            previous, self.status = self.status, PAUSED  # not staged: the store cannot write
+            self._emit_status(previous, error=f"{problem}; the run waits until it can be written")
+            return
+        if self._give_up is not None:
+            self._give_up.cancel()
+        if self._settling:
+            return
+        if not self._user_paused:
+            self._release()
+            self._set_status(RUNNING)
+        else:
+            self._set_status(PAUSED)
 
     def cancel(self) -> bool:
         """Stop dispatching and cancel tasks in flight; False if the run already finished."""
-        if self.status in FINISHED or self._task is None or self._task.done():
+        if self.status in FINISHED or self._settling or self._task is None or self._task.done():
             return False
         self._cancel_requested = True
         if self.status != INITIALIZING:  # else _main has not started: it sees the flag
@@ -180,12 +253,13 @@ class OrchestrationRun:
     async def _main(self) -> RunRecord:
         if self._cancel_requested:
             self.error = "cancelled"
-            self._finish(CANCELLED)
-            assert self._final is not None
-            return self._final
-        self._set_status(RUNNING)
+            return await self._settle(CANCELLED)
         final = COMPLETED
         try:
+            if not await self._recorded(self._begun):
+                raise asyncio.CancelledError  # gave up waiting on the store: _settle says so
+            if self.status == INITIALIZING:
+                self._set_status(RUNNING)
             try:
                 async with self._deadline(self.document.timeout) as deadline:
                     for phase in self.phases:
@@ -202,18 +276,58 @@ class OrchestrationRun:
                 self._stop_in_flight(self.error)
         except asyncio.CancelledError:
             final, self.error = CANCELLED, "cancelled"
-            self._stop_in_flight("cancelled")
-            if not self._cancel_requested:
-                self._finish(final)
+            if self._gave_up.is_set():  # the store stopped it: _settle says why
+                final, self.error = FAILED, ""
+            self._stop_in_flight("cancelled" if final == CANCELLED else "stopped: "
+                                 f"{self._store_problem}")
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            if not self._cancel_requested and not self._gave_up.is_set():
+                await self._settle(final)
                 raise
-            asyncio.current_task().uncancel()  # type: ignore[union-attr]
         except BaseException as exc:  # an engine bug: record it rather than leave the run active
             _log.error("orchestration run %s failed inside the engine", self.id, exc_info=exc)
             final, self.error = FAILED, f"internal error: {type(exc).__name__}: {exc}"
             self._stop_in_flight(self.error)
-        self._finish(final)
+        return await self._settle(final)
+
+    async def _settle(self, status: str) -> RunRecord:
+        """Record the outcome, then report it; an outcome the store could not record within
+        its patience is reported as a failure saying so (and stays unrecorded)."""
+        self._settling, previous = True, self.status
+        recorded = await self._recorded(self._finish(status))
+        if not recorded:
+            outcome = f"{self.status}: {self.error}" if self.error else self.status
+            self.status = FAILED
+            self.error = (f"{self._store_problem} for {self._store_patience:g} s, so the run "
+                          f"stopped; its result ({outcome}) is not in the run history")
+            self._final = self.snapshot()
+        elif self._journal:
+            self._store.forget_started(self.id)
+        if self._unwatch is not None:
+            self._unwatch()
+        self._settling = False
+        if self._give_up is not None:
+            self._give_up.cancel()
+        self._emit_status(previous)
+        if self._on_finish is not None:
+            self._on_finish(self)
         assert self._final is not None
         return self._final
+
+    async def _recorded(self, ticket: int) -> bool:
+        """Wait until the store has written ``ticket``; False if it gave up first."""
+        if self._store.written(ticket):
+            return True
+        written = self._loop.create_task(self._store.wait_written(ticket))
+        gave_up = self._loop.create_task(self._gave_up.wait())
+        try:
+            await asyncio.wait((written, gave_up), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            written.cancel()
+            gave_up.cancel()
+        return self._store.written(ticket)
 
     @contextlib.asynccontextmanager
     async def _deadline(self, seconds: float | None) -> AsyncIterator[asyncio.Timeout]:
@@ -326,6 +440,8 @@ class OrchestrationRun:
                                       task=spec.name, target=spec.target,
                                       in_flight=len(self._in_flight)))
         self._stage(task)
+        self._store.mark_started(self.id, task.phase, task.index)  # before it can have run
+        self._journal = True
         try:
             response, provider = await self._dispatcher.call(spec, task.input)
             self._providers.add(provider)
@@ -380,7 +496,8 @@ class OrchestrationRun:
         for task in list(self._in_flight):
             self._end_task(task, FAILED, error=reason)
 
-    def _finish(self, status: str) -> None:
+    def _finish(self, status: str) -> int:
+        """End every phase, stage the final record; the store's ticket for it."""
         for phase in self.phases:
             if phase.status == RUNNING:
                 phase.error = phase.error or self.error
@@ -389,17 +506,14 @@ class OrchestrationRun:
             elif phase.status == PENDING:
                 self._end_phase(phase, SKIPPED)
         self.finished, self._ended = time.time(), _perf()
-        self._set_status(status)
-        if self._on_finish is not None:
-            self._on_finish(self)
+        self.status = status
+        self._final = self.snapshot()
+        self._store.stage_run(self._final)
+        return self._flush()
 
     def _set_status(self, status: str) -> None:
         previous, self.status = self.status, status
-        if status in FINISHED:
-            self._final = self.snapshot()
-            self._store.stage_run(self._final)
-        else:
-            self._store.stage_run(self._light_record())
+        self._store.stage_run(self._light_record())
         self._flush()
         self._emit_status(previous)
 
@@ -409,13 +523,14 @@ class OrchestrationRun:
                          progress=self.progress, created=self.created,
                          resumed_from=self.resumed_from)
 
-    def _emit_status(self, previous: str) -> None:
-        done = self.status in FINISHED
+    def _emit_status(self, previous: str, status: str = "", error: str = "") -> None:
+        status = status or self.status
+        done = status in FINISHED
         self._events.emit(RunStatusChanged(
-            run_id=self.id, orchestration=self.document.name, status=self.status,
+            run_id=self.id, orchestration=self.document.name, status=status,
             previous=previous, phase=self.current_phase, progress=self.progress,
             completed=self.completed, skipped=self.skipped, failed=self.failed,
-            total=self.total, error=self.error, metrics=self.metrics() if done else {}))
+            total=self.total, error=error or self.error, metrics=self.metrics() if done else {}))
 
     def _stage(self, task: TaskState) -> None:
         """Mark ``task``'s row for the next commit; one row per task however often it changed."""
@@ -425,12 +540,12 @@ class OrchestrationRun:
         elif self._flush_handle is None:
             self._flush_handle = self._loop.call_later(FLUSH_DELAY, self._flush)
 
-    def _flush(self) -> None:
+    def _flush(self) -> int:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
         for task in self._dirty:
             self._store.stage_task(self.id, task.phase, task.index, task.result())
         self._dirty.clear()
-        self._store.flush()
+        return self._store.flush()
 

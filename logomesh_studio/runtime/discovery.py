@@ -44,17 +44,35 @@ class Discovery:
 
 
 def manifest_in(folder: Path) -> Path | None:
-    """The manifest file of a plugin folder, or None if it has none."""
+    """The manifest file of a plugin folder, or None if it has none (or cannot be read)."""
+    try:
+        found = _manifests(folder)
+    except OSError:
+        return None
+    return found[0] if found else None
+
+
+def _manifests(folder: Path) -> list[Path]:
+    """The manifest files in ``folder``; OSError if the folder cannot be read."""
+    found = []
     for name in MANIFEST_NAMES:
         candidate = folder / name
+        try:
+            candidate.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            continue
         if candidate.is_file():
-            return candidate
-    return None
+            found.append(candidate)
+    return found
 
 
 def load_plugin_folder(folder: Path) -> PluginSource:
     """Load the manifest of one plugin folder (raises ManifestError)."""
-    found = [folder / n for n in MANIFEST_NAMES if (folder / n).is_file()]
+    try:
+        found = _manifests(folder)
+    except OSError as exc:
+        raise ManifestError([Problem(str(exc.filename or folder), "(folder)",
+                                     f"cannot read this plugin folder: {exc.strerror}")]) from None
     if not found:
         raise ManifestError([Problem(str(folder), "(manifest)",
                                      f"no {' or '.join(MANIFEST_NAMES)} in this folder")])
@@ -67,9 +85,13 @@ def load_plugin_folder(folder: Path) -> PluginSource:
 
 def is_plugin_folder(folder: Path) -> bool:
     """A workspace child that holds a plugin: a visible folder (not ``.x`` or ``_x``)
-    with a manifest."""
-    return (not folder.name.startswith((".", "_")) and folder.is_dir()
-            and manifest_in(folder) is not None)
+    with a manifest, or one that cannot be read (loading it reports why)."""
+    if folder.name.startswith((".", "_")) or not folder.is_dir():
+        return False
+    try:
+        return bool(_manifests(folder))
+    except OSError:
+        return True
 
 
 def _workspace_folders(workspace: Path) -> Iterable[Path]:

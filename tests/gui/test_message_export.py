@@ -61,3 +61,4 @@ def test_save_and_generate_are_offered_in_the_menus(studio):
     file_menu = studio.window.menuBar().actions()[0].menu()
     assert export.action_save in file_menu.actions()
     assert studio.window.authoring.action_new_plugin in file_menu.actions()
+

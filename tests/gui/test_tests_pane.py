@@ -125,3 +125,85 @@ def test_the_filter_keeps_matching_tests_and_their_parents(studio, workspace):
     file_index = pane.proxy.index(0, 0, plugin)
     assert pane.proxy.rowCount(file_index) == 1
     assert pane.proxy.data(pane.proxy.index(0, 0, file_index)) == "test_halve"
+
+
+# -- runs of the real `logomesh-studio test` ----------------------------------------------------
+
+REAL_TESTS = '''import time
+from pathlib import Path
+
+from logomesh_studio.testing import PluginHarness
+
+WORKSPACE = Path(__file__).resolve().parents[2]
+FLAG = Path({flag!r})
+
+
+def test_double():
+    with PluginHarness(WORKSPACE) as h:
+        assert h.send("calc", "double", 2) == 4
+
+
+def test_halve():
+    with PluginHarness(WORKSPACE) as h:
+        assert h.send("calc", "halve", 4) == 3
+
+
+def test_waits_for_the_gui():
+    deadline = time.monotonic() + 30
+    while not FLAG.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert FLAG.exists()
+'''
+
+
+def test_a_real_run_streams_results_then_coverage_and_runs_failed_again(
+        studio, workspace, tmp_path):
+    flag = tmp_path / "go"
+    folder = make_plugin(workspace, REAL_TESTS.format(flag=str(flag)))
+    studio.open(workspace.root)
+    source = folder / workspace.package_name("calc") / "__init__.py"
+    view = studio.window.authoring.open_file(str(source))
+    pane = studio.window.authoring.tests
+    model = pane.model
+
+    assert pane.run_all()
+
+    def outcome(name):
+        index = model.test_index(f"calc/tests/test_calc.py::{name}")
+        return model.node(index).outcome if index.isValid() else None
+
+    # Live: results show while the last test still waits for us.
+    studio.qtbot.waitUntil(lambda: outcome("test_halve") == FAILED, timeout=TIMEOUT_MS)
+    assert outcome("test_double") == PASSED and pane.running
+    assert "assert 2.0 == 3" in model.node(model.test_index(
+        "calc/tests/test_calc.py::test_halve")).message
+    flag.touch()
+    with studio.qtbot.waitSignal(pane.sig_run_finished, timeout=TIMEOUT_MS) as finished:
+        pass
+    assert finished.args == [1]  # a test failed
+    assert outcome("test_waits_for_the_gui") == PASSED
+    covered, missing = view.coverage
+    assert covered and not missing  # both handlers ran
+    assert pane.status_label.text().startswith("Done")
+
+    assert pane.action_run_failed.isEnabled()
+    with studio.qtbot.waitSignal(pane.sig_run_finished, timeout=TIMEOUT_MS):
+        assert pane.run_failed()
+        assert outcome("test_halve") == RUNNING and outcome("test_double") == PASSED
+    assert outcome("test_halve") == FAILED and outcome("test_double") == PASSED
+
+
+def test_rerun_on_save_runs_the_plugins_tests_after_its_reload(studio, workspace):
+    folder = make_plugin(workspace, "def test_one():\n    assert True\n")
+    studio.open(workspace.root)
+    pane = studio.window.authoring.tests
+    pane.action_rerun_on_save.setChecked(True)
+    view = studio.window.authoring.open_file(
+        str(folder / workspace.package_name("calc") / "__init__.py"))
+    view.textCursor().insertText("# saved\n")
+
+    with studio.qtbot.waitSignal(pane.sig_run_finished, timeout=TIMEOUT_MS) as finished:
+        studio.window.authoring.editor.save()
+    assert finished.args == [0]
+    index = pane.model.test_index("calc/tests/test_calc.py::test_one")
+    assert pane.model.node(index).outcome == PASSED

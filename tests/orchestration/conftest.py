@@ -72,14 +72,22 @@ class Worker(Plugin):
     @handler("slow")
     async def slow(self, message):
         if os.environ.get("ORCHESTRATION_TEST_SLOW"):
-            print("slow-started", flush=True)
+            print("slow-started\\n", end="", flush=True)  # one write: other threads print too
             await asyncio.Event().wait()
         return {"slow": "done"}
 
     @handler("hog")
     def hog(self, message):
+        if os.environ.get("ORCHESTRATION_TEST_SLOW"):
+            print("hog-started\\n", end="", flush=True)
         threading.Event().wait(message.payload)  # synchronous work that holds the loop
         return {"blocked": message.payload}
+
+    @handler("halt")
+    def halt(self, message):
+        if os.environ.get("ORCHESTRATION_TEST_DIE"):
+            os.kill(os.getpid(), 9)  # the process ends the moment the work is done
+        return {"died": False}
 
     @handler("raise")
     def raise_(self, message):

@@ -1,7 +1,9 @@
-"""A run killed with SIGKILL keeps its history, shows as interrupted, and resumes."""
+"""A run killed with SIGKILL keeps its history, shows as interrupted (with the tasks that
+may have run), and resumes; Ctrl+C stops `orchestrate` and records the run stopped."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -10,8 +12,17 @@ import sys
 import textwrap
 import threading
 
-from logomesh_studio.orchestration.records import COMPLETED, INTERRUPTED, RUNNING
+import pytest
+
+from logomesh_studio.orchestration.records import (
+    CANCELLED,
+    COMPLETED,
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+)
 from logomesh_studio.orchestration.store import RunStore, workspace_store_path
+from tests.orchestration import test_commands
 
 CHILD = """
 import sys
@@ -26,7 +37,7 @@ runtime = RuntimeThread(Path(sys.argv[1]), RuntimeConfig(entry_points=False))
 runtime.start()
 engine = OrchestrationEngine(runtime.host)
 run = runtime.run(engine.start(load(sys.argv[2]), {"n": 5}))
-print("run", run.id, flush=True)
+print(f"run {run.id}\\n", end="", flush=True)
 runtime.run(run.wait(), timeout=None)
 """
 
@@ -96,3 +107,111 @@ def test_kill_9_mid_run_leaves_history_intact_and_resume_completes(studio, tmp_p
     assert studio.send("alpha", "stats")["calls"] == 0  # the stored output was reused
     assert resumed.task("last").input == {"n": 5}
     assert RunStore(path).run(run_id).status == INTERRUPTED
+
+
+DIES = """
+name: dies
+initiator: boss
+participants: [alpha, beta, gamma]
+phases:
+  - name: one
+    tasks:
+      - {name: first, target: alpha, type: work, input: 1}
+      - {name: fatal, target: beta, type: halt}
+      - {name: last, target: gamma, type: work}
+"""
+
+
+def orchestrate_child(workspace, file, env: dict[str, str]) -> subprocess.Popen[str]:
+    """``logomesh-studio orchestrate FILE`` in a child process, stdout piped."""
+    return subprocess.Popen([sys.executable, "-m", "logomesh_studio.cli", "orchestrate",
+                             str(file), "--workspace", str(workspace), "--input", '{"n": 5}'],
+                            text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, **env})
+
+
+def test_a_task_sent_just_before_kill_9_is_flagged_may_have_run_and_resume_says_so(
+        studio, capsys):
+    file = studio.root / "dies.orchestration.yaml"
+    file.write_text(textwrap.dedent(DIES))
+    child = orchestrate_child(studio.root, file, {"ORCHESTRATION_TEST_DIE": "1"})
+    child.communicate(timeout=120)
+    assert child.returncode == -signal.SIGKILL  # the handler ran, then the process died
+
+    assert test_commands.cli("runs", str(studio.root), "--json") == 0
+    [summary] = json.loads(capsys.readouterr().out)
+    # 'first' answered, but the process died before its result was committed
+    assert summary["status"] == INTERRUPTED and summary["may_have_run"] == 2
+    assert summary["error"].endswith("2 tasks may have run (sent, no result recorded): a "
+                                     "resume runs them again")
+    crashed = RunStore(workspace_store_path(studio.root)).run(summary["id"])
+    assert [(t.status, t.may_have_run) for t in crashed.phases[0].tasks] == [
+        (RUNNING, True), (RUNNING, True), ("pending", False)]
+
+    assert test_commands.cli("orchestrate", "--resume", summary["id"], "--workspace",
+                             str(studio.root)) == 0
+    err = capsys.readouterr().err
+    for task in ("first", "fatal"):
+        assert (f"warning: task {task!r} may have run before run {summary['id']} stopped (it "
+                "was sent and no result was recorded); it runs again") in err
+
+
+def _first_line(child: subprocess.Popen[str], text: str) -> None:
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_lines, args=(child.stdout, lines), daemon=True).start()
+    while text not in lines.get(timeout=60):
+        pass
+
+
+@pytest.mark.parametrize("task", ["slow", "hog"])
+def test_ctrl_c_during_orchestrate_stops_it_and_records_the_run_stopped(studio, task):
+    file = studio.root / "stop.orchestration.yaml"
+    file.write_text(textwrap.dedent(PIPELINE).replace(
+        "{name: slow, target: beta, type: slow}",
+        "{name: slow, target: beta, type: slow}" if task == "slow"
+        else "{name: slow, target: beta, type: hog, input: 600}"))
+    child = orchestrate_child(studio.root, file, {"ORCHESTRATION_TEST_SLOW": "1"})
+    try:
+        _first_line(child, f"{task}-started")
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 1, err
+    assert "Traceback" not in err
+    [summary] = RunStore(workspace_store_path(studio.root)).runs()
+    stored = RunStore(workspace_store_path(studio.root)).run(summary.id)
+    if task == "slow":  # the loop answers: the run is cancelled and says so
+        assert stored.status == CANCELLED
+        assert stored.task("slow").status == FAILED and stored.task("slow").error == "cancelled"
+    else:  # a synchronous handler holds the loop: the run is recorded from outside
+        assert f"run {summary.id} did not stop: plugin code holds the runtime (" in err
+        assert stored.status == INTERRUPTED
+        assert "cancelled with Ctrl+C while plugin code held the runtime (" in stored.error
+        assert "in hog)" in stored.error
+        assert stored.task("slow").may_have_run
+
+
+def test_a_run_timeout_ends_orchestrate_even_when_plugin_code_never_returns(studio):
+    file = studio.root / "held.orchestration.yaml"
+    file.write_text(textwrap.dedent(PIPELINE).replace(
+        "phases:", "timeout: 0.5\nphases:").replace(
+        "{name: slow, target: beta, type: slow}",
+        "{name: slow, target: beta, type: hog, input: 600}"))
+    child = orchestrate_child(studio.root, file, {})
+    try:
+        _, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 1, err
+    [summary] = RunStore(workspace_store_path(studio.root)).runs()
+    assert (f"run {summary.id} timed out after 0.5 s, but plugin code holds the runtime ("
+            in err)
+    assert summary.status == INTERRUPTED
+    assert summary.error.startswith("interrupted: timed out after 0.5 s while plugin code "
+                                    "held the runtime (")

@@ -4,17 +4,23 @@ other plugins and the history survive it."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import importlib
 import json
 import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from logomesh_studio import sdk
+from logomesh_studio.cli import main
 from logomesh_studio.runtime.config import RuntimeConfig
+from logomesh_studio.runtime.discovery import discover
 from logomesh_studio.runtime.events import PluginFailed, PluginStopped
+from logomesh_studio.runtime.imports import module_problems
 from logomesh_studio.runtime.manifest import ManifestError, validate_manifest
 from logomesh_studio.runtime.senders import DEVELOPER
 from logomesh_studio.testing import DRIVER, PluginHarness
@@ -364,3 +370,124 @@ def test_no_plain_attribute_of_a_context_leads_to_the_bridge_or_the_hub(workspac
                     following += list(value)
             frontier = following
         assert h.send("curious", "ping") == "fine"
+
+
+# -- unreadable plugin folders ---------------------------------------------------------------
+
+
+def _deny(monkeypatch, locked, method):
+    """Make ``method`` of paths inside ``locked`` fail as chmod 000 would for a non-root
+    user (tests run as root, which chmod does not stop)."""
+    real = getattr(Path, method)
+
+    def denied(self, *args, **kwargs):
+        if self.is_relative_to(locked) and (method != "stat" or self != locked):
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, method, denied)
+
+
+@pytest.mark.parametrize("what", ["folder", "manifest"])
+def test_an_unreadable_plugin_folder_or_manifest_fails_only_that_plugin(
+        workspace, monkeypatch, capsys, what):
+    workspace.plugin("fine", FINE)
+    locked = workspace.plugin("locked", FINE)
+    if what == "folder":
+        _deny(monkeypatch, locked, "stat")
+        path = locked / "plugin.toml"
+        reason = "cannot read this plugin folder: Permission denied"
+    else:
+        path = locked / "plugin.toml"
+        _deny(monkeypatch, path, "read_bytes")
+        reason = "cannot read: Permission denied"
+    with harness(workspace) as h:
+        assert h.send("fine", "ping") == "fine"
+        assert [(p.path, p.reason) for p in h.host.problems] == [(str(path), reason)]
+    assert main(["check", str(workspace.root)]) == 1
+    assert f"{path}: " in capsys.readouterr().out
+
+
+# -- module collisions -----------------------------------------------------------------------
+
+
+TOP_LEVEL = """
+from logomesh_studio.sdk import Plugin, handler
+import {module} as helper
+
+
+class TestPlugin(Plugin):
+    @handler("who")
+    def who(self, message):
+        return helper.WHO
+"""
+
+
+def top_level_plugin(workspace, plugin_id, module, who="", package=False):
+    """A plugin whose entry module sits at the top of its folder beside ``module``."""
+    folder = workspace.root / plugin_id
+    folder.mkdir(parents=True)
+    entry = f"entry_{plugin_id.replace('-', '_')}_{workspace.package_name('x')}"
+    (folder / f"{entry}.py").write_text(TOP_LEVEL.format(module=module))
+    target = folder / module / "__init__.py" if package else folder / f"{module}.py"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(f"WHO = {who or plugin_id!r}\n")
+    workspace.write_manifest(folder, {"id": plugin_id, "name": plugin_id, "version": "1.0",
+                                      "entry": f"{entry}:TestPlugin"})
+    return target
+
+
+def test_two_plugins_shipping_the_same_top_level_module_do_not_share_it(workspace):
+    helpers = "helpers_" + workspace.package_name("h")
+    first = top_level_plugin(workspace, "alpha", helpers)
+    second = top_level_plugin(workspace, "beta", helpers)
+    with harness(workspace) as h:
+        assert h.send("alpha", "who") == "alpha"
+        beta = h.plugin("beta")
+        assert beta.status == "failed"
+        assert f"already imported by plugin 'alpha' from {first}" in beta.error
+        assert str(second.name) in beta.error
+    assert main(["check", str(workspace.root)]) == 1
+
+
+@pytest.mark.parametrize("module, package", [("wave", False), ("queue", True)])
+def test_a_plugin_module_named_like_the_standard_library_fails_clearly(
+        workspace, module, package, capsys):
+    shadow = top_level_plugin(workspace, "shadow", module, package=package)
+    workspace.plugin("fine", FINE)
+    stdlib = sys.modules.get(module)
+    with harness(workspace) as h:
+        info = h.plugin("shadow")
+        assert info.status == "failed" and info.error == (
+            f"ImportError: {shadow.name if not package else module} is named like the "
+            f"standard-library module {module!r}, which it would replace for every plugin; "
+            "rename it (or move it inside the plugin's package)")
+        assert h.send("fine", "ping") == "fine"
+    assert sys.modules.get(module) is stdlib
+    assert importlib.import_module(module).__file__.startswith(os.path.dirname(os.__file__))
+    assert main(["check", str(workspace.root)]) == 1
+    assert "standard-library module" in capsys.readouterr().out
+
+
+def test_check_reports_modules_two_plugins_ship_without_importing_them(workspace):
+    helpers = "helpers_" + workspace.package_name("h")
+    top_level_plugin(workspace, "alpha", helpers)
+    second = top_level_plugin(workspace, "beta", helpers)
+    problems = module_problems(discover(workspace.root, entry_points=False).plugins)
+    assert [(p.path, p.field) for p in problems] == [(str(second), "(module)")]
+    assert f"top-level module {helpers!r} is also shipped by plugin 'alpha'" in problems[0].reason
+    assert helpers not in sys.modules
+
+
+def test_a_plugin_module_shadowing_an_installed_one_fails_clearly(workspace, tmp_path,
+                                                                   monkeypatch):
+    name = "installed_" + workspace.package_name("i")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / f"{name}.py").write_text("WHO = 'installed'\n")
+    monkeypatch.syspath_prepend(str(site))
+    top_level_plugin(workspace, "shadow", name)
+    with harness(workspace) as h:
+        assert h.plugin("shadow").status == "failed"
+        assert "is also installed (on sys.path)" in h.plugin("shadow").error
+    assert importlib.import_module(name).WHO == "installed"

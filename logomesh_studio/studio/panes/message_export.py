@@ -21,9 +21,6 @@ from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.panes.messages import MessagesPane
 
-GENERATED_NAME = "test_recorded_{plugin}.py"
-"""The file Generate Tests writes under a plugin's tests/ (a number is added if taken)."""
-
 
 def message_line(record: MessageRecorded) -> str:
     """``record`` as the JSON line ``logomesh-studio run --json`` prints for it."""
@@ -110,7 +107,7 @@ class MessageExport(QObject):
     def generate(self, records: list[MessageRecorded] | None = None) -> list[Path]:
         """Write a test file per target plugin of ``records`` (default: the selection);
         returns the files written."""
-        from logomesh_studio.devtools.testgen import generate_tests
+        from logomesh_studio.devtools.testgen import default_output, generate_tests
 
         records = self.selected_records() if records is None else records
         folders = {info.id: Path(info.folder) for info in self.client.plugin_infos}
@@ -120,15 +117,14 @@ class MessageExport(QObject):
             self.sig_error.emit("Generate Tests: select messages sent to a plugin of the "
                                 "workspace")
             return []
-        lines = [json.loads(message_line(record)) for record in records]
         written = []
         for plugin_id in targets:
-            source = generate_tests(lines, plugin_id, workspace)
-            tests = folders[plugin_id] / "tests"
-            name = GENERATED_NAME.format(plugin=plugin_id.replace("-", "_").replace(".", "_"))
+            default = default_output(workspace, plugin_id)  # tests/test_<package>_recorded.py
             try:
-                tests.mkdir(exist_ok=True)
-                path = free_path(tests, name)
+                default.parent.mkdir(exist_ok=True)
+                path = free_path(default.parent, default.name)  # never over earlier tests
+                source = generate_tests(records, plugin_id, workspace, output=path,
+                                        recording="messages selected in LogoMesh Studio")
                 path.write_text(source, encoding="utf-8")
             except OSError as exc:
                 self.sig_error.emit(f"Cannot write the tests of {plugin_id}: "

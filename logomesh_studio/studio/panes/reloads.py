@@ -1,7 +1,7 @@
 """Reload history: every hot reload and failure with its timing split.
 
 Each row starts when a reload starts and is completed in place by its outcome; the
-split column draws detect/debounce/unload/import/init/restore as one stacked bar.
+split column draws detect/debounce/copy/unload/import/init/restore as one stacked bar.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from logomesh_studio.studio.widgets.record_table import (
 )
 from logomesh_studio.studio.widgets.traceback_view import TracebackView
 
-PHASES = ("detect", "debounce", "unload", "import", "init", "restore")
-PHASE_COLORS = ("#8a9099", "#b0b6bf", "#e0a020", "#3b82d6", "#2e9d57", "#8250df")
+PHASES = ("detect", "debounce", "copy", "unload", "import", "init", "restore")
+PHASE_COLORS = ("#8a9099", "#b0b6bf", "#d0658a", "#e0a020", "#3b82d6", "#2e9d57", "#8250df")
 RELOADING, OK, FAILED = "reloading", "ok", "failed"
 _ids = itertools.count(1)
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter

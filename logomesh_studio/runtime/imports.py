@@ -1,0 +1,245 @@
+"""Import plugin code: each workspace plugin from its own folder, without sys.path.
+
+Python has one module namespace per process, so two plugins that each ship a top-level
+``helpers.py`` cannot both have ``helpers``, and a plugin's ``wave.py`` or ``queue/``
+would replace the standard-library module for everyone. Workspace folders are therefore
+never put on ``sys.path``: one finder, placed after the standard ones, serves a plugin's
+top-level modules from its own folder while it is imported (and later, by name, to
+whoever imports them again). Before a plugin is imported, its top-level modules are
+checked: one named like a standard-library module, or one another plugin already
+imported, is a load failure naming both files. The same check, without importing
+anything, is :func:`module_problems` for ``logomesh-studio check``.
+
+Without a ``sys.path`` entry and a global ``importlib.invalidate_caches()`` per plugin,
+loading stays linear in the number of plugins.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import itertools
+import os
+import sys
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from logomesh_studio.runtime.discovery import PluginSource
+from logomesh_studio.runtime.manifest import Problem
+
+_NOT_MODULES = frozenset({"tests", "conftest", "setup", "__pycache__"})
+"""Folder members that are never imported as the plugin's code (so never a conflict)."""
+_SUFFIXES = tuple(importlib.machinery.all_suffixes())
+
+
+class ModuleConflict(Exception):
+    """A plugin's top-level module would clash with another plugin's or the standard
+    library's; ``path`` is the plugin's file."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def top_level_modules(root: Path) -> dict[str, Path]:
+    """The top-level modules a plugin folder ships: name -> its file or package folder.
+    An unreadable folder ships nothing (its manifest already failed to load)."""
+    found: dict[str, Path] = {}
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return found
+    for entry in entries:
+        name = entry.name
+        if entry.is_dir(follow_symlinks=True):
+            if name.isidentifier() and os.path.exists(os.path.join(entry.path, "__init__.py")):
+                found.setdefault(name, Path(entry.path))
+        elif name.endswith(_SUFFIXES):
+            stem = name.partition(".")[0]
+            if stem.isidentifier():
+                found.setdefault(stem, Path(entry.path))
+    for name in _NOT_MODULES & found.keys():
+        del found[name]
+    return found
+
+
+def _stdlib_clash(name: str, path: Path) -> str:
+    if name in sys.stdlib_module_names:
+        return (f"{path.name} is named like the standard-library module {name!r}, which it "
+                "would replace for every plugin; rename it (or move it inside the plugin's "
+                "package)")
+    return ""
+
+
+def module_problems(sources: Sequence[PluginSource]) -> list[Problem]:
+    """Workspace plugins' top-level modules that shadow the standard library or that two
+    plugins ship under the same name (one namespace per process: only one could load)."""
+    problems: list[Problem] = []
+    owners: dict[str, tuple[str, Path]] = {}
+    for source in sources:
+        if source.origin != "workspace":
+            continue
+        for name, path in sorted(top_level_modules(source.import_root).items()):
+            clash = _stdlib_clash(name, path)
+            if clash:
+                problems.append(Problem(str(path), "(module)", clash))
+                continue
+            other = owners.setdefault(name, (source.id, path))
+            if other[0] != source.id:
+                problems.append(Problem(str(path), "(module)", _shared(name, other[0], other[1])))
+    return problems
+
+
+def _shared(name: str, owner: str, path: Path | str) -> str:
+    return (f"top-level module {name!r} is also shipped by plugin {owner!r} ({path}); "
+            "plugins share one module namespace, so rename one (or move it inside the "
+            "plugin's package)")
+
+
+class PluginImporter(importlib.abc.MetaPathFinder):
+    """Imports workspace plugins from their folders and remembers who owns which
+    top-level module name. Installed (entry-point) plugins import from ``sys.path``."""
+
+    def __init__(self) -> None:
+        self._owners: dict[str, str] = {}
+        """Top-level module name -> the folder (import root) it was imported from."""
+        self._plugins: dict[str, str] = {}
+        """Top-level module name -> the plugin that imported it."""
+        self._importing: tuple[str, frozenset[str]] | None = None
+        """The folder being imported and the top-level modules it ships."""
+        self._imported: set[str] = set()
+        self._added_paths: set[str] = set()
+
+    # -- the finder -------------------------------------------------------------------------
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None = None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
+        """A top-level module of the plugin being imported, or one imported from a plugin
+        folder before (and dropped since, e.g. by a reload). Only names checked not to
+        clash with anything else are served, so this finder can come first."""
+        if path is not None:
+            return None  # a submodule: its package's __path__ finds it
+        importing = self._importing
+        if importing is not None and fullname in importing[1]:
+            root: str | None = importing[0]
+        else:
+            root = self._owners.get(fullname)
+        if root is None:
+            return None
+        return importlib.machinery.PathFinder.find_spec(fullname, [root])
+
+    def install(self) -> None:
+        if self not in sys.meta_path:
+            sys.meta_path.insert(0, self)
+
+    def close(self) -> None:
+        """Stop finding plugin modules; forget the sys.path entries added for installed ones."""
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        for root in self._added_paths:
+            if root in sys.path:
+                sys.path.remove(root)
+        self._added_paths.clear()
+
+    # -- importing --------------------------------------------------------------------------
+
+    def check(self, source: PluginSource) -> dict[str, Path]:
+        """``source``'s top-level modules; raises ModuleConflict if one clashes with the
+        standard library, an installed module, another plugin's or anything imported."""
+        if source.origin != "workspace":
+            return {}
+        modules = top_level_modules(source.import_root)
+        prefix = os.path.join(os.path.realpath(source.import_root), "")
+        for name, path in modules.items():
+            clash = _stdlib_clash(name, path)
+            if clash:
+                raise ModuleConflict(f"ImportError: {clash}", str(path))
+            module = sys.modules.get(name)
+            if module is None:
+                where = _installed_names().get(name)
+                if name in self._owners or where is None or where == prefix[:-1]:
+                    continue
+                raise ModuleConflict(
+                    f"ImportError: {path.name}: module {name!r} is also installed (on sys.path) "
+                    "and this one would replace it; give this plugin's module a unique name",
+                    str(path))
+            file = getattr(module, "__file__", None) or "(built in)"
+            if os.path.realpath(file).startswith(prefix):
+                continue  # its own, still imported (a reload purges it first)
+            owner = self._plugins.get(name)
+            if owner is not None:
+                raise ModuleConflict(
+                    f"ImportError: {path.name}: top-level module {name!r} is already imported "
+                    f"by plugin {owner!r} from {file}; plugins share one module namespace, so "
+                    "rename one (or move it inside the plugin's package)", str(path))
+            raise ModuleConflict(
+                f"ImportError: {path.name}: module {name!r} is already imported from {file}; "
+                "give this plugin's module a unique name", str(path))
+        return modules
+
+    def import_entry(self, source: PluginSource, modules: dict[str, Path]
+                     ) -> tuple[Any, list[str]]:
+        """Import ``source``'s entry object (``modules``: what :meth:`check` returned);
+        returns it and the names the import added to sys.modules. Plugin code's
+        exceptions propagate as raised."""
+        module_name, _, attr = source.manifest.entry.partition(":")
+        root = str(source.import_root)
+        workspace = source.origin == "workspace"
+        if workspace:
+            self.install()
+            if root in self._imported:  # again (a reload): read the folder afresh
+                _forget_finders(root)
+            self._imported.add(root)
+        elif root not in sys.path:
+            sys.path.insert(0, root)
+            self._added_paths.add(root)
+            importlib.invalidate_caches()
+        before = len(sys.modules)
+        previous = self._importing
+        self._importing = (root, frozenset(modules)) if workspace else None
+        try:
+            obj: Any = importlib.import_module(module_name)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        finally:
+            self._importing = previous
+            added = added_since(before)
+            for name in added:
+                if name in modules:
+                    self._owners[name] = root
+                    self._plugins[name] = source.id
+        return obj, added
+
+
+def added_since(count: int) -> list[str]:
+    """Names added to sys.modules since it held ``count`` (a dict keeps insertion order,
+    so they are the last ones; reading them costs what was added, not all modules)."""
+    return list(itertools.islice(reversed(sys.modules), max(len(sys.modules) - count, 0)))
+
+
+_installed: tuple[tuple[str, ...], dict[str, str]] = ((), {})
+
+
+def _installed_names() -> dict[str, str]:
+    """Top-level modules and packages importable from sys.path -> the sys.path entry that
+    holds each (listed once per sys.path)."""
+    global _installed
+    key = tuple(sys.path)
+    if _installed[0] != key:
+        names: dict[str, str] = {}
+        for entry in reversed(key):  # the first entry wins, as for imports
+            real = os.path.realpath(entry or ".")
+            names.update(dict.fromkeys(top_level_modules(Path(real)), real))
+        _installed = (key, names)
+    return _installed[1]
+
+
+def _forget_finders(root: str) -> None:
+    """Drop cached directory listings under ``root`` so new files are seen."""
+    prefix = os.path.join(root, "")
+    for key in [k for k in sys.path_importer_cache if k == root or k.startswith(prefix)]:
+        del sys.path_importer_cache[key]
