@@ -30,6 +30,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from logomesh_studio.orchestration import yaml_text
+from logomesh_studio.orchestration.io import _compose as compose
 from logomesh_studio.orchestration.model import PLUGIN_ID, Phase, Problem, Task
 from logomesh_studio.orchestration.validation import check_all
 from logomesh_studio.orchestration.workspace_view import WorkspaceView
@@ -103,25 +104,18 @@ class OrchestrationDocument:
         self._original = text
         self._newline = "\r\n" if "\r\n" in text else "\n"
         self._yaml = yaml_text.make_yaml(text)
+        # Reading needs only PyYAML (libyaml, ~15x faster); the round-trip tree is built
+        # by the first edit, so opening a big file to look at it stays fast.
         self._root: Any = None
-        self._syntax: Problem | None = None
-        try:
-            self._root = self._yaml.load(text)
-        except YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            self._syntax = Problem(str(path or "<new>"), mark.line + 1 if mark else 1,
-                                   "(syntax)", f"invalid YAML: {exc}".splitlines()[0])
-        if self._root is not None and not isinstance(self._root, CommentedMap):
-            self._syntax = Problem(str(path or "<new>"), 1, "(document)", "must be a mapping "
-                                   f"of fields, not {type(self._root).__name__}")
-            self._root = None
+        self._loaded: tuple[Any, dict[tuple[Any, ...], int], list[Problem]] | None = None
         self._undo: list[_Step] = []
         self._redo: list[_Step] = []
         self._state = 0
         self._next_state = 1
         self._saved_state = 0
         self._texts: dict[int, str] = {0: text}
-        self._plain: tuple[int, dict[str, Any]] | None = None
+        self._plain: tuple[int, dict[str, Any], dict[tuple[Any, ...], int]] | None = None
+        self._reader = yaml_text.TreeReader()
         self._listeners: list[Callable[[str], None]] = []
 
     # -- files ------------------------------------------------------------------------------
@@ -146,11 +140,10 @@ class OrchestrationDocument:
         if not name.strip():
             raise ValueError("name: the orchestration needs a name")
         _check_plugin_id("initiator", initiator)
-        yaml = yaml_text.make_yaml()
         root = CommentedMap(name=name, description="", initiator=initiator)
         root["participants"] = yaml_text.node([])
         root["phases"] = yaml_text.node([])
-        return cls(yaml_text.dumps(yaml, root))
+        return cls(yaml_text.dumps(yaml_text.make_yaml(), root))
 
     def text(self) -> str:
         """The YAML that :meth:`save` writes."""
@@ -187,24 +180,32 @@ class OrchestrationDocument:
 
     def data(self) -> dict[str, Any]:
         """The document as plain data (what the engine would validate); {} if unreadable."""
+        if self._root is None:
+            data = self._read()[0]
+            return data if isinstance(data, dict) else {}
+        return self._tree_data()[0]
+
+    def _tree_data(self) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
         if self._plain is None or self._plain[0] != self._state:
-            value = yaml_text.plain(self._root) if self._root is not None else {}
-            self._plain = (self._state, value)
-        return self._plain[1]
+            self._plain = (self._state, *self._reader.read(self._root))
+        return self._plain[1], self._plain[2]
 
     def phase_names(self) -> list[str]:
         """The phases' names in run order."""
-        return [str(p.get("name", "")) for p in self._seq(self._root, "phases")
+        return [str(p.get("name", "")) for p in self._seq(self.data(), "phases")
                 if isinstance(p, dict)]
 
     def task_names(self, phase: str) -> list[str]:
-        """The names of ``phase``'s tasks in order."""
-        _, found = self._phase(phase)
-        return [str(t.get("name", "")) for t in self._seq(found, "tasks") if isinstance(t, dict)]
+        """The names of ``phase``'s tasks in order (ValueError if there is no such phase)."""
+        for found in self._seq(self.data(), "phases"):
+            if isinstance(found, dict) and found.get("name") == phase:
+                return [str(t.get("name", "")) for t in self._seq(found, "tasks")
+                        if isinstance(t, dict)]
+        raise ValueError(f"phase: no phase named {phase!r}")
 
     def position(self, node: str) -> tuple[float, float] | None:
         """The saved position of a task or phase node, or None (the editor lays it out)."""
-        layout = self._root.get(LAYOUT) if self._root is not None else None
+        layout = self.data().get(LAYOUT)
         entry = layout.get(node) if isinstance(layout, dict) else None
         if isinstance(entry, dict) and _is_number(entry.get("x")) and _is_number(entry.get("y")):
             return float(entry["x"]), float(entry["y"])
@@ -274,8 +275,8 @@ class OrchestrationDocument:
 
     def set_phase(self, phase: str, **fields: Any) -> None:
         """Set fields of a phase (name, mode, required, timeout; ``None`` removes one)."""
-        root = self._tree()
-        p, old = self._phase(phase)
+        self._tree()
+        _, old = self._phase(phase)
         unknown = [name for name in fields if name not in PHASE_FIELDS]
         if unknown:
             raise ValueError(f"{unknown[0]}: not a phase field (fields: "
@@ -290,9 +291,17 @@ class OrchestrationDocument:
             raise ValueError(f"required: must be true or false, not {fields['required']!r}")
         if fields.get("timeout") is not None:
             _check_timeout(fields["timeout"])
-        new = copy.deepcopy(old)
-        _update(new, {k: v for k, v in fields.items()}, order=(*PHASE_FIELDS, "tasks"))
-        steps = [self._replace(self._seq(root, "phases"), p, new)]
+        # In place, key by key: copying the phase would copy (and re-read) all its tasks.
+        order = (*PHASE_FIELDS, "tasks")
+        steps = []
+        for key, value in fields.items():
+            if value is None:
+                if key in old:
+                    steps.append(_del_key(old, key))
+            elif key in old:
+                steps.append(_set_key(old, key, yaml_text.node(value, like=old[key])))
+            else:
+                steps.append(_set_key(old, key, yaml_text.node(value), _rank(old, key, order)))
         if fields.get("name") not in (None, phase):
             steps += self._rename_layout(phase, fields["name"])
         self._apply(f"edit phase {phase}", *_chain(steps))
@@ -412,20 +421,43 @@ class OrchestrationDocument:
         :class:`WorkspaceView`) adds unknown participants, handlers and capabilities and
         the initiator's missing permissions.
         """
-        if self._syntax is not None:
-            return [_located(self._syntax, {})]
+        data, lines, unreadable = self._read()
+        if self._root is None:
+            if data is None:  # YAML that does not parse: nothing more can be checked
+                return [_located(problem, {}) for problem in unreadable]
+        else:  # edited: the tree is the truth (and its YAML was sound)
+            unreadable = []
+            data, lines = self._tree_data()
         view = WorkspaceView.of(workspace) if workspace is not None else None
-        data = self.data()
-        found = check_all(str(self.path or "<new>"), data, yaml_text.key_lines(self._root), view)
-        return [_located(problem, data) for problem in found]
+        found = check_all(str(self.path or "<new>"), data, lines, view)
+        return [_located(problem, data) for problem in sorted(
+            [*unreadable, *found], key=lambda p: (p.line, p.severity != "error"))]
 
     # -- internals --------------------------------------------------------------------------
 
+    def _read(self) -> tuple[Any, dict[tuple[Any, ...], int], list[Problem]]:
+        """The loaded text as PyYAML reads it: data, field lines, YAML-level problems."""
+        if self._loaded is None:
+            problems: list[Problem] = []
+            data, lines = compose(self._original, str(self.path or "<new>"), problems)
+            self._loaded = (data, lines, problems)
+        return self._loaded
+
     def _tree(self) -> Any:
+        """The round-trip tree, built on first use; ValueError while the YAML is broken."""
         if self._root is None:
-            assert self._syntax is not None
-            raise ValueError(f"{self._syntax.field}: the file cannot be edited until its YAML "
-                             f"is fixed (line {self._syntax.line}: {self._syntax.reason})")
+            data, _, problems = self._read()
+            first = problems[0] if problems else None
+            if first is None and not isinstance(data, dict):
+                first = Problem("", 1, "(document)", "must be a mapping of fields")
+            if first is None:
+                try:
+                    self._root = self._yaml.load(self._original)
+                except YAMLError as exc:
+                    first = Problem("", 1, "(syntax)", str(exc).splitlines()[0])
+            if first is not None:
+                raise ValueError(f"{first.field}: the file cannot be edited until its YAML is "
+                                 f"fixed (line {first.line}: {first.reason})")
         return self._root
 
     def _apply(self, label: str, do: Callable[[], None], undo: Callable[[], None]) -> None:
@@ -530,6 +562,9 @@ def _insert(seq: CommentedSeq, index: int, item: Any) -> Edit:
     comments = dict(seq.ca.items)
     style = seq.fa.flow_style()
     empty = not seq  # the first item decides: names inline, mappings one per block
+    # Blank lines after the last item belong to it in ruamel's tree; an item appended
+    # after it takes them, so the gap stays between this list and what follows it.
+    gap = yaml_text.trailing_gap(seq[-1], item) if seq and index == len(seq) else None
 
     def do() -> None:
         if empty:
@@ -538,8 +573,12 @@ def _insert(seq: CommentedSeq, index: int, item: Any) -> Edit:
             else:
                 seq.fa.set_flow_style()
         seq.insert(index, item)
+        if gap is not None:
+            gap[0]()
 
     def undo() -> None:
+        if gap is not None:
+            gap[1]()
         del seq[index]
         seq.ca.items.clear()
         seq.ca.items.update(comments)
@@ -564,10 +603,11 @@ def _remove(seq: list[Any], index: int) -> Edit:
     return do, undo
 
 
-def _set_key(mapping: CommentedMap, key: str, value: Any) -> Edit:
+def _set_key(mapping: CommentedMap, key: str, value: Any, position: int | None = None) -> Edit:
     had = key in mapping
     old = mapping.get(key)
-    position = list(mapping).index(key) if had else len(mapping)
+    if position is None:
+        position = list(mapping).index(key) if had else len(mapping)
     comments = dict(mapping.ca.items)
 
     def do() -> None:
@@ -611,11 +651,15 @@ def _update(mapping: CommentedMap, fields: dict[str, Any], order: tuple[str, ...
         elif key in mapping:
             mapping[key] = yaml_text.node(value, like=mapping[key])
         else:
-            rank = order.index(key)
-            position = next((i for i, k in enumerate(mapping)
-                             if k in order and order.index(k) > rank), len(mapping))
-            mapping.insert(position, key, _quoted(value) if key == "condition"
+            mapping.insert(_rank(mapping, key, order), key, _quoted(value) if key == "condition"
                            else yaml_text.node(value))
+
+
+def _rank(mapping: CommentedMap, key: str, order: tuple[str, ...]) -> int:
+    """Where a new ``key`` goes so the mapping's keys stay in field ``order``."""
+    rank = order.index(key)
+    return next((i for i, k in enumerate(mapping) if k in order and order.index(k) > rank),
+                len(mapping))
 
 
 def _quoted(value: Any) -> Any:

@@ -1,8 +1,11 @@
-"""Orchestration events: what the run monitor and the graph editor show live.
+"""Orchestration events: what the CLI's progress lines and Studio's graph editor show live.
 
 They travel through the host's EventHub like every runtime event (subclassing
 :class:`~logomesh_studio.runtime.events.Event` registers them for
-``event_from_json``), so a front end never touches the engine.
+``event_from_json``), so a front end never touches the engine. Studio's
+RuntimeClient hands them to the GUI in order, one batch per tick, on
+``sig_orchestration_events``; the editor's run monitor colours the nodes from
+TaskStarted / TaskFinished and follows the run's status from RunStatusChanged.
 """
 
 from __future__ import annotations

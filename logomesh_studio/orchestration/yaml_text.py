@@ -16,7 +16,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+from ruamel.yaml.tokens import CommentToken
 
 _KEY_ONLY = re.compile(r"^( *)(?:- +)?[^#\s][^#]*:\s*(?:#.*)?$")
 _DASH = re.compile(r"^( *)- ")
@@ -122,32 +124,141 @@ def _short(value: Any) -> bool:
     return len(repr(value)) < FLOW_LIMIT
 
 
-def key_lines(root: Any) -> dict[tuple[Any, ...], int]:
-    """Field path -> 1-based line, from the positions ruamel recorded while loading.
+def _last_key(value: Any) -> tuple[CommentedMap, Any] | None:
+    """The mapping and key whose comment slot holds what follows ``value`` in the text."""
+    found = None
+    while isinstance(value, CommentedMap | CommentedSeq) and value:
+        if isinstance(value, CommentedSeq):
+            value = value[-1]
+            continue
+        key = list(value)[-1]
+        found = (value, key)
+        value = value[key]
+        if isinstance(value, CommentedMap | CommentedSeq) and value.fa.flow_style():
+            break
+    return found
 
-    Nodes added by edits have no position; ``model.line_of`` then falls back to their
-    nearest ancestor that has one.
+
+def trailing_gap(previous: Any, new: Any) -> tuple[Any, Any] | None:
+    """``(do, undo)`` moving the blank lines after ``previous`` to after ``new``, or None."""
+    old_slot, new_slot = _last_key(previous), _last_key(new)
+    if old_slot is None or new_slot is None:
+        return None
+    mapping, key = old_slot
+    entry = mapping.ca.items.get(key)
+    token = entry[2] if entry and len(entry) > 2 else None
+    if token is None or not isinstance(token.value, str):
+        return None
+    head, _, rest = token.value.partition("\n")
+    if not rest.strip("\n") == "" or not rest:
+        return None  # only blank lines move; comments stay where they were written
+    kept = CommentToken(head + "\n", CommentMark(token.column), None)
+    moved = CommentToken("\n" + rest, CommentMark(0), None)
+    target, target_key = new_slot
+
+    def do() -> None:
+        mapping.ca.items[key] = [*entry[:2], kept, *entry[3:]]
+        target.ca.items[target_key] = [None, None, moved, None]
+
+    def undo() -> None:
+        mapping.ca.items[key] = entry
+        target.ca.items.pop(target_key, None)
+
+    return do, undo
+
+
+class TreeReader:
+    """Plain data and field lines of a round-trip tree, re-reading only what edits replaced.
+
+    Edits never change a task's mapping in place (they swap in an edited copy), so a
+    task's plain data and lines are kept per mapping object: after one edit of a
+    1,000-task file only that task is read again.
     """
-    lines: dict[tuple[Any, ...], int] = {}
-    stack: list[tuple[Any, tuple[Any, ...]]] = [(root, ())]
+
+    def __init__(self) -> None:
+        self._tasks: dict[int, tuple[Any, Any, dict[tuple[Any, ...], int]]] = {}
+
+    def read(self, root: Any) -> tuple[Any, dict[tuple[Any, ...], int]]:
+        """``(plain data, field path -> 1-based line)`` of ``root``."""
+        lines: dict[tuple[Any, ...], int] = {}
+        if not isinstance(root, CommentedMap):
+            return plain(root), lines
+        used: dict[int, tuple[Any, Any, dict[tuple[Any, ...], int]]] = {}
+        data: dict[Any, Any] = {}
+        if root.lc.line is not None:
+            lines[()] = root.lc.line + 1
+        for key, value in root.items():
+            _line(root, key, (), lines)
+            if key == "phases" and isinstance(value, CommentedSeq):
+                data[key] = [self._phase(phase, (key, p), lines, used)
+                             for p, phase in enumerate(value)]
+                _item_lines(value, (key,), lines)
+            else:
+                data[key] = plain(value)
+                _all_lines(value, (key,), lines)
+        self._tasks = used
+        return data, lines
+
+    def _phase(self, phase: Any, loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int],
+               used: dict[int, Any]) -> Any:
+        if not isinstance(phase, CommentedMap):
+            _all_lines(phase, loc, lines)
+            return plain(phase)
+        out: dict[Any, Any] = {}
+        for key, value in phase.items():
+            _line(phase, key, loc, lines)
+            if key == "tasks" and isinstance(value, CommentedSeq):
+                _item_lines(value, (*loc, key), lines)
+                out[key] = [self._task(task, (*loc, key, t), lines, used)
+                            for t, task in enumerate(value)]
+            else:
+                out[key] = plain(value)
+                _all_lines(value, (*loc, key), lines)
+        return out
+
+    def _task(self, task: Any, loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int],
+              used: dict[int, Any]) -> Any:
+        cached = self._tasks.get(id(task))
+        if cached is None or cached[0] is not task:
+            relative: dict[tuple[Any, ...], int] = {}
+            _all_lines(task, (), relative)
+            cached = (task, plain(task), relative)
+        used[id(task)] = cached
+        for sub, line in cached[2].items():
+            lines[(*loc, *sub)] = line
+        return cached[1]
+
+
+def _line(mapping: CommentedMap, key: Any, loc: tuple[Any, ...],
+          lines: dict[tuple[Any, ...], int]) -> None:
+    where = (mapping.lc.data or {}).get(key)
+    if where is not None:
+        lines[(*loc, key)] = where[0] + 1
+
+
+def _item_lines(seq: CommentedSeq, loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]
+                ) -> None:
+    data = seq.lc.data
+    if isinstance(data, dict):
+        for index in range(len(seq)):
+            where = data.get(index)
+            if where is not None:
+                lines[(*loc, index)] = where[0] + 1
+
+
+def _all_lines(value: Any, loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
+    """Lines of every field under ``value`` (positions ruamel recorded while loading; nodes
+    added by edits have none, and ``model.line_of`` falls back to their nearest ancestor)."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, loc)]
     while stack:
         value, loc = stack.pop()
         if isinstance(value, CommentedMap):
-            data = value.lc.data or {}
             for key, item in value.items():
-                where = data.get(key)
-                if where is not None:
-                    lines[(*loc, key)] = where[0] + 1
+                _line(value, key, loc, lines)
                 if isinstance(item, CommentedMap | CommentedSeq):
                     stack.append((item, (*loc, key)))
         elif isinstance(value, CommentedSeq):
-            data = value.lc.data
+            _item_lines(value, loc, lines)
             for index, item in enumerate(value):
-                where = data.get(index) if isinstance(data, dict) else None
-                if where is not None:
-                    lines[(*loc, index)] = where[0] + 1
                 if isinstance(item, CommentedMap | CommentedSeq):
                     stack.append((item, (*loc, index)))
-    if getattr(root, "lc", None) is not None and root.lc.line is not None:
-        lines[()] = root.lc.line + 1
-    return lines

@@ -1,7 +1,8 @@
 """Hot reload: batches of file changes, cascade to dependents, carry state, roll back.
 
-Per plugin: hold its messages -> ``on_before_reload()`` -> copy the state -> drop its
-modules -> import -> instantiate -> ``initialize`` -> ``on_after_reload(state)`` ->
+Per plugin: hold its messages -> ``on_before_reload()`` -> drop its modules -> import
+-> instantiate -> (copy the state if the plugin's own hooks get it) -> ``initialize``
+-> ``on_after_reload(state)`` ->
 deliver the held messages to the new instance -> cleanup of the old one. The old
 instance is cleaned up only once the new one is up, so a failure at any step
 leaves the old version running with its state untouched.
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from logomesh_studio import sdk
 from logomesh_studio.runtime.debounce import Batch, SaveDebouncer
 from logomesh_studio.runtime.discovery import (
     PluginSource,
@@ -351,19 +353,17 @@ class Reloader:
         staging = PluginRecord(plan.source)
         old_modules = dict(old.modules)
         try:
-            state = self._copy_state(record, old, watch)
+            try:
+                state = default_state(old, bus.connections(record.id))
+            except PLUGIN_ERRORS as exc:
+                raise host.failure(record, "on_before_reload", exc) from exc
             purge_modules(old_modules)
             if changed:
                 drop_bytecode(plan.source.folder)
             watch.lap("unload")
             loaded = await host.instantiate(staging)
             watch.lap("import")
-            old_version = type(old.instance).state_version
-            if type(loaded.instance).state_version != old_version:
-                try:
-                    state = loaded.instance.migrate_state(state, old_version)
-                except PLUGIN_ERRORS as exc:
-                    raise host.failure(staging, "migrate_state", exc) from exc
+            state = self._carried_state(staging, old, loaded, state, watch)
             await host.initialize(staging, loaded)
             watch.lap("init")
             try:
@@ -384,17 +384,31 @@ class Reloader:
             raise
         return loaded
 
-    def _copy_state(self, record: PluginRecord, old: LoadedPlugin, watch: _Stopwatch
-                    ) -> dict[str, Any]:
-        try:
-            state = copy_state(default_state(old, self.host.bus.connections(record.id)))
-        except PLUGIN_ERRORS as exc:
-            raise self.host.failure(record, "on_before_reload", exc) from exc
-        took = watch.lap("copy")
-        if took > SLOW_COPY_S:
-            old.context.log.warning(
-                "copying the reload state took %.2f s, during which no plugin ran; keep "
-                "bulky data out of it (override on_before_reload/on_after_reload)", took)
+    def _carried_state(self, staging: PluginRecord, old: LoadedPlugin, loaded: LoadedPlugin,
+                       state: dict[str, Any], watch: _Stopwatch) -> dict[str, Any]:
+        """The state the new version restores. With the default hooks on both sides it
+        is the old objects themselves: the default restore only reads them, so the old
+        version still has them intact if the reload fails, and a big state costs no
+        copy. Otherwise a copy (hooks of a plugin's own may change what they get),
+        migrated when ``state_version`` changed."""
+        old_type, new_type = type(old.instance), type(loaded.instance)
+        migrate = new_type.state_version != old_type.state_version
+        if migrate or not (_default_hook(old_type, "on_before_reload")
+                           and _default_hook(new_type, "on_after_reload")):
+            try:
+                state = copy_state(state)
+            except PLUGIN_ERRORS as exc:
+                raise self.host.failure(staging, "on_before_reload", exc) from exc
+            took = watch.lap("copy")
+            if took > SLOW_COPY_S:
+                old.context.log.warning(
+                    "copying the reload state took %.2f s, during which no plugin ran; keep "
+                    "bulky data out of what on_before_reload returns", took)
+        if migrate:
+            try:
+                state = loaded.instance.migrate_state(state, old_type.state_version)
+            except PLUGIN_ERRORS as exc:
+                raise self.host.failure(staging, "migrate_state", exc) from exc
         return state
 
     async def _commit(self, record: PluginRecord, plan: _Plan, loaded: LoadedPlugin,
@@ -508,6 +522,11 @@ class Reloader:
         folder = self._folders.get(plugin_id)
         if self._watcher is not None and folder is not None:
             self._watcher.unfollow(folder.name)
+
+
+def _default_hook(cls: type[sdk.Plugin], name: str) -> bool:
+    """True if ``cls`` inherits the SDK's own ``name`` hook."""
+    return getattr(cls, name) is getattr(sdk.Plugin, name)
 
 
 def _topological(upstream: dict[str, set[str]], position: dict[str, int]) -> list[str]:

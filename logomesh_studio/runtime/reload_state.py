@@ -1,7 +1,8 @@
 """The state a plugin carries across a reload: what it is by default, and its copy.
 
-The new version gets a copy, so a new version that fails half-way through restoring
-cannot corrupt the data the old version keeps running with.
+When a plugin's own hooks are involved the new version gets a copy, so a new version
+that fails half-way through restoring cannot corrupt the data the old version keeps
+running with (with the default hooks nothing writes to it: see reload.py).
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def copy_state(state: dict[str, Any]) -> dict[str, Any]:
     ``marshal`` copies builtin containers and scalars exactly (tuples stay tuples, int
     keys stay ints, shared objects stay shared) in C, about six times faster than
     ``copy.deepcopy`` on a million entries; ``pickle`` covers most other objects (their
-    classes are still importable: the old modules are not purged yet); ``deepcopy``
-    is the last resort. Run it before the plugin's modules are purged.
+    classes are importable); ``deepcopy`` is the last resort (also for instances of
+    classes whose module was re-imported since: pickle refuses those).
     """
     try:
         copied: dict[str, Any] = marshal.loads(marshal.dumps(state))

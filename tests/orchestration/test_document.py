@@ -349,3 +349,23 @@ def test_orchestrate_lists_a_bad_condition_and_an_unknown_plugin_together(worksp
     assert f"{path}:3: participants[1]: no plugin 'ghost' in the workspace" in err
     assert f"{path}:7: phases[0].tasks[0].condition: invalid syntax" in err
     assert "2 problems; nothing was run" in err
+
+
+def test_a_task_appended_to_a_phase_keeps_the_blank_line_before_the_next_phase(tmp_path):
+    document = OrchestrationDocument.load(write(tmp_path, HAND_WRITTEN))
+    document.add_task("first", "last", "alpha", type="work")
+    assert changed_lines(HAND_WRITTEN, document.text()) == [
+        "+  - name: last", "+    target: alpha", "+    type: work"]
+    assert "      n: 3\n  - name: last\n    target: alpha\n    type: work\n\n- name: second" \
+        in document.text()
+    document.undo()
+    assert document.text() == HAND_WRITTEN
+
+
+def test_problems_report_duplicate_keys_and_edits_wait_for_the_fix(tmp_path):
+    path = write(tmp_path, "name: a\nname: b\ninitiator: boss\nparticipants: [x]\nphases: []\n")
+    document = OrchestrationDocument.load(path)
+    assert any(p.field == "name" and "duplicate key" in p.reason and p.line == 2
+               for p in document.problems())
+    with pytest.raises(ValueError, match="fixed"):
+        document.add_phase("a", "sequential")

@@ -72,6 +72,12 @@ class TestPlugin(Plugin):
     @handler("count")
     def count(self, message):
         return self.data.get("count", 0)
+
+    def on_before_reload(self):  # hooks of its own: the state is copied at this point
+        return {"count": self.data.get("count", 0)}
+
+    def on_after_reload(self, state):
+        self.data["count"] = state["count"]
 """
 
 
@@ -154,14 +160,37 @@ def test_state_copy_keeps_types_and_sharing_and_is_independent():
     assert isinstance(copied["data"][1], tuple)
 
 
+def test_default_hooks_hand_the_data_over_without_copying(workspace):
+    workspace.plugin("alpha", code("v1"))
+    with PluginHarness(workspace.root) as h:
+        h.send("alpha", "remember", {"rows": list(range(1000))})
+        rows = h.host.instance("alpha").data["rows"]
+        assert h.reload("alpha") is True
+        assert h.host.instance("alpha").data["rows"] is rows  # a big state costs no copy
+
+
+OWN_HOOKS = code("v1") + textwrap.dedent("""
+    def _before(self):
+        return {"kept": self.data}
+
+    def _after(self, state):
+        self.data = state["kept"]
+
+    TestPlugin.on_before_reload = _before
+    TestPlugin.on_after_reload = _after
+""")
+
+
 def test_a_slow_state_copy_is_reported_with_the_plugin_and_time(workspace, monkeypatch):
     import logomesh_studio.runtime.reload as reload_module
 
     monkeypatch.setattr(reload_module, "SLOW_COPY_S", 0.0)
-    workspace.plugin("alpha", code("v1"))
+    workspace.plugin("alpha", OWN_HOOKS)
     with PluginHarness(workspace.root) as h:
         h.send("alpha", "remember", {"big": list(range(1000))})
+        rows = h.host.instance("alpha").data["big"]
         assert h.reload("alpha") is True
         event = h.wait_for(logged("alpha", "copying the reload state took"))
         assert event.level == "WARNING"
         assert h.send("alpha", "recall") == {"big": list(range(1000))}
+        assert h.host.instance("alpha").data["big"] is not rows  # hooks of its own: a copy

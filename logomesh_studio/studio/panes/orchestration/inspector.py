@@ -89,6 +89,7 @@ class Inspector(QWidget):
         self.task_input.setObjectName("task_input")
         self.task_input.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.task_input.setPlaceholderText('JSON, e.g. {"text": "${input.text}"}')
+        self.task_input.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.input_check = QLabel(page)
         self.input_check.setWordWrap(True)
         self.task_mapping = QLineEdit(page)

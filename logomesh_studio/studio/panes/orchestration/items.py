@@ -207,4 +207,14 @@ class EdgeItem(QGraphicsPathItem):
             c1, c2 = start + QPointF(0, bend), end - QPointF(0, bend)
         path = QPainterPath(start)
         path.cubicTo(c1, c2, end)
+        self._ends = (start, end)
         self.setPath(path)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < DETAIL_LOD:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # zoomed out:
+            painter.setPen(self.pen())  # a straight line reads the same, far cheaper
+            painter.drawLine(*self._ends)
+            return
+        super().paint(painter, option, widget)

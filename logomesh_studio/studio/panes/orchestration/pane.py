@@ -149,6 +149,7 @@ class OrchestrationPane(QWidget):
         center.addWidget(self.problems_view)
         center.setStretchFactor(0, 5)
         center.setStretchFactor(1, 1)
+        center.setSizes([600, 100])
         self.splitter.addWidget(left)
         self.splitter.addWidget(center)
         self.splitter.addWidget(self.inspector)
@@ -491,6 +492,8 @@ class OrchestrationPane(QWidget):
                     if isinstance(task, dict) and task.get("name") == item.name:
                         self.inspector.show_task(str(phase.get("name")), task)
             self.inspector.show_result(self.run_monitor.task_details(item.name))
+            if self.run_monitor.status in ("running", "paused"):
+                self.run_monitor.fetch_record()  # a live run: its resolved input so far
         elif len(lanes) == 1 and not tasks:
             for phase in data.get("phases", []):
                 if isinstance(phase, dict) and phase.get("name") == lanes[0].name:

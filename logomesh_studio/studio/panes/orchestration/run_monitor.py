@@ -193,6 +193,8 @@ class RunMonitor(QWidget):
                 self.states[event.task] = (event.status, None if event.status == "skipped"
                                            else event.duration)
                 changed = True
+                if self.status in ("running", "paused"):
+                    self._show(f"Run {event.run_id} {self.status} · {event.progress:.0%}")
             elif isinstance(event, RunStatusChanged):
                 self.status = event.status
                 text = f"Run {event.run_id} {event.status} · {event.progress:.0%}"
