@@ -21,6 +21,8 @@ from logomesh_studio.studio.panes.code_editor import EditorPane, is_editable
 from logomesh_studio.studio.panes.message_export import MessageExport
 from logomesh_studio.studio.panes.new_plugin_dialog import NewPluginDialog, main_file
 from logomesh_studio.studio.panes.tests import TestsPane
+from logomesh_studio.studio.panes.tests_debug import TestDebugRun
+from logomesh_studio.studio.panes.tests_model import TestNode
 from logomesh_studio.studio.plugin_panels import PluginPanels
 from logomesh_studio.studio.widgets.code_view import CodeView
 
@@ -39,6 +41,7 @@ class AuthoringTools(QObject):
         self.tests = TestsPane(self.client, window)
         self._dialog: NewPluginDialog | None = None
         self.panels = PluginPanels(self.client, window, self)
+        self.test_debug = TestDebugRun(self._start_test_session, self)
         self.export = MessageExport(window.messages, self.client, self)
         window.messages.extra_context_actions += [self.export.action_generate,
                                                   self.export.action_save]
@@ -54,6 +57,9 @@ class AuthoringTools(QObject):
         self.editor.sig_open_external_requested.connect(self.window.open_external)
         self.tests.sig_open_file_requested.connect(self.window.open_location)
         self.tests.sig_coverage_changed.connect(self._on_tests_coverage_changed)
+        self.tests.sig_debug_requested.connect(self.debug_test)
+        self.test_debug.sig_finished.connect(self._on_test_debug_finished)
+        self.test_debug.sig_error.connect(self._on_editor_error)
         self.export.sig_file_written.connect(self.open_file)
         self.export.sig_error.connect(self._on_editor_error)
         self.export.sig_status.connect(self._on_status)
@@ -121,6 +127,29 @@ class AuthoringTools(QObject):
         entry = main_file(Path(folder))
         if entry is not None:
             self.open_file(str(entry))
+
+    def debug_test(self, test: TestNode) -> bool:
+        """Run ``test`` in Studio with its plugin under the debugger (see tests_debug)."""
+        workspace = self.client.workspace
+        if workspace is None:
+            return False
+        plugin_id = test.plugin().key
+        started = self.test_debug.start(test.key, plugin_id, workspace)
+        if started:
+            self._on_status(f"Debugging {test.name}: breakpoints in {plugin_id} stop it")
+        return started
+
+    def _start_test_session(self, plugin_id: str, runtime):
+        debugger = self.window.debugger
+        if not debugger.debug_plugin(plugin_id, runtime):
+            return None
+        self.window.docks["debugger"].show()
+        self.window.docks["debugger"].raise_()
+        return debugger.client.session
+
+    def _on_test_debug_finished(self, nodeid: str, code: int) -> None:
+        result = {0: "passed", 1: "failed"}.get(code, f"did not finish (pytest exit {code})")
+        self._on_status(f"{nodeid} {result} under the debugger")
 
     def confirm_close(self) -> bool:
         """Ask about unsaved edits before the window closes; False keeps it open."""

@@ -134,14 +134,15 @@ class DebugClient(QObject):
 
     # sessions
 
-    def start(self, plugin_id: str) -> DebugSession:
-        """Debug ``plugin_id`` on the current runtime (ending any other session first).
+    def start(self, plugin_id: str, runtime: RuntimeThread | None = None) -> DebugSession:
+        """Debug ``plugin_id`` on the current runtime, or on ``runtime`` (a test's harness),
+        ending any other session first.
 
         Returns at once: the runtime loop attaches the debugger when it gets to it, so
         a busy plugin never blocks the GUI. Raises RuntimeError without a running
         runtime, KeyError for an unknown plugin.
         """
-        runtime = self.runtime()
+        runtime = runtime or self.runtime()
         if runtime is None or not runtime.thread.is_alive():
             raise RuntimeError("no workspace is running: open one before debugging a plugin")
         session = DebugSession(runtime, plugin_id)

@@ -62,3 +62,35 @@ def test_save_and_generate_are_offered_in_the_menus(studio):
     assert export.action_save in file_menu.actions()
     assert studio.window.authoring.action_new_plugin in file_menu.actions()
 
+
+
+def test_generate_tests_writes_passing_tests_under_the_plugin_and_opens_them(
+        studio, two_plugins):
+    import subprocess
+    import sys
+
+    record_traffic(studio, two_plugins)
+    pane = studio.window.messages
+    select_rows(pane, [0, 1])
+
+    written = studio.window.authoring.export.generate()
+
+    assert len(written) == 1
+    path = written[0]
+    assert path.parent == two_plugins.root / "beta" / "tests"
+    view = studio.window.authoring.editor.current_view()
+    assert view.path == str(path) and "def test_" in view.toPlainText()
+    again = studio.window.authoring.export.generate()
+    assert again[0] != path and path.is_file()  # a second file, never over the first
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          str(path)], capture_output=True, text=True, timeout=120,
+                         cwd=two_plugins.root)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "2 passed" in run.stdout
+
+
+def test_generate_tests_needs_messages_to_a_plugin(studio, two_plugins):
+    studio.open(two_plugins.root)
+    with studio.qtbot.waitSignal(studio.window.authoring.export.sig_error) as error:
+        assert studio.window.authoring.export.generate([]) == []
+    assert "select messages" in error.args[0]

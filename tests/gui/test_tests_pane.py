@@ -207,3 +207,35 @@ def test_rerun_on_save_runs_the_plugins_tests_after_its_reload(studio, workspace
     assert finished.args == [0]
     index = pane.model.test_index("calc/tests/test_calc.py::test_one")
     assert pane.model.node(index).outcome == PASSED
+
+
+def test_debug_this_test_stops_at_a_breakpoint_in_the_plugin_then_finishes(studio, workspace):
+    tests = ("from pathlib import Path\n\nfrom logomesh_studio.testing import PluginHarness\n\n"
+             "WORKSPACE = Path(__file__).resolve().parents[2]\n\n\n"
+             "def test_double():\n    with PluginHarness(WORKSPACE) as h:\n"
+             "        assert h.send('calc', 'double', 21) == 42\n")
+    folder = make_plugin(workspace, tests)
+    studio.open(workspace.root)
+    pane = studio.window.authoring.tests
+    test_file = str(folder / "tests" / "test_calc.py")
+    pane.process.sig_record.emit(record(
+        "test", nodeid="calc/tests/test_calc.py::test_double", file=test_file, line=8,
+        outcome="passed", duration=0.0, message="", location=None))
+    source = str(folder / workspace.package_name("calc") / "__init__.py")
+    debugger = studio.window.debugger
+    debugger.client.sync_workspace()
+    debugger.client.toggle_breakpoint(source, 7)  # return message.payload * 2
+    pane.select_test("calc/tests/test_calc.py::test_double")
+    assert pane.action_debug.isEnabled()
+
+    with studio.qtbot.waitSignal(debugger.sig_stopped, timeout=TIMEOUT_MS) as stopped:
+        pane.action_debug.trigger()
+    assert os.path.realpath(stopped.args[0]) == os.path.realpath(source)
+    assert stopped.args[1] == 7
+    assert studio.window.docks["debugger"].isVisible()
+
+    run = studio.window.authoring.test_debug
+    with studio.qtbot.waitSignal(run.sig_finished, timeout=TIMEOUT_MS) as finished:
+        debugger.client.resume()
+    assert finished.args == ["calc/tests/test_calc.py::test_double", 0]
+    studio.qtbot.waitUntil(lambda: debugger.plugin_id == "", timeout=TIMEOUT_MS)

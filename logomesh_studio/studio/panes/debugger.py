@@ -33,6 +33,7 @@ from logomesh_studio.devtools.workspace_breakpoints import (
     SourceBreakpoint,
     WorkspaceBreakpoints,
 )
+from logomesh_studio.runtime.runner import RuntimeThread
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.debug_client import DebugClient, RuntimeProvider
@@ -196,10 +197,11 @@ class DebuggerPane(QWidget):
         """The frame of the current stop whose variables are shown."""
         return self.inspector.selected_frame
 
-    def debug_plugin(self, plugin_id: str) -> bool:
-        """Start debugging ``plugin_id`` (the plugin tree's "Debug" action calls this)."""
+    def debug_plugin(self, plugin_id: str, runtime: RuntimeThread | None = None) -> bool:
+        """Start debugging ``plugin_id`` (the plugin tree's "Debug" action calls this) on
+        the workspace's runtime, or on ``runtime`` (a debugged test's harness)."""
         try:
-            self.client.start(plugin_id)
+            self.client.start(plugin_id, runtime)
         except (RuntimeError, KeyError, TimeoutError) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             self._show_status(f"Cannot debug {plugin_id}: {message}", error=True)
