@@ -6,7 +6,7 @@ Shared by plugin manifests and orchestration files, so both speak the same way.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 _TYPE_NAMES = {"string_type": "a string", "int_type": "an integer", "list_type": "a list",
@@ -29,7 +29,7 @@ def field_path(loc: Iterable[Any], empty: str = "(document)") -> str:
     return out or empty
 
 
-def reason(error: dict[str, Any], allowed: Iterable[str] = ()) -> str:
+def reason(error: Mapping[str, Any], allowed: Iterable[str] = ()) -> str:
     """The reason of one pydantic error; ``allowed`` lists the fields an unknown one could
     have meant (a close match is suggested)."""
     kind = error["type"]
@@ -46,7 +46,7 @@ def reason(error: dict[str, Any], allowed: Iterable[str] = ()) -> str:
         return f"{error['input']!r} is not one of {error['ctx']['expected']}"
     if kind in _TYPE_NAMES:
         return f"must be {_TYPE_NAMES[kind]}, not {json_type(error.get('input'))}"
-    message = error["msg"]
+    message: str = error["msg"]
     if message.startswith("Input should be "):
         message = "must be " + message[len("Input should be "):]
     return message[0].lower() + message[1:]

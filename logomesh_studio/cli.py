@@ -1,7 +1,7 @@
 """logomesh-studio: the Studio window by default, plus headless subcommands.
 
     logomesh-studio [WORKSPACE] [--headless]    open WORKSPACE (default: the bundled examples)
-    logomesh-studio check WORKSPACE [--json]    validate manifests and dependencies
+    logomesh-studio check WORKSPACE [--json]    validate manifests, dependencies and imports
     logomesh-studio run WORKSPACE [--json] [--for SECONDS] [--watch [--allow-permission-changes]]
                                                 run headless, printing events
     logomesh-studio send WORKSPACE TARGET TYPE [PAYLOAD] [--as PLUGIN] [--json]
@@ -16,7 +16,7 @@
     logomesh-studio test WORKSPACE [PLUGIN...] [-k PATTERN] [--json] [--no-coverage]
                                                 run plugins' tests with coverage
     logomesh-studio testgen WORKSPACE PLUGIN --from RECORDING [-o FILE]
-                                                regression tests from `run --json` traffic
+                                                regression tests from "run --json" traffic
 """
 
 from __future__ import annotations
@@ -115,19 +115,45 @@ def _permissions_line(e: dict[str, Any]) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Validate every manifest, the dependency graph and every entry's import; exit 1 on
+    any problem. Imports run in a child process (a plugin's import side effects stay there)."""
     from logomesh_studio.runtime.discovery import discover
+    from logomesh_studio.runtime.import_check import ImportCheckError, check_imports
     from logomesh_studio.runtime.imports import module_problems
     from logomesh_studio.runtime.resolver import resolve
 
     found = discover(args.workspace)
-    resolution = resolve(found.plugins)
-    problems = (found.problems + list(resolution.failed.values())
-                + module_problems(found.plugins))
+    unavailable = found.unavailable()
+    resolution = resolve(found.plugins, unavailable)
+    # Module clashes are found without importing; a plugin with one would fail to import
+    # the same way, so only the others are imported (in load order, as the runtime does).
+    clashes = module_problems(found.plugins)
+    clashing = {s.id: p for s in found.plugins for p in clashes
+                if Path(p.path).is_relative_to(s.import_root)}
+    position = {pid: i for i, pid in enumerate(resolution.order)}
+    try:
+        import_failed = check_imports(sorted(
+            (s for s in found.plugins if s.id not in clashing),
+            key=lambda s: (position.get(s.id, len(position)), s.id)))
+    except ImportCheckError as exc:
+        print(f"check: {exc}", file=sys.stderr)
+        return 2
+    if import_failed or clashing:  # their dependents cannot start either: say so
+        resolution = resolve(found.plugins, unavailable, {**clashing, **import_failed})
+    # Grouped by file, each file's problems in the order found.
+    problems = sorted([*found.problems, *clashes, *import_failed.values(),
+                       *resolution.problems], key=lambda p: p.path)
+    failing = set(clashing) | set(import_failed) | set(resolution.failed)
+    valid_manifests = {str(s.manifest_path) for s in found.plugins}
+    invalid = {p.path for p in found.problems} - valid_manifests
+    summary = {"found": len(found.plugins) + len(invalid), "loadable": len(resolution.order),
+               "with_problems": len(failing) + len(invalid)}
     if args.json:
         print(json.dumps({
             "ok": not problems,
+            **summary,
             "plugins": [{"id": s.id, "version": s.manifest.version, "folder": str(s.folder),
-                         "status": "error" if s.id in resolution.failed else "ok"}
+                         "status": "error" if s.id in failing else "ok"}
                         for s in found.plugins],
             "order": resolution.order,
             "problems": [p.to_json() for p in problems],
@@ -135,14 +161,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         for problem in problems:
             print(problem)
-        print(f"{len(found.plugins)} plugins, {len(resolution.order)} loadable, "
-              f"{len(problems)} problems", file=sys.stderr)
+        print(f"{summary['found']} plugins found, {summary['loadable']} loadable, "
+              f"{summary['with_problems']} with problems", file=sys.stderr)
     return 1 if problems else 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the workspace until ``--for`` ends or Ctrl+C/SIGTERM; exit 1 if a plugin
     (or a plugin folder's manifest) failed at startup."""
+    from logomesh_studio.runtime.config import RuntimeConfig
     from logomesh_studio.runtime.events import ManifestInvalid, WorkspaceLoaded
     from logomesh_studio.runtime.runner import RuntimeThread
 
@@ -163,8 +190,6 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(line, flush=True)
             except BrokenPipeError:  # e.g. piped into `head`: stop printing quietly
                 sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-
-    from logomesh_studio.runtime.config import RuntimeConfig
 
     policy = "allow" if getattr(args, "allow_permission_changes", False) else "refuse"
     runtime = RuntimeThread(args.workspace, RuntimeConfig(permission_changes=policy))
@@ -192,7 +217,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="logomesh-studio", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    check = sub.add_parser("check", help="validate every manifest and the dependency graph")
+    check = sub.add_parser("check", help="validate every manifest, the dependency graph and "
+                           "every entry's import (in a child process)")
     check.add_argument("workspace", type=directory)
     check.add_argument("--json", action="store_true", help="print a JSON report")
     check.set_defaults(func=cmd_check)

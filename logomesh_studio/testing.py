@@ -20,7 +20,8 @@ from typing import Any
 
 from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.events import Event
-from logomesh_studio.runtime.host import PluginInfo
+from logomesh_studio.runtime.host import PluginHost
+from logomesh_studio.runtime.plugin_record import PluginInfo
 from logomesh_studio.runtime.runner import RuntimeThread
 from logomesh_studio.runtime.senders import DEVELOPER, DEVELOPER_PERMISSIONS
 
@@ -83,7 +84,7 @@ class PluginHarness:
         self.runtime.stop()
 
     @property
-    def host(self):
+    def host(self) -> PluginHost:
         """The runtime's PluginHost (for assertions on plugin state)."""
         return self.runtime.host
 
@@ -101,7 +102,8 @@ class PluginHarness:
         """Broadcast and wait for every response (or PluginError) by plugin id."""
         return self.runtime.run(self.host.bus.broadcast(as_, type, payload, capability))
 
-    def request_capability(self, name: str, params: Any = None, *, as_: str = DRIVER):
+    def request_capability(self, name: str, params: Any = None, *, as_: str = DRIVER
+                           ) -> tuple[str, Any]:
         """Request a capability; ``(provider_id, result)``."""
         return self.runtime.run(self.host.bus.request_capability(as_, name, params))
 

@@ -9,8 +9,11 @@ import itertools
 import json
 import os
 import shutil
+import signal
+import subprocess
 import tempfile
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -60,10 +63,11 @@ class Workspace:
         return f"{plugin_id.replace('-', '_').replace('.', '_')}_p{self._suffix}"
 
     def plugin(self, plugin_id: str, code: str | None = None, *, fmt: str = "toml",
-               cls: str = "TestPlugin", **fields: Any) -> Path:
-        """Create plugin ``plugin_id``; ``fields`` override manifest fields."""
+               cls: str = "TestPlugin", package: str | None = None, **fields: Any) -> Path:
+        """Create plugin ``plugin_id``; ``fields`` override manifest fields, ``package``
+        the (otherwise unique) package name."""
         folder = self.root / plugin_id
-        package = self.package_name(plugin_id)
+        package = package or self.package_name(plugin_id)
         (folder / package).mkdir(parents=True, exist_ok=True)
         source = DEFAULT_CODE.format(cls=cls, id=plugin_id) if code is None else code
         (folder / package / "__init__.py").write_text(textwrap.dedent(source))
@@ -81,6 +85,25 @@ class Workspace:
             path = folder / "plugin.toml"
             path.write_text("".join(f"{k} = {toml_value(v)}\n" for k, v in manifest.items()))
         return path
+
+
+def stop_when(args: list[str], ready: Callable[[str], bool], *, timeout: float = 120,
+              **popen: Any) -> subprocess.CompletedProcess[str]:
+    """Run a long-lived command, send it SIGTERM once a line of its output satisfies
+    ``ready``, and wait for it to end; ``stdout`` holds the lines after that one."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **popen)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if ready(line):
+                proc.send_signal(signal.SIGTERM)
+                break
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        proc.kill()
+        proc.wait()
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
 _fresh = itertools.count()

@@ -69,14 +69,6 @@ class MemorySnapshot:
             )
         return cls(tracemalloc.take_snapshot())
 
-    def top_sites(
-        self, limit: int = 10, plugin_roots: Roots | None = None, plugin: str | None = None
-    ) -> list[AllocationSite]:
-        """The ``limit`` sites holding the most memory, optionally only a plugin's."""
-        sites = _sites(self.snapshot, PluginRoots(plugin_roots), plugin)
-        ranked = sorted(sites.items(), key=lambda item: -item[1][0])[:limit]
-        return [AllocationSite(p, f, ln, size, count) for (p, f, ln), (size, count) in ranked]
-
     def compare_to(
         self,
         before: MemorySnapshot,

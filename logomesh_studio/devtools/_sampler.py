@@ -20,14 +20,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from types import CodeType
+from types import CodeType, ModuleType
 
 from ._model import IDLE_FRAME, Frame, Sample
 from ._roots import PluginRoots
 
 
-def _source(module) -> str:
-    return os.path.normcase(os.path.abspath(module.__file__))
+def _source(module: ModuleType) -> str:
+    return os.path.normcase(os.path.abspath(str(module.__file__)))
 
 
 # The top Python frame of a thread that is waiting rather than working: the

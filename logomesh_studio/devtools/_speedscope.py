@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,7 +90,7 @@ def encode(
     }
 
 
-def _indices(values: list[str], per_sample) -> list[int]:
+def _indices(values: list[str], per_sample: Iterable[str | None]) -> list[int]:
     position = {value: i for i, value in enumerate(values)}
     return [-1 if value is None else position[value] for value in per_sample]
 
@@ -178,14 +178,17 @@ def _frame(remap: list[int], raw_index: Any, where: str) -> int:
     return remap[raw_index]
 
 
-def _decode_sampled(profile: Mapping[str, Any], remap: list[int], scale: float, index: int):
+def _decode_sampled(profile: Mapping[str, Any], remap: list[int], scale: float, index: int
+                    ) -> list[Sample]:
     stacks = profile.get("samples") or []
     weights = profile.get("weights")
     if weights is None:
         weights = [1] * len(stacks)
     if len(weights) != len(stacks):
         raise ValueError(f"profiles[{index}] has {len(stacks)} samples but {len(weights)} weights")
-    ext = profile.get(EXTENSION_KEY) if isinstance(profile.get(EXTENSION_KEY), Mapping) else {}
+    ext: Mapping[str, Any] = profile.get(EXTENSION_KEY) or {}
+    if not isinstance(ext, Mapping):
+        ext = {}
     plugins = _per_sample(ext, "plugins", "samplePlugins", len(stacks))
     messages = _per_sample(ext, "messages", "sampleMessages", len(stacks))
     samples = []
@@ -202,14 +205,16 @@ def _decode_sampled(profile: Mapping[str, Any], remap: list[int], scale: float, 
     return samples
 
 
-def _per_sample(ext: Mapping[str, Any], names_key: str, index_key: str, count: int):
+def _per_sample(ext: Mapping[str, Any], names_key: str, index_key: str, count: int
+                ) -> list[str | None]:
     names, indices = ext.get(names_key), ext.get(index_key)
     if not isinstance(names, list) or not isinstance(indices, list) or len(indices) != count:
         return [None] * count
     return [names[i] if isinstance(i, int) and 0 <= i < len(names) else None for i in indices]
 
 
-def _decode_evented(profile: Mapping[str, Any], remap: list[int], scale: float, index: int):
+def _decode_evented(profile: Mapping[str, Any], remap: list[int], scale: float, index: int
+                    ) -> list[Sample]:
     samples: list[Sample] = []
     stack: list[int] = []
     last = profile.get("startValue") or 0

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -32,20 +33,32 @@ if TYPE_CHECKING:
 Emit = Callable[[dict[str, Any]], None]
 
 
-def _phase_outcome(reports: dict[str, pytest.TestReport]) -> tuple[str, pytest.TestReport | None]:
+class TestOutcome(StrEnum):
+    """A finished test's outcome, as the JSON lines and the tests pane show it."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+def _phase_outcome(reports: dict[str, pytest.TestReport]
+                   ) -> tuple[TestOutcome, pytest.TestReport | None]:
     """The test's single outcome from its setup/call/teardown reports, and the report
     that decided it (for the message)."""
     setup, call, teardown = (reports.get(p) for p in ("setup", "call", "teardown"))
     if setup is not None and setup.failed:
-        return "error", setup
+        return TestOutcome.ERROR, setup
     if call is not None and call.failed:
-        return "failed", call
+        return TestOutcome.FAILED, call
     if teardown is not None and teardown.failed:
-        return "error", teardown
+        return TestOutcome.ERROR, teardown
     for report in (setup, call):
         if report is not None and report.skipped:
-            return "skipped", report
-    return "passed", None
+            return TestOutcome.SKIPPED, report
+    return TestOutcome.PASSED, None
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -183,7 +196,7 @@ class Streamer:
         path = (self.rootpath / report.location[0]).resolve()
         line = report.location[1]
         message = location = None
-        if decisive is not None and outcome == "skipped":
+        if decisive is not None and outcome == TestOutcome.SKIPPED:
             message = _skip_reason(decisive)
         elif decisive is not None:
             message = decisive.longreprtext

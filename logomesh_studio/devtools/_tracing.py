@@ -184,7 +184,7 @@ class Tracer:
         if self._wide:
             return True
         lines = self._index.get(self.canonical_file(code.co_filename))
-        return bool(lines) and not self._lines_of(code).isdisjoint(lines)
+        return lines is not None and bool(lines) and not self._lines_of(code).isdisjoint(lines)
 
     def _lines_of(self, code: CodeType) -> frozenset[int]:
         try:

@@ -24,6 +24,7 @@ from typing import Any
 
 from logomesh_studio._argtypes import directory
 from logomesh_studio.devtools.profiler import Profile, record_thread
+from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.runtime.runner import RuntimeThread
 from logomesh_studio.runtime.senders import DEVELOPER
 from logomesh_studio.sdk import NoHandler, PermissionDenied, PluginError, PluginNotFound
@@ -86,7 +87,7 @@ def _not_running(runtime: RuntimeThread, plugin_id: str) -> str | None:
         close = difflib.get_close_matches(plugin_id, list(plugins), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"plugin {plugin_id!r} is not in the workspace{hint}"
-    if info.status != "running":
+    if info.status != PluginStatus.RUNNING:
         return f"plugin {plugin_id!r} is {info.status}: {info.error}"
     return None
 
@@ -204,9 +205,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         driver = None
         if args.send:
             driver = runtime.submit(_drive(runtime, args.plugin, args.send, payload, stop))
-        thread_id = runtime.thread.ident
-        assert thread_id is not None  # start() returned, so the runtime thread runs
-        profile = record_thread(thread_id, args.duration, args.interval, roots,
+        profile = record_thread(runtime.thread_id, args.duration, args.interval, roots,
                                 name=f"{args.plugin} ({args.workspace})")
         runtime.call_soon(stop.set)
         load = driver.result(30) if driver is not None else None

@@ -18,6 +18,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,15 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+
+class SessionState(StrEnum):
+    """idle (not started) -> running <-> stopped -> ended."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    ENDED = "ended"
 
 
 # events, delivered on the runtime thread (or the thread that called start/stop)
@@ -129,7 +139,7 @@ class DebugSession:
         self._messages: dict[tuple[str, str], MessageBreakpoint] = {}
         # What the delivery hook reads on the runtime thread: replaced, never mutated.
         self._armed_messages: tuple[MessageBreakpoint, ...] = ()
-        self._state = "idle"  # idle -> running <-> stopped -> ended
+        self._state = SessionState.IDLE
         self._closing = False
         self._pending_message: MessageHit | None = None
         self._stop: Stop | None = None
@@ -138,14 +148,14 @@ class DebugSession:
     # state
 
     @property
-    def state(self) -> str:
-        """``idle`` (not started), ``running``, ``stopped`` or ``ended``."""
+    def state(self) -> SessionState:
+        """Where the session is: idle (not started), running, stopped or ended."""
         return self._state
 
     @property
     def active(self) -> bool:
         """True between :meth:`start` and :meth:`stop`."""
-        return self._state in ("running", "stopped")
+        return self._state in (SessionState.RUNNING, SessionState.STOPPED)
 
     @property
     def current_stop(self) -> Stop | None:
@@ -200,9 +210,9 @@ class DebugSession:
         """Like :meth:`start`, without waiting: the attach runs when the runtime loop
         gets to it (a failure ends the session with :class:`DebugEnded`)."""
         with self._lock:
-            if self._state != "idle":
+            if self._state != SessionState.IDLE:
                 raise RuntimeError(f"the debug session of {self.plugin_id} was already started")
-            self._state = "running"
+            self._state = SessionState.RUNNING
         self._cleanups.append(self.debugger.add_stop_listener(self._on_debugger_stop))
         self._cleanups.append(self._runtime.events.subscribe(self._on_runtime_event))
         try:
@@ -236,10 +246,10 @@ class DebugSession:
         """Like :meth:`stop`, without waiting; :class:`DebugEnded` follows once the
         runtime loop has detached the debugger."""
         with self._lock:
-            if self._state == "ended" or self._closing:
+            if self._state == SessionState.ENDED or self._closing:
                 return self._done_future()
             self._closing = True
-            never_started = self._state == "idle"
+            never_started = self._state == SessionState.IDLE
         if never_started:
             self._end()
             return self._done_future()
@@ -293,9 +303,9 @@ class DebugSession:
     def _end(self, error: str = "") -> None:
         # Once only, whichever comes first: stop() returning or the detach completing.
         with self._lock:
-            if self._state == "ended":
+            if self._state == SessionState.ENDED:
                 return
-            self._state = "ended"
+            self._state = SessionState.ENDED
             self._stop = None
             cleanups, self._cleanups = self._cleanups, []
         for cleanup in cleanups:
@@ -466,6 +476,8 @@ class DebugSession:
         method = instance.handler_for(type)
         if method is None and type == "execute":
             method = instance.execute
+        if method is None:
+            return False
         function = inspect.unwrap(getattr(method, "__func__", method))
         code = getattr(function, "__code__", None)
         return code is not None and self.debugger.is_visible(code.co_filename)
@@ -473,9 +485,9 @@ class DebugSession:
     def _on_debugger_stop(self, stop: Stop | None) -> None:
         if stop is None:
             with self._lock:
-                was_stopped = self._state == "stopped"
+                was_stopped = self._state == SessionState.STOPPED
                 if was_stopped:
-                    self._state, self._stop = "running", None
+                    self._state, self._stop = SessionState.RUNNING, None
             if was_stopped:
                 self._emit(DebugResumed())
             return
@@ -485,7 +497,7 @@ class DebugSession:
                 self.debugger.resume()
             return
         with self._lock:
-            self._state, self._stop = "stopped", stop
+            self._state, self._stop = SessionState.STOPPED, stop
         self._emit(DebugStopped(stop, message if stop.reason == "pause" else None))
 
     def _on_runtime_event(self, event: Event) -> None:

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from types import FrameType
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from logomesh_studio.devtools import _breakpoints, _tracing
 from logomesh_studio.devtools._tracing import DebugSessionTerminated
@@ -134,13 +134,16 @@ class TargetNotStopped(RuntimeError):
     """A step or resume command was given while the target is not stopped."""
 
 
-class _Request:
+_T = TypeVar("_T")
+
+
+class _Request(Generic[_T]):
     """A call to run on the paused target thread, with its answer for the caller."""
 
-    def __init__(self, call: Callable[[], Any]) -> None:
+    def __init__(self, call: Callable[[], _T]) -> None:
         self._call = call
         self._done = threading.Event()
-        self._value: Any = None
+        self._value: _T | None = None
         self._error: Exception | None = None
 
     def run(self) -> None:
@@ -153,12 +156,12 @@ class _Request:
         finally:
             self._done.set()
 
-    def result(self) -> Any:
+    def result(self) -> _T:
         if not self._done.wait(_REQUEST_TIMEOUT):
             raise EvaluationError(f"the target did not answer within {_REQUEST_TIMEOUT:g} s")
         if self._error is not None:
             raise self._error
-        return self._value
+        return cast(_T, self._value)  # set by run() before _done
 
 
 class Debugger:
@@ -191,7 +194,7 @@ class Debugger:
         self._stop: Stop | None = None
         self._stop_frames: dict[int, FrameType] = {}
         self._command: str | None = None
-        self._requests: deque[_Request] = deque()
+        self._requests: deque[_Request[Any]] = deque()
         self._listeners: tuple[StopListener, ...] = ()
 
     # breakpoints
@@ -456,7 +459,7 @@ class Debugger:
         if thread_id is not None:
             self._tracer.arm(thread_id)
 
-    def _on_target(self, frame_id: int, call: Callable[[FrameType], Any]) -> Any:
+    def _on_target(self, frame_id: int, call: Callable[[FrameType], _T]) -> _T:
         with self._cond:
             frame = self._stop_frames.get(frame_id)
             if frame is None:
@@ -567,7 +570,8 @@ class Debugger:
                 self._cond.wait_for(lambda: self._command is not None or bool(self._requests))
                 if not self._requests:
                     command, self._command = self._command, None
-                    break
+                    if command is not None:  # always so: wait_for saw a command
+                        break
                 request = self._requests.popleft()
                 self._cond.release()
                 try:

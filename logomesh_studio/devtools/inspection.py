@@ -104,7 +104,7 @@ def watch(debugger: Debugger, frame_id: int, expression: str) -> Child:
     return Child(expression, expression, value, type_name, expandable)
 
 
-def summarize(values: tuple, with_repr: bool = False) -> list[tuple]:
+def summarize(values: tuple[Any, ...], with_repr: bool = False) -> list[tuple[Any, ...]]:
     """``(type name, expandable[, short repr])`` per value; runs on the target thread."""
     return [
         (type(value).__qualname__, _expandable(value), short_repr(value))[: 3 if with_repr else 2]
@@ -123,7 +123,7 @@ def looks_expandable(value_repr: str) -> bool:
     return _SCALAR.fullmatch(text) is None or text.startswith(("{", "[", "("))
 
 
-def describe(value: Any, expression: str, limit: int = CHILD_LIMIT) -> list[tuple]:
+def describe(value: Any, expression: str, limit: int = CHILD_LIMIT) -> list[tuple[Any, ...]]:
     """Rows ``(name, expression, repr, type, expandable)`` for the children of ``value``.
 
     Runs on the target thread (``children`` evaluates a call to it in the frame);

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from logomesh_studio._argtypes import directory
+from logomesh_studio.runtime.bus import Outcome
 from logomesh_studio.runtime.discovery import discover
 from logomesh_studio.runtime.events import MessageRecorded
 from logomesh_studio.testing import DRIVER
@@ -164,17 +165,17 @@ def _calls(records: Iterable[Mapping[str, Any] | MessageRecorded], plugin: str,
         if call is None:
             call = by_key[key] = _Call(record["source"], record["type"], payload, outcome,
                                        error=record.get("error", ""))
-        if outcome == "ok":
+        if outcome == Outcome.OK:
             call.responses.append(_decode(record.get("response", "")))
         when = float(record.get("time") or 0)
-        if outcome == "ok":
+        if outcome == Outcome.OK:
             payload_values = {json.dumps(v) for _, v in _leaves(payload)}
             for path, value in _leaves(call.responses[-1]):
                 why = _looks_volatile(path, value, payload_values, when)
                 if why:
                     call.volatile.setdefault(path, why)
     for call in by_key.values():
-        if call.outcome != "ok":
+        if call.outcome != Outcome.OK:
             continue
         for path in _differing(call.responses):
             call.volatile.setdefault(path, "differs between recorded calls with the same "
@@ -186,7 +187,7 @@ def _calls(records: Iterable[Mapping[str, Any] | MessageRecorded], plugin: str,
 def _name(call: _Call, taken: set[str]) -> str:
     words = re.sub(r"\W+", "_", call.type.lower()).strip("_") or "message"
     base = f"test_{words}"
-    if call.outcome != "ok":
+    if call.outcome != Outcome.OK:
         base += f"_{call.outcome}"
     if call.source != DRIVER:
         base += "_as_" + re.sub(r"\W+", "_", call.source.lower()).strip("_")
@@ -334,7 +335,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "testgen", help="generate a plugin's regression tests from recorded messages",
         description="Turn the recorded calls to PLUGIN in RECORDING (JSON lines of "
-                    "`logomesh-studio run --json`) into pytest tests.")
+                    "'logomesh-studio run --json') into pytest tests.")
     parser.add_argument("workspace", type=directory)
     parser.add_argument("plugin", metavar="PLUGIN")
     parser.add_argument("--from", dest="recording", type=Path, required=True,

@@ -34,6 +34,7 @@ from typing import IO, Any, ClassVar
 
 import logomesh_studio
 from logomesh_studio._argtypes import directory
+from logomesh_studio.devtools._testchild import TestOutcome
 from logomesh_studio.runtime.discovery import discover
 
 __all__ = ["PluginStarted", "PluginSummary", "Record", "TestResult", "UnknownPlugin",
@@ -273,7 +274,7 @@ class _ChildRun:
             path = (self.workspace / nodeid.split("::")[0]).resolve()
             tally.add("error")
             out.append(TestResult(plugin=plugin, nodeid=nodeid, file=str(path), line=None,
-                                  outcome="error", duration=time.perf_counter() - tally.started,
+                                  outcome=TestOutcome.ERROR, duration=time.perf_counter() - tally.started,
                                   message=detail, location=None))
         self.finished.add(plugin)
         out.append(tally.summary(crashed=crashed, timed_out=not crashed, message=detail))
@@ -378,11 +379,11 @@ def format_record(record: Record, workspace: Path) -> list[str]:
         return [f"{record.plugin}: {record.tests_dir}"]
     if isinstance(record, TestResult):
         line = f"  {record.outcome.upper():<7} {record.nodeid} ({record.duration:.2f} s)"
-        if record.outcome in ("failed", "error") and record.message:
+        if record.outcome in (TestOutcome.FAILED, TestOutcome.ERROR) and record.message:
             last = record.message.strip().splitlines()[-1]
             where = f"{record.location}: " if record.location else ""
             return [line, f"          {where}{last}"]
-        if record.outcome == "skipped" and record.message:
+        if record.outcome == TestOutcome.SKIPPED and record.message:
             return [f"{line}: {record.message}"]
         return [line]
     counts = (f"{record.passed} passed, {record.failed} failed, {record.skipped} skipped, "

@@ -58,7 +58,7 @@ class _RuntimeHeld(Exception):
     """Ctrl+C could not stop the run: plugin code holds the runtime's loop."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``orchestrate`` and ``runs`` subcommands to the CLI's subparsers."""
     orchestrate = subparsers.add_parser(
         "orchestrate", help="validate and run an orchestration file, or resume a stored run",
@@ -160,8 +160,12 @@ def _execute(runtime: RuntimeThread, engine: OrchestrationEngine, resume: str | 
              file: OrchestrationFile | None, input: Any) -> RunRecord | int:
     """Start (or resume) the run and wait for it; an exit code if it could not start."""
     try:
-        run = runtime.run(engine.resume(resume) if resume
-                          else engine.start(file, input))  # type: ignore[arg-type]
+        if resume:
+            run = runtime.run(engine.resume(resume))
+        elif file is not None:
+            run = runtime.run(engine.start(file, input))
+        else:
+            raise ValueError("neither a file to run nor a run to resume")
     except OrchestrationInvalid as exc:
         shown = file.warnings if file is not None else ()  # printed when the file was read
         return _report([p for p in exc.problems if p not in shown])

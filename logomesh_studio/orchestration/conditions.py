@@ -223,7 +223,7 @@ def _describe(node: ast.AST) -> str:
     return names.get(type(node), f"{type(node).__name__} syntax")
 
 
-class _Evaluator(simpleeval.EvalWithCompoundTypes):
+class _Evaluator(simpleeval.EvalWithCompoundTypes):  # type: ignore[misc]  # untyped base
     """simpleeval with context-only names and mapping-only attribute access."""
 
     def __init__(self) -> None:

@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -480,7 +480,7 @@ class OrchestrationDocument:
     def _phase(self, name: str) -> tuple[int, CommentedMap]:
         for p, phase in enumerate(self._seq(self._tree(), "phases")):
             if isinstance(phase, dict) and phase.get("name") == name:
-                return p, phase
+                return p, cast(CommentedMap, phase)  # the round-trip loader's mapping type
         names = self.phase_names()
         close = difflib.get_close_matches(str(name), names, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
@@ -490,7 +490,7 @@ class OrchestrationDocument:
     def _task_in(self, phase: CommentedMap, name: str) -> tuple[int, CommentedMap]:
         for t, task in enumerate(self._seq(phase, "tasks")):
             if isinstance(task, dict) and task.get("name") == name:
-                return t, task
+                return t, cast(CommentedMap, task)
         tasks = [str(t.get("name")) for t in self._seq(phase, "tasks") if isinstance(t, dict)]
         raise ValueError(f"task: no task named {name!r} in phase {phase.get('name')!r} "
                          f"(tasks: {', '.join(tasks) or 'none'})")
@@ -736,11 +736,11 @@ def _located(problem: Problem, data: dict[str, Any]) -> DocumentProblem:
     phase = task = ""
     loc = list(_parse_field(problem.field))
     if loc[:1] == ["phases"] and len(loc) > 1 and isinstance(loc[1], int):
-        phases = data.get("phases") if isinstance(data.get("phases"), list) else []
+        phases = OrchestrationDocument._seq(data, "phases")
         item = phases[loc[1]] if loc[1] < len(phases) else None
         phase = str(item.get("name", "")) if isinstance(item, dict) else ""
         if loc[2:3] == ["tasks"] and len(loc) > 3 and isinstance(item, dict):
-            tasks = item.get("tasks") if isinstance(item.get("tasks"), list) else []
+            tasks = OrchestrationDocument._seq(item, "tasks")
             entry = tasks[loc[3]] if isinstance(loc[3], int) and loc[3] < len(tasks) else None
             task = str(entry.get("name", "")) if isinstance(entry, dict) else ""
     return DocumentProblem(phase, task, problem.field, problem.line, problem.reason,

@@ -108,13 +108,13 @@ def writes(task: Mapping[str, Any]) -> tuple[str, ...]:
 def build(data: Mapping[str, Any]) -> Graph:
     """The graph of a document's plain data (malformed parts are skipped)."""
     graph = Graph()
-    layout = data.get("layout") if isinstance(data.get("layout"), dict) else {}
+    layout = _mapping(data.get("layout"))
     writer: dict[str, str] = {}
-    phases = data.get("phases") if isinstance(data.get("phases"), list) else []
+    phases = _list(data.get("phases"))
     for p, phase in enumerate(phases):
         if not isinstance(phase, dict):
             continue
-        tasks = phase.get("tasks") if isinstance(phase.get("tasks"), list) else []
+        tasks = _list(phase.get("tasks"))
         names: list[str] = []
         parallel = phase.get("mode") == "parallel"
         written_here: dict[str, str] = {}
@@ -139,6 +139,14 @@ def build(data: Mapping[str, Any]) -> Graph:
                                 p, lane_y(p), phase.get("required", True) is not False,
                                 tuple(names)))
     return graph
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _position(entry: Any, default: tuple[float, float]) -> tuple[float, float]:

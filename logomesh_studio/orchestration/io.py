@@ -8,6 +8,7 @@ reason`` problem. All problems are reported at once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +193,7 @@ def _aliases_fit(root: yaml.Node, text_size: int, lines: dict[tuple[Any, ...], i
                 stack.append((child, False))
     if size[id(root)] <= text_size + MAX_ALIAS_EXPANSION:
         return True
-    node: yaml.Node = root  # blame the innermost field the expansion still overflows
+    node = root  # blame the innermost field the expansion still overflows
     loc: tuple[Any, ...] = ()
     while True:
         inner = next(((key, child) for key, child in _children(node)
@@ -215,7 +216,7 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel]:
     return Orchestration
 
 
-def _reason(error: dict[str, Any]) -> str:
+def _reason(error: Mapping[str, Any]) -> str:
     kind, loc = error["type"], tuple(error["loc"])
     if kind == "string_pattern_mismatch":
         return (f"{str(error['input'])[:60]!r} is not a name (letters, digits, '_' and '-', "

@@ -11,13 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from logomesh_studio._validation import field_path
 
-SEQUENTIAL, PARALLEL, CONDITIONAL = "sequential", "parallel", "conditional"
+SEQUENTIAL: Final = "sequential"
+PARALLEL: Final = "parallel"
+CONDITIONAL: Final = "conditional"
 Mode = Literal["sequential", "parallel", "conditional"]
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*$"

@@ -7,17 +7,38 @@ end shows; they never hold live engine objects.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
 from typing import Any
 
-# Run statuses: initializing -> running <-> paused -> completed | failed | cancelled;
-# a run whose process died before it finished is found later as interrupted.
-INITIALIZING, RUNNING, PAUSED = "initializing", "running", "paused"
-COMPLETED, FAILED, CANCELLED, INTERRUPTED = "completed", "failed", "cancelled", "interrupted"
+
+class Status(StrEnum):
+    """Status of a run, a phase or a task (JSON and the store keep the value).
+
+    A run: initializing -> running <-> paused -> completed | failed | cancelled; a run whose
+    process died before it finished is found later as interrupted. A phase or a task:
+    pending -> running -> completed | failed | skipped (cancelled when its run is).
+    """
+
+    INITIALIZING = "initializing"
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+
+# Short names used across the engine.
+INITIALIZING, RUNNING, PAUSED = Status.INITIALIZING, Status.RUNNING, Status.PAUSED
+COMPLETED, FAILED = Status.COMPLETED, Status.FAILED
+CANCELLED, INTERRUPTED = Status.CANCELLED, Status.INTERRUPTED
 FINISHED = frozenset({COMPLETED, FAILED, CANCELLED, INTERRUPTED})
 ACTIVE = frozenset({INITIALIZING, RUNNING, PAUSED})
 
 # Task and phase statuses: pending -> running -> completed | failed | skipped.
-PENDING, SKIPPED = "pending", "skipped"
+PENDING, SKIPPED = Status.PENDING, Status.SKIPPED
 
 # Why a task was skipped: its condition was false, or the run stopped before it.
 BY_CONDITION, NOT_REACHED = "condition", "not_reached"

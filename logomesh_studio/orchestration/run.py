@@ -78,7 +78,8 @@ class OrchestrationRun:
         self.resumed_from = resumed_from
         self.warnings: tuple[str, ...] = ()
         """What the user should know before the run goes on (a resume sets it)."""
-        self.status, self.error, self.current_phase = INITIALIZING, "", ""
+        self.status: str = INITIALIZING
+        self.error, self.current_phase = "", ""
         self.context: dict[str, Any] = {"input": input}
         reuse = reuse or {}
         self.phases = [PhaseState(phase, p, [TaskState(task, p, t, reuse.get((p, t)))

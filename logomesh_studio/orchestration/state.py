@@ -21,7 +21,8 @@ class TaskState:
 
     def __init__(self, spec: Task, phase: int, index: int, reuse: TaskResult | None) -> None:
         self.spec, self.phase, self.index, self.reuse = spec, phase, index, reuse
-        self.status, self.provider, self.error, self.skipped_by = PENDING, "", "", ""
+        self.status: str = PENDING
+        self.provider, self.error, self.skipped_by = "", "", ""
         self.input: Any = None
         self.outputs: dict[str, Any] | None = None
         self.started = self.duration = self.t0 = 0.0
@@ -42,7 +43,8 @@ class PhaseState:
 
     def __init__(self, spec: Phase, index: int, tasks: list[TaskState]) -> None:
         self.spec, self.index, self.tasks = spec, index, tasks
-        self.status, self.error, self.stopping = PENDING, "", False
+        self.status: str = PENDING
+        self.error, self.stopping = "", False
         self.started = self.duration = 0.0
 
     def result(self, with_tasks: bool = True) -> PhaseResult:

@@ -33,6 +33,7 @@ from logomesh_studio.orchestration.model import (
 )
 from logomesh_studio.orchestration.workspace_view import WorkspaceView
 from logomesh_studio.runtime.payload import find_invalid
+from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.runtime.security import PermissionSet, required_permission
 from logomesh_studio.runtime.templates import references
 
@@ -162,7 +163,8 @@ def _salvage(data: dict[str, Any], bad: set[tuple[Any, ...]]) -> Orchestration:
         return model.model_construct(**values)
 
     def items(key: str, raw: Any) -> list[Any]:
-        return raw.get(key) if isinstance(raw, dict) and isinstance(raw.get(key), list) else []
+        value = raw.get(key) if isinstance(raw, dict) else None
+        return value if isinstance(value, list) else []
 
     participants = [build(Participant, {"id": item} if isinstance(item, str) else item,
                           ("participants", i)) for i, item in enumerate(items("participants", data))]
@@ -171,8 +173,10 @@ def _salvage(data: dict[str, Any], bad: set[tuple[Any, ...]]) -> Orchestration:
         tasks = [build(Task, task, ("phases", p, "tasks", t))
                  for t, task in enumerate(items("tasks", phase))]
         phases.append(build(Phase, phase, ("phases", p), {"tasks": tasks}))
-    return build(Orchestration, data, (), {"participants": participants, "phases": phases,
-                                           "resources": Resources.model_construct()})
+    document = build(Orchestration, data, (), {"participants": participants, "phases": phases,
+                                               "resources": Resources.model_construct()})
+    assert isinstance(document, Orchestration)
+    return document
 
 
 def _check_target(file: OrchestrationFile, loc: tuple[Any, ...], task: Task,
@@ -265,7 +269,7 @@ def check_workspace(file: OrchestrationFile, workspace: WorkspaceView) -> list[P
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             problems.append(file.problem(loc, f"no plugin {plugin_id!r} in the workspace{hint}"))
             return True
-        if info.status != "running":
+        if info.status != PluginStatus.RUNNING:
             why = f": {info.error}" if info.error else ""
             problems.append(file.problem(loc, f"plugin {plugin_id!r} is not loaded "
                                          f"({info.status}{why})"))
@@ -283,7 +287,7 @@ def check_workspace(file: OrchestrationFile, workspace: WorkspaceView) -> list[P
             problems += _check_provider(file, loc, task.capability, workspace, doc.initiator)
         elif task.type is not None:
             info = plugins.get(task.target)
-            if info is not None and info.status == "running" and info.handles is not None \
+            if info is not None and info.status == PluginStatus.RUNNING and info.handles is not None \
                     and task.type not in info.handles:
                 handled = ", ".join(info.handles) or "none"
                 problems.append(file.problem((*loc, "type"), f"{task.target} has no handler for "

@@ -17,6 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from logomesh_studio import sdk
@@ -33,9 +34,25 @@ if TYPE_CHECKING:
 
 __all__ = ["CommunicationBridge", "Connection"]
 
-OK, ERROR, REFUSED, TIMEOUT = "ok", "error", "refused", "timeout"
-NOT_FOUND, NO_HANDLER, INVALID = "not_found", "no_handler", "invalid"
-CANCELLED = "cancelled"
+
+
+class Outcome(StrEnum):
+    """How a recorded message ended; the value is what history, JSON and the CLI show."""
+
+    OK = "ok"
+    ERROR = "error"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    NOT_FOUND = "not_found"
+    NO_HANDLER = "no_handler"
+    INVALID = "invalid"
+
+
+# Short names used inside the bus.
+OK, ERROR, REFUSED, TIMEOUT = Outcome.OK, Outcome.ERROR, Outcome.REFUSED, Outcome.TIMEOUT
+CANCELLED, INVALID = Outcome.CANCELLED, Outcome.INVALID
+NOT_FOUND, NO_HANDLER = Outcome.NOT_FOUND, Outcome.NO_HANDLER
 EXECUTE = "execute"
 """The message type under which ``execute(input)`` calls are recorded."""
 
@@ -96,7 +113,7 @@ class _Port:
         def providers(capability: str) -> list[str]:
             return bus.providers(capability)
 
-        async def workflow(steps: list[dict]) -> dict[str, Any]:
+        async def workflow(steps: list[dict[str, Any]]) -> dict[str, Any]:
             return await run_workflow(bus, source, steps)
 
         self.send, self.broadcast, self.workflow = send, broadcast, workflow
@@ -415,6 +432,14 @@ class CommunicationBridge:
             return exc
         return self._remote_error(route, call, source, type, text, started, exc)
 
+    def _remote_error(self, route: _Route, call: str, source: str, type: str, text: str,
+                      started: float, exc: BaseException) -> sdk.RemoteError:
+        """Log and record a handler's exception; the RemoteError the sender gets."""
+        route.log.error("handler for %r from %s raised", type, source, exc_info=exc)
+        error = f"{type_name(exc)}: {exc}"
+        self._record(call, source, route.plugin_id, type, len(text), started, ERROR, error, text)
+        return sdk.RemoteError(route.plugin_id, type_name(exc), str(exc))
+
     def _respond(self, call: str, source: str, target: str, type: str, text: str,
                  started: float, result: Any) -> Any:
         """Record the answer and return the sender's copy of it, unless the bridge
@@ -428,14 +453,6 @@ class CommunicationBridge:
             raise refused from None
         self._record(call, source, target, type, len(text), started, OK, "", text, reply)
         return payloads.decode(reply, result)
-
-    def _remote_error(self, route: _Route, call: str, source: str, type: str, text: str,
-                      started: float, exc: BaseException) -> sdk.RemoteError:
-        """Log and record a handler's exception; the RemoteError the sender gets."""
-        route.log.error("handler for %r from %s raised", type, source, exc_info=exc)
-        error = f"{type_name(exc)}: {exc}"
-        self._record(call, source, route.plugin_id, type, len(text), started, ERROR, error, text)
-        return sdk.RemoteError(route.plugin_id, type_name(exc), str(exc))
 
     async def broadcast(self, source: str, type: str, payload: Any = None,
                         capability: str | None = None) -> dict[str, Any]:

@@ -41,6 +41,25 @@ class Discovery:
 
     plugins: list[PluginSource] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    invalid: dict[str, list[Problem]] = field(default_factory=dict)
+    """The problems of each invalid manifest that still names its id."""
+
+    def reject(self, error: ManifestError) -> None:
+        """Record a plugin whose manifest is invalid."""
+        self.problems.extend(error.problems)
+        if error.plugin_id is not None:
+            self.invalid.setdefault(error.plugin_id, []).extend(error.problems)
+
+    def unavailable(self) -> dict[str, str]:
+        """Why each id with an invalid manifest cannot be depended on (for ``resolve``)."""
+        valid = {s.id for s in self.plugins}
+        return {pid: _invalid(problems) for pid, problems in self.invalid.items()
+                if pid not in valid}
+
+
+def _invalid(problems: list[Problem]) -> str:
+    more = f"; and {len(problems) - 1} more" if len(problems) > 1 else ""
+    return f"invalid ({problems[0].field}: {problems[0].reason}{more})"
 
 
 def manifest_in(folder: Path) -> Path | None:
@@ -147,7 +166,7 @@ def discover_entry_points(paths: list[str] | None = None) -> Discovery:
             try:
                 found.plugins.append(_entry_point_source(ep, dist))
             except ManifestError as exc:
-                found.problems.extend(exc.problems)
+                found.reject(exc)
     return found
 
 
@@ -160,11 +179,13 @@ def discover(workspace: Path | None, *, entry_points: bool = True,
             try:
                 found.plugins.append(load_plugin_folder(folder))
             except ManifestError as exc:
-                found.problems.extend(exc.problems)
+                found.reject(exc)
     if entry_points:
         installed = discover_entry_points(entry_point_paths)
         found.plugins.extend(installed.plugins)
         found.problems.extend(installed.problems)
+        for pid, problems in installed.invalid.items():
+            found.invalid.setdefault(pid, []).extend(problems)
     return _reject_duplicates(found)
 
 

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
 _log = logging.getLogger(__name__)
@@ -187,6 +188,17 @@ class ReloadFailed(Event):
     cause: str = ""
 
 
+class PermissionsStatus(StrEnum):
+    """What happened to a reload's widened permissions (see :class:`PermissionsChanged`)."""
+
+    APPLIED = "applied"
+    PENDING = "pending"
+    REFUSED = "refused"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PermissionsChanged(Event):
     """A reload changed ``plugin_id``'s manifest permissions.
@@ -203,7 +215,7 @@ class PermissionsChanged(Event):
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     widened: tuple[str, ...] = ()
-    status: str = "applied"
+    status: str = PermissionsStatus.APPLIED
     granted: tuple[str, ...] = ()
 
 
@@ -228,10 +240,6 @@ class EventHub:
             self._subscribers = tuple(s for s in self._subscribers if s is not subscriber)
 
         return unsubscribe
-
-    @property
-    def has_subscribers(self) -> bool:
-        return bool(self._subscribers)
 
     def emit(self, event: Event) -> None:
         for subscriber in self._subscribers:

@@ -152,7 +152,7 @@ class PluginHost:
                          entry_point_paths=self.entry_point_paths)
         self.problems = []
         self.report_problems(found.problems)
-        self.resolution = resolve(found.plugins)
+        self.resolution = resolve(found.plugins, found.unavailable())
         for source in found.plugins:
             self.records[source.id] = PluginRecord(source)
         for pid, problem in self.resolution.failed.items():
@@ -256,7 +256,7 @@ class PluginHost:
             if dep is None or dep.status != RUNNING:
                 why = "is not loaded" if dep is None else f"is {dep.status}"
                 self._mark_failed(record, "dependencies", PluginTraceback(
-                    f"dependencies.{dep_id}: not started because {dep_id} {why}", "",
+                    f"not started because its dependency {dep_id} {why}", "",
                     str(record.source.manifest_path)))
                 return False
         record.status = LOADING

@@ -11,11 +11,18 @@ import re
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from logomesh_studio._validation import field_path, reason
 from logomesh_studio.runtime.security import PermissionSyntaxError, parse_permission
@@ -43,11 +50,13 @@ class Problem:
 
 
 class ManifestError(Exception):
-    """A manifest could not be read or is invalid; ``problems`` lists every reason."""
+    """A manifest could not be read or is invalid; ``problems`` lists every reason and
+    ``plugin_id`` the id it gives, when it gives one (so dependents can say it is there)."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], plugin_id: str | None = None) -> None:
         super().__init__("\n".join(str(p) for p in problems))
         self.problems = problems
+        self.plugin_id = plugin_id
 
     @property
     def path(self) -> str:
@@ -71,6 +80,58 @@ def _check_id(value: str, what: str = "id") -> str:
             "separated by single dots, dashes or underscores, e.g. 'text.tokenizer')"
         )
     return value
+
+
+def _check_dependency_id(value: str) -> str:
+    return _check_id(value, "dependency id")
+
+
+def _specifier_hint(spec: str) -> str:
+    """A PEP 440 spelling of an npm/Cargo-style range (``^1.0`` -> ``>=1.0,<2``), as a hint."""
+    operator, rest = spec[:1], spec[1:].strip()
+    if operator not in ("^", "~"):
+        return ""
+    try:
+        release = list(Version(rest).release)
+    except InvalidVersion:
+        return ""
+    if operator == "^":  # the first non-zero part may not change
+        index = next((i for i, part in enumerate(release) if part), len(release) - 1)
+    else:  # ~1.2 lets only what follows 1.2 change; ~1 means 1.x
+        index = min(1, len(release) - 1)
+    upper = ".".join(str(part) for part in [*release[:index], release[index] + 1])
+    return f" (try '>={rest},<{upper}')"
+
+
+def _check_specifier(spec: str) -> str:
+    try:
+        SpecifierSet(spec)
+    except InvalidSpecifier:
+        raise ValueError(f"{spec[:60]!r} is not a valid version specifier"
+                         f"{_specifier_hint(spec)}") from None
+    return spec
+
+
+def _check_capability(value: str) -> str:
+    if not re.match(r"^[a-z0-9][a-z0-9._\-]{0,99}$", value):
+        raise ValueError(f"{value[:60]!r} is not a valid capability name "
+                         "(lowercase letters, digits, '.', '-', '_')")
+    return value
+
+
+def _check_permission(value: str) -> str:
+    try:
+        parse_permission(value)
+    except PermissionSyntaxError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+# Each item is checked on its own, so every bad item is reported, at its own index/key.
+_Capability = Annotated[str, AfterValidator(_check_capability)]
+_DependencyId = Annotated[str, AfterValidator(_check_dependency_id)]
+_Specifier = Annotated[str, AfterValidator(_check_specifier)]
+_Permission = Annotated[str, AfterValidator(_check_permission)]
 
 
 class UiSection(BaseModel):
@@ -105,9 +166,9 @@ class Manifest(BaseModel):
     version: str
     description: str = Field(default="", max_length=10_000)
     entry: str
-    capabilities: list[str] = Field(default_factory=list)
-    dependencies: dict[str, str] = Field(default_factory=dict)
-    permissions: list[str] = Field(default_factory=list)
+    capabilities: list[_Capability] = Field(default_factory=list)
+    dependencies: dict[_DependencyId, _Specifier] = Field(default_factory=dict)
+    permissions: list[_Permission] = Field(default_factory=list)
     priority: int = 0
     config: dict[str, Any] = Field(default_factory=dict)
     ui: UiSection | None = None
@@ -135,36 +196,9 @@ class Manifest(BaseModel):
 
     @field_validator("capabilities")
     @classmethod
-    def _valid_capabilities(cls, value: list[str]) -> list[str]:
-        for cap in value:
-            if not re.match(r"^[a-z0-9][a-z0-9._\-]{0,99}$", cap):
-                raise ValueError(f"{cap[:60]!r} is not a valid capability name "
-                                 "(lowercase letters, digits, '.', '-', '_')")
+    def _distinct_capabilities(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
             raise ValueError("lists the same capability twice")
-        return value
-
-    @field_validator("dependencies")
-    @classmethod
-    def _valid_dependencies(cls, value: dict[str, str]) -> dict[str, str]:
-        for dep_id, spec in value.items():
-            _check_id(dep_id, "dependency id")
-            try:
-                SpecifierSet(spec)
-            except InvalidSpecifier:
-                hint = f" (try '>={spec.lstrip('^~')}')" if spec[:1] in "^~" else ""
-                raise ValueError(f"{dep_id}: {spec[:60]!r} is not a valid version "
-                                 f"specifier{hint}") from None
-        return value
-
-    @field_validator("permissions")
-    @classmethod
-    def _valid_permissions(cls, value: list[str]) -> list[str]:
-        for perm in value:
-            try:
-                parse_permission(perm)
-            except PermissionSyntaxError as exc:
-                raise ValueError(str(exc)) from None
         return value
 
     @property
@@ -226,10 +260,12 @@ def validate_manifest(path: Path, data: dict[str, Any]) -> Manifest:
     try:
         return Manifest.model_validate(data)
     except ValidationError as exc:
-        problems = [Problem(str(path), field_path(err["loc"], "(manifest)"),
+        problems = [Problem(str(path),
+                            field_path([p for p in err["loc"] if p != "[key]"], "(manifest)"),
                             reason(err, _fields_at(err["loc"])))
                     for err in exc.errors(include_url=False)]
-        raise ManifestError(problems) from None
+        plugin_id = data.get("id")
+        raise ManifestError(problems, plugin_id if isinstance(plugin_id, str) else None) from None
 
 
 def load_manifest(path: Path) -> Manifest:

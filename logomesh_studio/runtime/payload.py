@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import math
-from json.encoder import c_make_encoder, encode_basestring_ascii
+from json.encoder import (  # type: ignore[attr-defined]  # not in typeshed
+    c_make_encoder,
+    encode_basestring_ascii,
+)
 from typing import Any
 
 from logomesh_studio.sdk import InvalidPayload
@@ -32,7 +35,8 @@ if c_make_encoder is not None:
         return "".join(c_make_encoder({}, _refuse, encode_basestring_ascii, None, ":", ",",
                                       False, False, False)(value, 0))
 else:  # pragma: no cover - interpreters without the C accelerator
-    _encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+    _encode = json.JSONEncoder(  # type: ignore[assignment]  # same signature, bound method
+        allow_nan=False, separators=(",", ":")).encode
 
 
 def find_invalid(value: Any, path: str = "payload", _active: frozenset[int] = frozenset()) -> str:

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,19 @@ SystemExit or KeyboardInterrupt escaping into an asyncio task would stop the run
 loop. :func:`call_plugin` also contains any other BaseException (a custom subclass, a
 CancelledError the runtime did not ask for) as :class:`PluginRaised`."""
 
-RUNNING, FAILED, STOPPED, LOADING, RELOADING = "running", "failed", "stopped", "loading", "reloading"
+class PluginStatus(StrEnum):
+    """Where a plugin is in its lifecycle; the value is what JSON and the CLI show."""
+
+    RUNNING = "running"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    LOADING = "loading"
+    RELOADING = "reloading"
+
+
+# Short names used inside the runtime.
+RUNNING, FAILED, STOPPED = PluginStatus.RUNNING, PluginStatus.FAILED, PluginStatus.STOPPED
+LOADING, RELOADING = PluginStatus.LOADING, PluginStatus.RELOADING
 
 
 class PluginRaised(Exception):

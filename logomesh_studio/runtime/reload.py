@@ -29,6 +29,7 @@ from logomesh_studio.runtime.discovery import (
 )
 from logomesh_studio.runtime.events import (
     PermissionsChanged,
+    PermissionsStatus,
     ReloadCompleted,
     ReloadFailed,
     ReloadStarted,
@@ -459,7 +460,7 @@ class Reloader:
     def _permissions_settled(self, record: PluginRecord, plan: _Plan) -> None:
         """Announce what the reload did to the plugin's permissions."""
         change, pid = plan.change, record.id
-        if plan.status == "pending":
+        if plan.status == PermissionsStatus.PENDING:
             self._requested[pid] = plan.requested
         elif self._requested.pop(pid, None) is not None and not change:
             self._announce(pid, PermissionChange((), (), ()), "withdrawn")

@@ -62,6 +62,14 @@ class RuntimeThread:
     def thread(self) -> threading.Thread:
         return self._thread
 
+    @property
+    def thread_id(self) -> int:
+        """The runtime thread's id, for samplers and tracers (once started)."""
+        ident = self._thread.ident
+        if ident is None:
+            raise RuntimeError("the runtime thread has not started")
+        return ident
+
     def start(self, timeout: float | None = 60.0) -> None:
         """Start the thread and load the workspace (blocks until loaded). A ``stop()``
         that comes first, even from another thread mid-start, means nothing loads."""

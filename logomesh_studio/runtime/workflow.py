@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from logomesh_studio import sdk
@@ -12,6 +13,14 @@ if TYPE_CHECKING:
     from logomesh_studio.runtime.bus import CommunicationBridge
 
 _STEP_KEYS = {"name", "target", "type", "payload", "required", "timeout"}
+
+
+class StepStatus(StrEnum):
+    """A workflow step's status, and the workflow's own (completed or failed)."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 def _check_step(index: int, step: Any) -> dict[str, Any]:
@@ -52,13 +61,13 @@ async def run_workflow(bus: CommunicationBridge, source: str, steps: list[dict[s
     started = time.perf_counter()
     outputs: dict[str, Any] = {"previous": None}
     results: list[dict[str, Any]] = []
-    status = "completed"
+    status = StepStatus.COMPLETED
     error = ""
     for step in checked:
         result = {"name": step["name"], "target": step["target"], "type": step["type"],
-                  "status": "skipped", "output": None, "error": "", "duration": 0.0}
+                  "status": StepStatus.SKIPPED, "output": None, "error": "", "duration": 0.0}
         results.append(result)
-        if status == "failed":
+        if status == StepStatus.FAILED:
             continue
         step_started = time.perf_counter()
         try:
@@ -66,12 +75,12 @@ async def run_workflow(bus: CommunicationBridge, source: str, steps: list[dict[s
             output = await bus.send(source, step["target"], step["type"], payload,
                                     step["timeout"])
         except (sdk.PluginError, TemplateError) as exc:
-            result.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+            result.update(status=StepStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
             if step["required"]:
-                status = "failed"
+                status = StepStatus.FAILED
                 error = f"{step['name']}: {result['error']}"
         else:
-            result.update(status="completed", output=output)
+            result.update(status=StepStatus.COMPLETED, output=output)
             outputs[step["name"]] = outputs["previous"] = output
         result["duration"] = time.perf_counter() - step_started
     return {"status": status, "steps": results, "duration": time.perf_counter() - started,

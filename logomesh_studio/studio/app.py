@@ -31,7 +31,9 @@ EXIT_AFTER = "LOGOMESH_STUDIO_EXIT_AFTER"
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(
+        argv if argv is not None else sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
@@ -45,7 +47,7 @@ def _report(event: str, **fields: object) -> None:
 
 
 def _exit_after(window: MainWindow, client: RuntimeClient, when: str) -> None:
-    app = QApplication.instance()
+    app = create_application()
     if when == "shown":
         def shown() -> None:
             frame, screen = window.frameGeometry(), window.screen().availableGeometry()

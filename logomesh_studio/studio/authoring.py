@@ -162,8 +162,11 @@ class AuthoringTools(QObject):
         self.window.debugger.attach_code_view(view)
         self._show_coverage(view)
         # Edited lines move: the last run's shading would point at the wrong ones.
-        view.document().modificationChanged.connect(
-            lambda modified: modified and view.set_coverage((), ()))
+        def forget_coverage(modified: bool) -> None:
+            if modified:
+                view.set_coverage((), ())
+
+        view.document().modificationChanged.connect(forget_coverage)
 
     def _on_tests_coverage_changed(self) -> None:
         for view in self.editor.tabs.views():

@@ -16,10 +16,11 @@ import logging
 import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 
 from logomesh_studio.orchestration.events import (
     PhaseFinished,
@@ -54,12 +55,23 @@ if TYPE_CHECKING:
     from logomesh_studio.orchestration.records import RunRecord, RunSummary
     from logomesh_studio.runtime.bus import Connection
     from logomesh_studio.runtime.config import RuntimeConfig
-    from logomesh_studio.runtime.host import PluginHost, PluginInfo
+    from logomesh_studio.runtime.host import PluginHost
+    from logomesh_studio.runtime.plugin_record import PluginInfo
     from logomesh_studio.runtime.runner import RuntimeThread
 
 _log = logging.getLogger(__name__)
 
-STOPPED, LOADING, RUNNING, STOPPING = "stopped", "loading", "running", "stopping"
+class ClientState(StrEnum):
+    """The runtime as the window sees it: stopped -> loading -> running -> stopping."""
+
+    STOPPED = "stopped"
+    LOADING = "loading"
+    RUNNING = "running"
+    STOPPING = "stopping"
+
+
+STOPPED, LOADING = ClientState.STOPPED, ClientState.LOADING
+RUNNING, STOPPING = ClientState.RUNNING, ClientState.STOPPING
 TICK_MS = 30
 """How often (at most) queued runtime events are delivered to the GUI."""
 MAX_BATCH_MESSAGES = 20_000
@@ -67,6 +79,7 @@ MAX_BATCH_MESSAGES = 20_000
 CPU_REFRESH_MS = 1000
 """How often each plugin's CPU share is reported."""
 CPU_WINDOW_S = 2.0
+"""The span each CPU share is averaged over (the last 2 s of samples)."""
 CPU_SAMPLE_S = 0.02
 """The CPU column's sampling interval: ~100 samples per window for well under 1 % of the
 runtime's time (bench/cpu_meter.py)."""
@@ -220,7 +233,7 @@ class RuntimeClient(QObject):
         self._cpu_meter: CpuMeter | None = None
         self._cpu_timer = QTimer(self)
         self._cpu_timer.setInterval(CPU_REFRESH_MS)
-        self._signals: dict[type[Event], Signal] = {
+        self._signals: dict[type[Event], SignalInstance] = {
             PluginLoaded: self.sig_plugin_loaded, PluginFailed: self.sig_plugin_failed,
             PluginStopped: self.sig_plugin_stopped, ManifestInvalid: self.sig_manifest_invalid,
             WorkspaceLoaded: self.sig_workspace_loaded, Watching: self.sig_watching,
@@ -238,7 +251,7 @@ class RuntimeClient(QObject):
     # -- state ------------------------------------------------------------------------------
 
     @property
-    def state(self) -> str:
+    def state(self) -> ClientState:
         return self._state
 
     @property
@@ -256,7 +269,7 @@ class RuntimeClient(QObject):
         panels): it may call any plugin."""
         return DEVELOPER
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: ClientState) -> None:
         if state != self._state:
             self._state = state
             self.sig_state_changed.emit(state)
@@ -387,7 +400,7 @@ class RuntimeClient(QObject):
         roots = {info.id: info.folder for info in await self.call("plugins")}
         # A CPU-bound runtime yields the GIL only every switch interval; lowering it while
         # recording gives ~800 samples/s instead of ~190 for ~9 % slowdown (bench/profiler.py).
-        return await asyncio.to_thread(record_thread, runtime.thread.ident, seconds, 0.001, roots,
+        return await asyncio.to_thread(record_thread, runtime.thread_id, seconds, 0.001, roots,
                                        switch_interval=0.001, name=f"runtime ({self._workspace})")
 
     # -- orchestrations ---------------------------------------------------------------------

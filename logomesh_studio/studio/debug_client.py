@@ -118,7 +118,11 @@ class DebugClient(QObject):
     @property
     def active(self) -> bool:
         """True while a session traces the runtime thread."""
-        return self._session is not None and self._session.active
+        return self._live() is not None
+
+    def _live(self) -> DebugSession | None:
+        """The session while it traces the runtime thread."""
+        return self._session if self._session is not None and self._session.active else None
 
     @property
     def stopped(self) -> DebugStopped | None:
@@ -234,8 +238,8 @@ class DebugClient(QObject):
 
     def set_stop_on_raised(self, enabled: bool) -> None:
         self._stop_on_raised = enabled
-        if self.active:
-            self._session.debugger.pause_on_exceptions = "raised" if enabled else "never"
+        if (session := self._live()) is not None:
+            session.debugger.pause_on_exceptions = "raised" if enabled else "never"
 
     def _command(self, command: Callable[[Debugger], None]) -> None:
         if self._session is None:
@@ -297,9 +301,9 @@ class DebugClient(QObject):
 
     def toggle_breakpoint(self, path: str, line: int) -> SourceBreakpoint | None:
         """Add a breakpoint where a click on ``line`` lands, or remove the one there."""
-        if self.active:
-            placed = self._session.toggle_breakpoint(path, line)
-            self._take_breakpoints(self._session)
+        if (session := self._live()) is not None:
+            placed = session.toggle_breakpoint(path, line)
+            self._take_breakpoints(session)
             return placed
         path = canonical(path)
         landing = next_executable_line(path, line) or line
@@ -314,13 +318,14 @@ class DebugClient(QObject):
         """Add or replace the breakpoint on ``line``; ``fields`` are SourceBreakpoint's
         condition, hit_condition, log_message and enabled. Raises ValueError when one
         does not parse."""
-        if self.active:
-            placed = self._session.set_breakpoint(path, line, **fields)
-            self._take_breakpoints(self._session)
+        if (session := self._live()) is not None:
+            placed = session.set_breakpoint(path, line, **fields)
+            self._take_breakpoints(session)
             return placed
         path = canonical(path)
-        wanted = SourceBreakpoint(path, line, **{k: v or None for k, v in fields.items()
-                                                 if k != "enabled"},
+        wanted = SourceBreakpoint(path, line, condition=fields.get("condition") or None,
+                                  hit_condition=fields.get("hit_condition") or None,
+                                  log_message=fields.get("log_message") or None,
                                   enabled=fields.get("enabled", True))
         validate_breakpoint(wanted)
         landing = next_executable_line(path, line)
@@ -333,8 +338,8 @@ class DebugClient(QObject):
     def edit_breakpoint(self, path: str, line: int, **changes: Any) -> SourceBreakpoint:
         """Change fields of the breakpoint on ``line`` (adding one if there is none)."""
         current = self.breakpoints_in(path).get(line)
-        fields = {"condition": None, "hit_condition": None, "log_message": None,
-                  "enabled": True}
+        fields: dict[str, Any] = {"condition": None, "hit_condition": None,
+                                  "log_message": None, "enabled": True}
         if current is not None:
             fields.update(condition=current.condition, hit_condition=current.hit_condition,
                           log_message=current.log_message, enabled=current.enabled)
@@ -342,26 +347,26 @@ class DebugClient(QObject):
         return self.set_breakpoint(path, line, **fields)
 
     def remove_breakpoint(self, path: str, line: int) -> None:
-        if self.active:
-            self._session.remove_breakpoint(path, line)
-            self._take_breakpoints(self._session)
+        if (session := self._live()) is not None:
+            session.remove_breakpoint(path, line)
+            self._take_breakpoints(session)
             return
         if self._source.pop((canonical(path), line), None) is not None:
             self._changed()
 
     def set_message_breakpoint(self, plugin_id: str, type: str, enabled: bool = True) -> None:
-        if self.active:
-            self._session.set_message_breakpoint(plugin_id, type, enabled)
-            self._take_breakpoints(self._session)
+        if (session := self._live()) is not None:
+            session.set_message_breakpoint(plugin_id, type, enabled)
+            self._take_breakpoints(session)
             return
         breakpoint = MessageBreakpoint(plugin_id, type or ANY_TYPE, enabled)
         self._messages[(breakpoint.plugin_id, breakpoint.type)] = breakpoint
         self._changed()
 
     def remove_message_breakpoint(self, plugin_id: str, type: str) -> None:
-        if self.active:
-            self._session.remove_message_breakpoint(plugin_id, type)
-            self._take_breakpoints(self._session)
+        if (session := self._live()) is not None:
+            session.remove_message_breakpoint(plugin_id, type)
+            self._take_breakpoints(session)
             return
         if self._messages.pop((plugin_id, type or ANY_TYPE), None) is not None:
             self._changed()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QByteArray, QPoint, QProcess, QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
@@ -38,10 +38,11 @@ from logomesh_studio.runtime.events import (
     ReloadStarted,
     Watching,
 )
+from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.studio import theme as themes
 from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.authoring import AuthoringTools
-from logomesh_studio.studio.client import RuntimeClient
+from logomesh_studio.studio.client import ClientState, RuntimeClient
 from logomesh_studio.studio.formatting import clock
 from logomesh_studio.studio.panes.logs import LogsPane
 from logomesh_studio.studio.panes.messages import MessagesPane
@@ -122,7 +123,7 @@ class MainWindow(QMainWindow):
         self.reloads = ReloadsPane(client, self)
         self.orchestration = OrchestrationPane(client, self)
         self.authoring = AuthoringTools(self)
-        self._lazy: dict[str, QWidget] = {}
+        self._lazy: dict[str, DebuggerPane | ProfilerPane] = {}
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
         self._build_actions()
@@ -160,7 +161,7 @@ class MainWindow(QMainWindow):
         tests = self._dock("tests", self.authoring.tests)
         orchestration = self._dock("orchestration", self.orchestration)
         # No central widget: every pane is a dock, so any of them can be closed or moved.
-        self.setCentralWidget(None)
+        self.setCentralWidget(None)  # type: ignore[arg-type]  # Qt accepts None here
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, plugins)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, messages)
         self.splitDockWidget(plugins, messages, Qt.Orientation.Horizontal)
@@ -323,8 +324,8 @@ class MainWindow(QMainWindow):
     def recent_workspaces(self) -> list[str]:
         value = self.settings.value("recent_workspaces", [])
         if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in value or []]
+            return [value]
+        return [str(v) for v in value] if isinstance(value, list) else []
 
     def _add_recent(self, path: Path) -> None:
         recent = [str(path)] + [p for p in self.recent_workspaces() if p != str(path)]
@@ -381,9 +382,9 @@ class MainWindow(QMainWindow):
         state = self.client.state
         infos = self.client.plugin_infos
         text = f"Runtime: {state}"
-        if state == "running":
-            running = sum(1 for i in infos if i.status == "running")
-            failed = sum(1 for i in infos if i.status == "failed")
+        if state == ClientState.RUNNING:
+            running = sum(1 for i in infos if i.status == PluginStatus.RUNNING)
+            failed = sum(1 for i in infos if i.status == PluginStatus.FAILED)
             text += f" · {running} running"
             if failed:
                 text += f", {failed} failed"
@@ -437,29 +438,31 @@ class MainWindow(QMainWindow):
     @property
     def debugger(self) -> DebuggerPane:
         """The DebuggerPane (built on first use)."""
-        return self._lazy_pane("debugger")
+        return cast("DebuggerPane", self._lazy_pane("debugger"))
 
     @property
     def profiler(self) -> ProfilerPane:
         """The ProfilerPane (built on first use)."""
-        return self._lazy_pane("profiler")
+        return cast("ProfilerPane", self._lazy_pane("profiler"))
 
-    def _lazy_pane(self, name: str):
+    def _lazy_pane(self, name: str) -> DebuggerPane | ProfilerPane:
         pane = self._lazy.get(name)
         if pane is not None:
             return pane
         if name == "debugger":
             from logomesh_studio.studio.panes.debugger import DebuggerPane
 
-            pane = DebuggerPane(lambda: self.client.runtime, self)
-            pane.sig_stopped.connect(self._on_debugger_stopped)
-            pane.sig_session_started.connect(self._on_debugger_session_started)
+            debugger = DebuggerPane(lambda: self.client.runtime, self)
+            debugger.sig_stopped.connect(self._on_debugger_stopped)
+            debugger.sig_session_started.connect(self._on_debugger_session_started)
+            pane = debugger
         else:
             from logomesh_studio.studio.panes.profiler import ProfilerPane
 
-            pane = ProfilerPane(record=self.client.record_profile, parent=self)
-            pane.sig_open_source_requested.connect(self._on_profiler_open_source)
-            pane.sig_error.connect(self._on_profiler_error)
+            profiler = ProfilerPane(record=self.client.record_profile, parent=self)
+            profiler.sig_open_source_requested.connect(self._on_profiler_open_source)
+            profiler.sig_error.connect(self._on_profiler_error)
+            pane = profiler
         self._lazy[name] = pane
         pane.setMinimumSize(120, 120)
         placeholder = self.docks[name].widget()
@@ -494,8 +497,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Debugging {plugin_id}: set breakpoints in the gutter", 8000)
 
     def _on_client_state_for_debugger(self, state: str) -> None:
-        if state != "running" and "debugger" in self._lazy:  # closing or reopening: detach
-            self._lazy["debugger"].stop_debugging()
+        if state != ClientState.RUNNING and "debugger" in self._lazy:  # closing or reopening: detach
+            self.debugger.stop_debugging()
 
     def _on_profiler_open_source(self, path: str, line: int) -> None:
         self.open_location(path, line)
@@ -533,7 +536,7 @@ class MainWindow(QMainWindow):
     def _on_theme_changed(self, dark: bool) -> None:
         views = [self.plugins.tree, self.messages.table, self.logs.table, self.reloads.table]
         if "profiler" in self._lazy:
-            views.append(self._lazy["profiler"].table)
+            views.append(self.profiler.table)
         for view in views:
             view.viewport().update()
 
@@ -554,9 +557,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState(STATE_VERSION))
         for name in _SPLIT_PANES:
             pane = self._lazy.get(name) if name in _LAZY_PANES else getattr(self, name)
-            if pane is None:
-                continue
-            self.settings.setValue(f"splitters/{name}", pane.splitter.saveState())
+            if pane is not None:
+                self.settings.setValue(f"splitters/{name}", pane.splitter.saveState())
         self.settings.sync()
 
     def restore_layout(self) -> None:
@@ -607,5 +609,5 @@ class MainWindow(QMainWindow):
             return
         self.save_layout()
         if "debugger" in self._lazy:  # a runtime stopped at a breakpoint must resume to close
-            self._lazy["debugger"].shutdown(timeout=1.0)
+            self.debugger.shutdown(timeout=1.0)
         super().closeEvent(event)

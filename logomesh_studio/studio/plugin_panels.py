@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QPlainTextEdit, QWidget
 
 from logomesh_studio.runtime.manifest import ManifestError, load_manifest
+from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.resources import icon
 
@@ -125,7 +126,7 @@ class PluginPanels(QObject):
         for plugin_id in [p for p in self.docks if p not in present]:
             self._remove(plugin_id)
         for info in infos:
-            if info.id not in self.docks and info.status == "running":
+            if info.id not in self.docks and info.status == PluginStatus.RUNNING:
                 self._add(info.id, Path(info.folder), Path(info.manifest_path))
         self._update_menu()
 

@@ -44,7 +44,7 @@ class _SvgIconEngine(QIconEngine):
 
     def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
         key = f"lm-icon:{self._name}:{size.width()}x{size.height()}:{self._color(mode)}"
-        cached = QPixmapCache.find(key)
+        cached = QPixmapCache.find(key)  # type: ignore[call-overload]  # PySide6's str overload
         if cached is not None and not cached.isNull():
             return cached
         pixmap = QPixmap(size)

@@ -28,41 +28,11 @@ from logomesh_studio.devtools.workspace_breakpoints import (
     save_breakpoints,
 )
 from logomesh_studio.testing import DRIVER, PluginHarness
+from tests.debug_plugins import ALPHA, BETA
 
 WAIT = 10.0
 
-ALPHA = """
-from logomesh_studio.sdk import Plugin, handler
 
-
-class TestPlugin(Plugin):
-    @handler("double")
-    def double(self, message):
-        payload = message.payload  # double-first
-        doubled = payload["n"] * 2  # double-compute
-        return {"doubled": doubled}  # double-return
-
-    @handler("later")
-    async def later(self, message):
-        value = message.payload  # later-first
-        return {"later": value}
-
-    @handler("relay")
-    async def relay(self, message):
-        reply = await self.ctx.send("beta", "echo", message.payload)  # relay-send
-        return {"relayed": reply}  # relay-return
-"""
-
-BETA = """
-from logomesh_studio.sdk import Plugin, handler
-
-
-class TestPlugin(Plugin):
-    @handler("echo")
-    def echo(self, message):
-        echoed = message.payload  # echo-body
-        return echoed
-"""
 
 
 class Debugged:

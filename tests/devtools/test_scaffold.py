@@ -108,7 +108,8 @@ def test_a_package_name_another_plugin_uses_is_refused(tmp_path, workspace):
 
 
 def test_a_bad_capability_is_refused_naming_the_field(tmp_path):
-    with pytest.raises(ScaffoldError, match="capabilities: 'Not Valid' is not a valid capability"):
+    with pytest.raises(ScaffoldError,
+                       match=r"capabilities\[0\]: 'Not Valid' is not a valid capability"):
         scaffold("service", unique_id(tmp_path, "svc"), tmp_path, capability="Not Valid")
     assert files_under(tmp_path) == set()
 

@@ -15,39 +15,10 @@ from PySide6.QtTest import QTest
 from logomesh_studio.devtools.workspace_breakpoints import breakpoints_file
 from logomesh_studio.studio.panes.debugger import DebuggerPane
 from logomesh_studio.testing import DRIVER, PluginHarness
+from tests.debug_plugins import ALPHA
 
 TIMEOUT_MS = 10_000
 
-ALPHA = """
-from logomesh_studio.sdk import Plugin, handler
-
-
-class TestPlugin(Plugin):
-    @handler("double")
-    def double(self, message):
-        payload = message.payload  # double-first
-        doubled = payload["n"] * 2  # double-compute
-        return {"doubled": doubled}  # double-return
-
-    @handler("later")
-    async def later(self, message):
-        value = message.payload  # later-first
-        return {"later": value}
-
-    @handler("fail")
-    def fail(self, message):
-        reason = f"bad input {message.payload}"
-        raise ValueError(reason)  # fail-raise
-
-    @handler("spin")
-    def spin(self, message):
-        import time
-        self.data["spinning"] = True
-        count, deadline = 0, time.monotonic() + 30
-        while not self.data.get("done") and time.monotonic() < deadline:
-            count += 1  # spin-body
-        return "done" if self.data.get("done") else "timed out"
-"""
 
 
 class Debugging:

@@ -38,7 +38,7 @@ def test_a_taken_folder_is_an_error_in_the_dialog_and_nothing_is_written(studio,
     dialog = studio.window.authoring.new_plugin()
     QTest.keyClicks(dialog.name_field, "alpha")
 
-    assert not dialog.create()
+    assert not dialog.create_plugin()
 
     assert dialog.isVisible() and dialog.error_label.isVisible()
     assert "alpha" in dialog.error_label.text()
@@ -52,7 +52,7 @@ def test_an_invalid_id_is_an_error_in_the_dialog(studio, workspace, tmp_path):
     (tmp_path / "elsewhere").mkdir()
     QTest.keyClicks(dialog.name_field, "Bad Name!")
 
-    assert not dialog.create()
+    assert not dialog.create_plugin()
 
     assert dialog.error_label.isVisible() and dialog.error_label.text()
     assert list((tmp_path / "elsewhere").iterdir()) == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 
@@ -12,6 +11,7 @@ import pytest
 
 from logomesh_studio.cli import _parser, _subcommand_names, main
 from logomesh_studio.examples import example_workspace
+from tests.conftest import stop_when
 
 
 def test_check_on_a_valid_workspace_exits_zero(workspace, capsys):
@@ -20,7 +20,7 @@ def test_check_on_a_valid_workspace_exits_zero(workspace, capsys):
     assert main(["check", str(workspace.root)]) == 0
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "2 plugins, 2 loadable, 0 problems" in captured.err
+    assert "2 plugins found, 2 loadable, 0 with problems" in captured.err
 
 
 def test_check_prints_each_problem_as_path_field_reason_and_exits_one(workspace, capsys):
@@ -31,6 +31,48 @@ def test_check_prints_each_problem_as_path_field_reason_and_exits_one(workspace,
     assert f"{workspace.root / 'a' / 'plugin.toml'}: version: 'one' is not a PEP 440" in lines[0]
     assert lines[1] == (f"{workspace.root / 'b' / 'plugin.toml'}: dependencies.ghost: "
                         "requires plugin 'ghost', which is not in the workspace")
+
+
+def test_check_imports_every_entry_and_counts_the_plugins_with_problems(workspace, capsys):
+    workspace.plugin("good")
+    missing = workspace.plugin("missing", cls="Real")
+    manifest = missing / "plugin.toml"
+    manifest.write_text(manifest.read_text().replace(":Real", ":Gone"))
+    shadow = workspace.plugin("shadow", package="queue")
+    assert main(["check", str(workspace.root)]) == 1
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0] == (f"{manifest}: entry: AttributeError: module "
+                        f"'{workspace.package_name('missing')}' has no attribute 'Gone'")
+    assert lines[1].startswith(f"{shadow / 'queue'}: (module): queue is named like the "
+                               "standard-library module 'queue'")
+    assert "3 plugins found, 1 loadable, 2 with problems" in captured.err
+
+
+def test_check_names_a_dependency_that_is_present_but_invalid(workspace, capsys):
+    workspace.plugin("fetcher", version="one", permissions=["sendd:parser", "bogus"])
+    workspace.plugin("parser", dependencies={"fetcher": ">=1", "ghost": "", "phantom": ""})
+    workspace.plugin("sink")
+    assert main(["check", str(workspace.root)]) == 1
+    captured = capsys.readouterr()
+    fields = [line.split(": ")[1] for line in captured.out.splitlines()]
+    # Every problem in one pass, each field said once.
+    assert fields == ["version", "permissions[0]", "permissions[1]", "dependencies.fetcher",
+                      "dependencies.ghost", "dependencies.phantom"]
+    assert ("dependencies.fetcher: requires plugin 'fetcher', which is present but invalid "
+            "(version: 'one' is not a PEP 440 version") in captured.out
+    assert "not in the workspace" not in captured.out.splitlines()[3]
+    assert "3 plugins found, 1 loadable, 2 with problems" in captured.err
+
+
+def test_check_fails_the_dependents_of_a_plugin_that_does_not_import(workspace, capsys):
+    workspace.plugin("lib", "raise ImportError('no backend')\n")
+    workspace.plugin("app", dependencies={"lib": ""})
+    assert main(["check", str(workspace.root), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["order"] == [] and (report["found"], report["with_problems"]) == (2, 2)
+    [app] = [p for p in report["problems"] if p["field"] == "dependencies.lib"]
+    assert app["reason"].startswith("not started because lib failed: ImportError: no backend")
 
 
 def test_check_json_report(workspace, capsys):
@@ -111,6 +153,24 @@ def test_default_command_opens_the_window_on_the_example_workspace():
     assert len(loaded["running"]) == 7
 
 
+INITIALIZE_FAILS = """
+from logomesh_studio.sdk import Plugin
+
+
+class TestPlugin(Plugin):
+    def initialize(self, ctx):
+        raise RuntimeError("no disk")
+"""
+
+
+def test_run_names_a_failed_dependency_once(workspace, capsys):
+    workspace.plugin("lib", INITIALIZE_FAILS)
+    workspace.plugin("app", dependencies={"lib": ""})
+    assert main(["run", str(workspace.root), "--for", "0"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED    app: dependencies: not started because its dependency lib is failed" in out
+
+
 def test_run_exits_zero_when_every_plugin_started(workspace):
     workspace.plugin("a")
     assert main(["run", str(workspace.root), "--for", "0"]) == 0
@@ -143,22 +203,12 @@ class TestPlugin(Plugin):
 def test_sigterm_stops_run_like_ctrl_c_running_every_cleanup(workspace, tmp_path):
     marker = tmp_path / "cleanup-ran"
     workspace.plugin("tidy", CLEANS_UP.format(marker=str(marker)))
-    proc = subprocess.Popen([sys.executable, "-u", "-m", "logomesh_studio.cli", "run",
-                             str(workspace.root), "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if json.loads(line)["event"] == "workspace_loaded":
-                proc.send_signal(signal.SIGTERM)
-                break
-        rest, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == 0, err
+    proc = stop_when([sys.executable, "-u", "-m", "logomesh_studio.cli", "run",
+                      str(workspace.root), "--json"],
+                     lambda line: json.loads(line)["event"] == "workspace_loaded")
+    assert proc.returncode == 0, proc.stderr
     assert marker.read_text() == "cleaned up"
-    stopped = [json.loads(line) for line in rest.splitlines()]
+    stopped = [json.loads(line) for line in proc.stdout.splitlines()]
     assert stopped[-1] == {**stopped[-1], "event": "plugin_stopped", "plugin_id": "tidy",
                            "reason": "shutdown"}
 
@@ -186,3 +236,16 @@ def test_a_bare_folder_name_still_opens_that_folder(workspace, monkeypatch):
     workspace.plugin("a")
     monkeypatch.chdir(workspace.root.parent)
     assert main([workspace.root.name, "--headless"]) == 0
+
+
+@pytest.mark.parametrize("command", [[], *([name] for name in _subcommand_names(_parser()))])
+def test_help_texts_have_no_markup_backticks(command, capsys):
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    assert "`" not in capsys.readouterr().out
+
+
+def test_help_shows_the_orchestration_workspace_as_optional(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "orchestrate FILE [--workspace DIR]" in capsys.readouterr().out

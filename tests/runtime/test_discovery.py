@@ -27,6 +27,15 @@ def test_invalid_manifest_does_not_stop_the_others(workspace):
     assert problem.path.endswith("bad/plugin.toml") and problem.field == "version"
 
 
+def test_an_invalid_manifest_that_names_its_id_is_known_as_present(workspace):
+    workspace.plugin("fetcher", version="one", permissions=["bogus"])
+    workspace.plugin("parser", dependencies={"fetcher": ">=1"})
+    found = discover(workspace.root, entry_points=False)
+    assert [p.field for p in found.invalid["fetcher"]] == ["version", "permissions[0]"]
+    assert found.unavailable() == {"fetcher": "invalid (version: 'one' is not a PEP 440 "
+                                              "version (e.g. '1.0.2'); and 1 more)"}
+
+
 def test_duplicate_id_names_both_folders(workspace):
     first = workspace.plugin("same")
     second = workspace.write_manifest(workspace.root / "zz-copy", {

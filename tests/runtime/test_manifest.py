@@ -108,13 +108,34 @@ def test_invalid_entry_says_module_colon_class(tmp_path, value):
 
 def test_invalid_dependency_specifier_suggests_a_fix(tmp_path):
     _, field, reason = problem_for(tmp_path, dependencies={"store": "^1.0"})
-    assert field == "dependencies"
-    assert "store" in reason and "not a valid version specifier" in reason and ">=1.0" in reason
+    assert field == "dependencies.store"  # said once: the reason does not repeat the id
+    assert reason == "'^1.0' is not a valid version specifier (try '>=1.0,<2')"
+
+
+@pytest.mark.parametrize(("spec", "hint"), [("^1.0", ">=1.0,<2"), ("^1.2.3", ">=1.2.3,<2"),
+                                            ("^0.2.3", ">=0.2.3,<0.3"), ("~1.2", ">=1.2,<1.3"),
+                                            ("~1.2.3", ">=1.2.3,<1.3"), ("~2", ">=2,<3")])
+def test_specifier_hint_spells_the_caret_or_tilde_range_in_pep_440(tmp_path, spec, hint):
+    _, _, reason = problem_for(tmp_path, dependencies={"store": spec})
+    assert reason.endswith(f"(try '{hint}')")
 
 
 def test_dependency_id_must_be_a_valid_id(tmp_path):
     _, field, reason = problem_for(tmp_path, dependencies={"Bad Id": ">=1"})
-    assert field == "dependencies" and "not a valid plugin id" in reason
+    assert field == "dependencies.Bad Id" and "not a valid plugin id" in reason
+
+
+def test_every_bad_permission_dependency_and_capability_is_reported_at_once(tmp_path):
+    with pytest.raises(ManifestError) as info:
+        load_manifest(write_json(tmp_path, {
+            "id": "fetcher", "name": "F", "version": "1.0", "entry": "f:F",
+            "permissions": ["sendd:parser", "send:ok", "bogus"],
+            "dependencies": {"a": "^1.0", "b": ">=1", "c": "~2"},
+            "capabilities": ["Bad", "ok", "Worse"]}))
+    assert [p.field for p in info.value.problems] == [
+        "capabilities[0]", "capabilities[2]", "dependencies.a", "dependencies.c",
+        "permissions[0]", "permissions[2]"]
+    assert info.value.plugin_id == "fetcher"  # dependents can tell it is present
 
 
 def test_dependency_specifier_must_be_a_string(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from logomesh_studio.runtime.discovery import PluginSource
-from logomesh_studio.runtime.manifest import Manifest
+from logomesh_studio.runtime.manifest import Manifest, Problem
 from logomesh_studio.runtime.resolver import resolve
 
 
@@ -71,3 +71,37 @@ def test_dependents_of_is_transitive_and_in_reload_order():
                       source("e")])
     assert result.dependents_of("a") == ["b", "c", "d"]
     assert result.dependents_of("c") == []
+
+
+def test_every_missing_or_mismatched_dependency_is_reported_in_one_pass():
+    result = resolve([source("lib", "1.0"), source("app", ghost="", lib=">=2", phantom="")])
+    assert [p.field for p in result.problems] == [
+        "dependencies.ghost", "dependencies.lib", "dependencies.phantom"]
+    assert result.failed["app"].field == "dependencies.ghost"  # the first reason
+    assert result.order == ["lib"]
+
+
+def test_a_dependency_that_is_present_but_invalid_is_called_so():
+    result = resolve([source("parser", fetcher=">=1")],
+                     unavailable={"fetcher": "invalid (version: 'one' is not a PEP 440 version)"})
+    assert result.failed["parser"].reason == (
+        "requires plugin 'fetcher', which is present but invalid "
+        "(version: 'one' is not a PEP 440 version)")
+
+
+def test_a_plugin_known_to_fail_is_left_out_and_fails_its_dependents():
+    broken = Problem("/ws/lib/plugin.toml", "entry", "ImportError: no module named 'x'")
+    result = resolve([source("lib"), source("app", lib=""), source("free")],
+                     failed={"lib": broken})
+    assert result.order == ["free"]
+    assert result.failed["app"].reason == ("not started because lib failed: "
+                                           "ImportError: no module named 'x'")
+    assert result.problems == [result.failed["app"]]  # lib's own problem is the caller's
+
+
+def test_cycles_are_named_from_their_smallest_id_in_dependency_direction():
+    result = resolve([source("c", a=""), source("a", b=""), source("b", c=""),
+                      source("y", x=""), source("x", y="")])
+    assert result.failed["b"].reason == "dependency cycle a -> b -> c -> a"
+    assert result.failed["y"].reason == "dependency cycle x -> y -> x"
+    assert result.order == []

@@ -180,10 +180,10 @@ class EditorPane(QWidget):
     def _update_actions(self, *_args: object) -> None:
         view = self.tabs.current_view()
         has_view = view is not None
-        self.action_save.setEnabled(has_view and view.modified)
+        self.action_save.setEnabled(view is not None and view.modified)
         self.action_save_all.setEnabled(bool(self.tabs.modified_views()))
-        self.action_undo.setEnabled(has_view and view.document().isUndoAvailable())
-        self.action_redo.setEnabled(has_view and view.document().isRedoAvailable())
+        self.action_undo.setEnabled(view is not None and view.document().isUndoAvailable())
+        self.action_redo.setEnabled(view is not None and view.document().isRedoAvailable())
         for action in (self.action_close, self.action_find, self.action_replace,
                        self.action_go_to_line, self.action_external):
             action.setEnabled(has_view)

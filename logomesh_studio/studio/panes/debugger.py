@@ -273,7 +273,7 @@ class DebuggerPane(QWidget):
         session = self.client.session
         entry = session.entry_file() if session is not None else None
         shown = self.code_view.path
-        if entry is not None and not (shown and session.debugger.is_visible(shown)):
+        if entry is not None and not (shown and session and session.debugger.is_visible(shown)):
             self.open_source(str(entry))
         self._refresh_markers()
         self._show_status(f"Debugging {plugin_id}: running")

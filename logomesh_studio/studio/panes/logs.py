@@ -67,7 +67,7 @@ def _first_line(r: LogRecorded) -> str:
 class LogTableModel(RecordTableModel[LogRecorded]):
     """Log rows; level icons, warnings and errors coloured."""
 
-    COLUMNS = (
+    COLUMNS: tuple[Column[LogRecorded], ...] = (
         Column("Time", lambda r: clock(r.time)),
         Column("Level", lambda r: r.level),
         Column("Plugin", lambda r: r.plugin_id),

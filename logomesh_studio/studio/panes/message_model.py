@@ -8,14 +8,14 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush
 
+from logomesh_studio.runtime.bus import Outcome
 from logomesh_studio.runtime.events import MessageRecorded
 from logomesh_studio.runtime.senders import DEVELOPER
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.formatting import clock, human_duration, human_size
 from logomesh_studio.studio.widgets.record_table import Column, RecordTableModel
 
-OUTCOMES = ("ok", "error", "refused", "timeout", "cancelled", "not_found", "no_handler",
-            "invalid")
+OUTCOMES = tuple(Outcome)
 DEVELOPER_NAME = "Studio (developer)"
 """How the inspector and the composer name the sender Studio uses on the developer's behalf."""
 ALL = ""
@@ -24,7 +24,8 @@ _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 def outcome_color(outcome: str) -> str:
     """The theme colour name of a message outcome."""
-    return {"ok": "ok", "refused": "refused", "timeout": "timeout"}.get(outcome, "error")
+    colors = {Outcome.OK: "ok", Outcome.REFUSED: "refused", Outcome.TIMEOUT: "timeout"}
+    return colors.get(Outcome(outcome), "error")
 
 
 class MessageTableModel(RecordTableModel[MessageRecorded]):
@@ -33,7 +34,7 @@ class MessageTableModel(RecordTableModel[MessageRecorded]):
     SOURCE, OUTCOME = 1, 6
 
     def __init__(self, capacity: int = 10_000, parent: QObject | None = None) -> None:
-        columns = (
+        columns: tuple[Column[MessageRecorded], ...] = (
             Column("Time", lambda m: clock(m.time)),
             Column("Source", lambda m: self.sender_name(m.source)),
             Column("Target", lambda m: m.target),
@@ -51,7 +52,7 @@ class MessageTableModel(RecordTableModel[MessageRecorded]):
 
     def record_data(self, record: MessageRecorded, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and (
-                column == self.OUTCOME or record.outcome != "ok"):
+                column == self.OUTCOME or record.outcome != Outcome.OK):
             return QBrush(theme.color(outcome_color(record.outcome)))
         if role == Qt.ItemDataRole.ToolTipRole and record.error:
             return record.error

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from logomesh_studio.runtime.events import MessageRecorded
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.actions import make_action
-from logomesh_studio.studio.client import RuntimeClient
+from logomesh_studio.studio.client import ClientState, RuntimeClient
 from logomesh_studio.studio.formatting import human_duration
 from logomesh_studio.studio.panes.message_model import (
     ALL,
@@ -311,7 +311,7 @@ class MessagesPane(QWidget):
         self.model.clear()
         self.skipped = 0
         self._update_count()
-        if self.client.state == "running":
+        if self.client.state == ClientState.RUNNING:
             self.client.spawn(self.client.call("clear_history"), "clear history")
 
     def _on_send_triggered(self) -> None:

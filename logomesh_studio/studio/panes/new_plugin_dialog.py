@@ -87,7 +87,7 @@ class NewPluginDialog(QDialog):
         self.create_button = self.buttons.addButton("Create",
                                                     QDialogButtonBox.ButtonRole.AcceptRole)
         self.create_button.setDefault(True)
-        self.buttons.accepted.connect(self.create)
+        self.buttons.accepted.connect(self.create_plugin)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -97,7 +97,7 @@ class NewPluginDialog(QDialog):
         self._on_name_field_changed("")
         self.resize(560, self.sizeHint().height())
 
-    def create(self) -> bool:
+    def create_plugin(self) -> bool:  # not create(): that is QWidget's native-window call
         """Scaffold the plugin; on error show it and keep the dialog open."""
         from logomesh_studio.devtools.scaffold import ScaffoldError, scaffold
 

@@ -11,7 +11,7 @@ import html
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from logomesh_studio.runtime.events import PermissionsChanged
+from logomesh_studio.runtime.events import PermissionsChanged, PermissionsStatus
 from logomesh_studio.studio.client import RuntimeClient
 
 
@@ -21,7 +21,7 @@ class PermissionRequest(QFrame):
     def __init__(self, event: PermissionsChanged, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.plugin_id = event.plugin_id
-        self.pending = event.status == "pending"
+        self.pending = event.status == PermissionsStatus.PENDING
         self.setObjectName(f"permission_request_{event.plugin_id}")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.label = QLabel(_describe(event), self)
@@ -46,7 +46,7 @@ def _codes(permissions: tuple[str, ...]) -> str:
 
 def _describe(event: PermissionsChanged) -> str:
     who = f"<b>{html.escape(event.plugin_id)}</b>"
-    if event.status == "pending":
+    if event.status == PermissionsStatus.PENDING:
         return (f"{who} was reloaded with a manifest that asks for more permissions: "
                 f"{_codes(event.widened)}. Its old permissions stay in force until you "
                 "approve.")
@@ -75,7 +75,7 @@ class PermissionRequests(QWidget):
 
     def _on_client_permissions_changed(self, event: PermissionsChanged) -> None:
         self._drop(event.plugin_id)
-        if event.status == "pending":
+        if event.status == PermissionsStatus.PENDING:
             request = PermissionRequest(event, self)
             request.approve_button.clicked.connect(
                 lambda: self._decide(request.plugin_id, True))

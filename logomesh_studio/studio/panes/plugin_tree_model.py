@@ -14,13 +14,14 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QBrush, QFont
 
 from logomesh_studio.runtime.events import ReloadFailed
+from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.client import CPU_SAMPLE_S, CPU_WINDOW_S
 from logomesh_studio.studio.resources import icon
 
 if TYPE_CHECKING:
     from logomesh_studio.runtime.bus import Connection
-    from logomesh_studio.runtime.host import PluginInfo
+    from logomesh_studio.runtime.plugin_record import PluginInfo
 
 _Index = QModelIndex | QPersistentModelIndex
 NodeRole = Qt.ItemDataRole.UserRole + 1
@@ -75,12 +76,12 @@ def plugin_node(info: PluginInfo, connections: list[Connection],
                 reloading: bool, reload_error: ReloadFailed | None, cpu: float = 0.0) -> Node:
     """The row of one plugin with its children, from plain snapshots."""
     pid = info.id
-    status = "reloading" if reloading else info.status
-    if reload_error is not None and status == "running":
+    status: str = PluginStatus.RELOADING if reloading else info.status
+    if reload_error is not None and status == PluginStatus.RUNNING:
         status = RELOAD_FAILED
     sent = sum(c.sent for c in connections)
     received = sum(c.received for c in connections)
-    red = status in ("failed", RELOAD_FAILED)
+    red = status in (PluginStatus.FAILED, RELOAD_FAILED)
     tooltip = f"{info.name} {info.version}\n{info.description}\n{info.folder}".strip()
     texts = (pid, status, info.version, f"{sent:,}", f"{received:,}", cpu_text(cpu))
     node = Node(pid, "plugin", texts, pid, icon=_status_icon(status),
@@ -96,7 +97,7 @@ def plugin_node(info: PluginInfo, connections: list[Connection],
                      tooltip=reload_error.traceback or reload_error.error,
                      path=reload_error.path, line=reload_error.line)
         node.children.append(error)
-    if info.status == "failed" and info.error:
+    if info.status == PluginStatus.FAILED and info.error:
         node.children.append(Node("error:plugin", "error", _row(info.error), pid,
                                   icon="status-failed", color="error",
                                   tooltip=info.traceback or info.error))
@@ -218,7 +219,8 @@ class PluginTreeModel(QAbstractItemModel):
             return self.createIndex(row, column, node.children[row])
         return QModelIndex()
 
-    def parent(self, index: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+    def parent(  # type: ignore[override]  # QObject.parent() is the other overload
+            self, index: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
         node = self.node(index)
         if node is None or node.parent is None or node.parent is self._root:
             return QModelIndex()

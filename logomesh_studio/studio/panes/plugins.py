@@ -38,15 +38,16 @@ from PySide6.QtWidgets import (
 )
 
 from logomesh_studio.runtime.events import ReloadCompleted, ReloadFailed, ReloadStarted
+from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.studio.actions import make_action
-from logomesh_studio.studio.client import RuntimeClient
+from logomesh_studio.studio.client import ClientState, RuntimeClient
 from logomesh_studio.studio.panes.permission_requests import PermissionRequests
 from logomesh_studio.studio.panes.plugin_tree_model import NodeRole, PluginTreeModel
 from logomesh_studio.studio.widgets.search_field import SearchField
 from logomesh_studio.studio.widgets.traceback_view import TracebackView
 
 if TYPE_CHECKING:
-    from logomesh_studio.runtime.host import PluginInfo
+    from logomesh_studio.runtime.plugin_record import PluginInfo
 
 TRAFFIC_REFRESH_MS = 500
 
@@ -198,7 +199,7 @@ class PluginsPane(QWidget):
             self._traffic_timer.stop()
             return
         self._traffic_dirty = False
-        if self.client.state == "running":
+        if self.client.state == ClientState.RUNNING:
             self.client.spawn(self.client.call("traffic"), "traffic", self.model.set_connections)
 
     def _on_client_cpu_updated(self, shares: dict[str, float]) -> None:
@@ -289,10 +290,10 @@ class PluginsPane(QWidget):
         for action in self.plugin_actions:
             action.setEnabled(info is not None)
         if info is not None:
-            self.action_stop.setEnabled(info.status == "running")
-            self.action_start.setEnabled(info.status in ("stopped", "failed"))
-            self.action_debug.setEnabled(info.status == "running")
-            self.action_send_message.setEnabled(info.status == "running")
+            self.action_stop.setEnabled(info.status == PluginStatus.RUNNING)
+            self.action_start.setEnabled(info.status in (PluginStatus.STOPPED, PluginStatus.FAILED))
+            self.action_debug.setEnabled(info.status == PluginStatus.RUNNING)
+            self.action_send_message.setEnabled(info.status == PluginStatus.RUNNING)
         self._refresh_details()
 
     def _refresh_details(self) -> None:

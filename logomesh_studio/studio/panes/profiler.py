@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -405,7 +405,8 @@ class ProfilerPane(QWidget):
     def _show_profile(self, profile: Profile) -> None:
         self.chart.set_profile(self.shown(profile))
         matrix, totals = self.chart.matrix, self.chart.totals
-        self.table.set_rows(function_rows(matrix.frames, totals), matrix.total, profile.unit)
+        if matrix is not None and totals is not None:  # set_profile just made both
+            self.table.set_rows(function_rows(matrix.frames, totals), matrix.total, profile.unit)
 
     def _previous_recording(self) -> tuple[str, Profile] | None:
         """The latest recording other than the profile on screen."""
@@ -452,7 +453,9 @@ class ProfilerPane(QWidget):
         self.action_compare_previous.setEnabled(has and self._previous_recording() is not None)
         self.action_clear_baseline.setEnabled(self.chart.has_baseline)
         self.compare_button.setEnabled(has)
-        diff_item = self.view_combo.model().item(self.view_combo.findData("diff"))
+        model = self.view_combo.model()
+        assert isinstance(model, QStandardItemModel)  # a QComboBox's own model
+        diff_item = model.item(self.view_combo.findData("diff"))
         diff_item.setEnabled(self.chart.has_baseline)
         self._noise_action.setVisible(self.chart.view == "diff")
 

@@ -77,7 +77,7 @@ def _split_tip(e: ReloadEntry) -> str:
 class ReloadTableModel(RecordTableModel[ReloadEntry]):
     """Reload rows; failures red, in-flight reloads amber."""
 
-    COLUMNS = (
+    COLUMNS: tuple[Column[ReloadEntry], ...] = (
         Column("Time", lambda e: clock(e.time)),
         Column("Plugin", lambda e: e.plugin_id),
         Column("Result", lambda e: e.outcome if e.outcome != FAILED else f"failed ({e.stage})"),

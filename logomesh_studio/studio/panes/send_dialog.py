@@ -29,7 +29,7 @@ from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.widgets.json_tree import JsonTreeView
 
 if TYPE_CHECKING:
-    from logomesh_studio.runtime.host import PluginInfo
+    from logomesh_studio.runtime.plugin_record import PluginInfo
 
 
 class SendDialog(QDialog):

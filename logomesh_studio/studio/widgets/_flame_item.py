@@ -57,11 +57,15 @@ def diff_groups(delta: np.ndarray, total: float, threshold: float) -> np.ndarray
 
 def _blend(color: QColor, other: QColor, amount: float) -> QColor:
     return QColor.fromRgbF(*(a + (b - a) * amount for a, b in zip(
-        color.getRgbF()[:3], other.getRgbF()[:3], strict=True)))
+        _rgb(color), _rgb(other), strict=True)))
+
+
+def _rgb(color: QColor) -> tuple[float, float, float]:
+    return color.redF(), color.greenF(), color.blueF()
 
 
 def _text_for(fill: QColor, dark_text: QColor, light_text: QColor) -> QColor:
-    r, g, b, _ = fill.getRgbF()
+    r, g, b = _rgb(fill)
     return dark_text if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 else light_text
 
 
@@ -283,16 +287,18 @@ class FlameItem(pg.GraphicsObject):
         for a, b in zip(cuts[:-1], cuts[1:], strict=True):
             if b > a:
                 painter.setBrush(palette.fills[keys[a]])
-                painter.drawRects(shiboken6.wrapInstance(address + int(a) * _RECT_BYTES, QRectF),
-                                  int(b - a))
+                rects = shiboken6.wrapInstance(address + int(a) * _RECT_BYTES, QRectF)
+                # drawRects(const QRectF *rects, int count) over numpy's buffer
+                painter.drawRects(rects, int(b - a))  # type: ignore[call-overload]
         node_tops = tops(layout.depth[nodes])
-        labels = self._paint_labels(painter, nodes, nx0, nx1, node_tops, row_h, right, palette)
-        self._paint_outlines(painter, nodes, nx0, nx1, node_tops, row_h, palette)
+        labels = self._paint_labels(painter, layout, nodes, nx0, nx1, node_tops, row_h, right,
+                                    palette)
+        self._paint_outlines(painter, layout, nodes, nx0, nx1, node_tops, row_h, palette)
         self.last_paint = {"rects": float(len(nodes)), "merged": float(len(mx0)),
                            "labels": float(labels),
                            "ms": (time.perf_counter() - began) * 1e3}
 
-    def _paint_labels(self, painter: QPainter, nodes: np.ndarray, x0: np.ndarray,
+    def _paint_labels(self, painter: QPainter, layout: FlameLayout, nodes: np.ndarray, x0: np.ndarray,
                       x1: np.ndarray, top: np.ndarray, row_h: float, right: float,
                       palette: FlamePalette) -> int:
         metrics = self._metrics
@@ -303,7 +309,6 @@ class FlameItem(pg.GraphicsObject):
         chosen = np.flatnonzero(room >= LABEL_MIN_PX)
         if not len(chosen):
             return 0
-        layout = self.layout
         frames = layout.frame[nodes[chosen]]
         dim = palette.size
         keys = self._groups[nodes[chosen]]
@@ -332,7 +337,7 @@ class FlameItem(pg.GraphicsObject):
             drawn += 1
         return drawn
 
-    def _paint_outlines(self, painter: QPainter, nodes: np.ndarray, x0: np.ndarray,
+    def _paint_outlines(self, painter: QPainter, layout: FlameLayout, nodes: np.ndarray, x0: np.ndarray,
                         x1: np.ndarray, top: np.ndarray, row_h: float,
                         palette: FlamePalette) -> None:
         painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -340,7 +345,7 @@ class FlameItem(pg.GraphicsObject):
             pen = QPen(palette.accent, 2)
             pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
             painter.setPen(pen)
-            for i in np.flatnonzero(self.layout.frame[nodes] == self._outlined_frame)[:2000]:
+            for i in np.flatnonzero(layout.frame[nodes] == self._outlined_frame)[:2000]:
                 painter.drawRect(QRectF(x0[i] + 1, top[i] + 1, max(x1[i] - x0[i] - 3, 1),
                                         row_h - 3))
         if self._hovered >= 0:

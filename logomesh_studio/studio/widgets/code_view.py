@@ -10,6 +10,7 @@ Coverage (lines run / not run by the tests) is a stripe at the gutter's right ed
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from PySide6.QtGui import (
     QContextMenuEvent,
     QFont,
     QFontDatabase,
+    QHelpEvent,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -87,7 +89,7 @@ class _Gutter(QWidget):
         event.accept()  # handled on mouse press, so the text's own menu never shows here
 
     def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip:
+        if isinstance(event, QHelpEvent) and event.type() == QEvent.Type.ToolTip:
             line = self._view.line_at(event.pos().y())
             marker = self._view.markers.get(line) if line is not None else None
             if marker is not None and marker.tooltip:
@@ -319,7 +321,7 @@ class CodeView(QPlainTextEdit):
             return menu
         for field, title in edits:
             menu.addAction(f"Edit {title}",
-                           lambda f=field: self.sig_breakpoint_edit_requested.emit(line, f))
+                           functools.partial(self.sig_breakpoint_edit_requested.emit, line, field))
         menu.addSeparator()
         if marker.enabled:
             menu.addAction("Disable Breakpoint",

@@ -62,10 +62,10 @@ class FunctionRow:
 
 def function_rows(frames: Sequence[Frame], totals: FunctionTotals) -> list[FunctionRow]:
     """A row per function that appears in at least one sample."""
-    return [FunctionRow(int(i), frames[i].name, frames[i].file, frames[i].line,
+    return [FunctionRow(i, frames[i].name, frames[i].file, frames[i].line,
                         float(totals.self_time[i]), float(totals.total_time[i]),
                         int(totals.samples[i]))
-            for i in np.flatnonzero(totals.samples)]
+            for i in map(int, np.flatnonzero(totals.samples))]
 
 
 class FunctionTableModel(QAbstractTableModel):
@@ -163,7 +163,8 @@ class FunctionTableModel(QAbstractTableModel):
 class ShareBarDelegate(QStyledItemDelegate):
     """Draws a faint bar behind a time, as long as its share of the profile."""
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: _Index) -> None:
         share = index.data(SHARE_ROLE)
         if share:
             bar = QRectF(option.rect).adjusted(2, 3, -2, -3)

@@ -103,7 +103,8 @@ class JsonTreeModel(QAbstractItemModel):
             return self.createIndex(row, column, children[row])
         return QModelIndex()
 
-    def parent(self, index: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+    def parent(  # type: ignore[override]  # QObject.parent() is the other overload
+            self, index: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
         node = self._node(index)
         if node is None or node.parent is None:
             return QModelIndex()

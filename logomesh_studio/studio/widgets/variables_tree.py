@@ -36,6 +36,8 @@ class ValueRow:
     error: bool = False
 
 
+_ROOT_ROW = ValueRow("", "", "")  # the invisible root's row
+
 #: ``fetch(expression, done)``: compute the children of ``expression``, then call
 #: ``done(rows)`` (or ``done(exception)``) on the GUI thread.
 Fetcher = Callable[[str, Callable[[list[ValueRow] | Exception], None]], None]
@@ -44,7 +46,7 @@ Fetcher = Callable[[str, Callable[[list[ValueRow] | Exception], None]], None]
 class _Node:
     __slots__ = ("row", "parent", "index", "children", "loading")
 
-    def __init__(self, row: ValueRow | None, parent: _Node | None, index: int) -> None:
+    def __init__(self, row: ValueRow, parent: _Node | None, index: int) -> None:
         self.row = row
         self.parent = parent
         self.index = index
@@ -60,7 +62,7 @@ class VariablesModel(QAbstractItemModel):
     def __init__(self, fetcher: Fetcher | None = None, parent=None) -> None:
         super().__init__(parent)
         self._fetcher = fetcher
-        self._root = _Node(None, None, 0)
+        self._root = _Node(_ROOT_ROW, None, 0)
         self._root.children = []
         self._generation = 0
 
@@ -141,6 +143,7 @@ class VariablesModel(QAbstractItemModel):
         node = self._node(parent)
         node.loading = True
         generation = self._generation
+        assert self._fetcher is not None  # canFetchMore checked it
         self._fetcher(node.row.expression,
                       lambda result: self._on_fetched(node, generation, result))
 

@@ -142,7 +142,9 @@ class Inspector(QWidget):
 
     def _wire_signals(self) -> None:
         self.task_name.editingFinished.connect(lambda: self._task_field("name"))
-        self.task_target.lineEdit().editingFinished.connect(lambda: self._task_field("target"))
+        target_edit = self.task_target.lineEdit()
+        assert target_edit is not None  # an editable combo box has one
+        target_edit.editingFinished.connect(lambda: self._task_field("target"))
         self.task_target.activated.connect(lambda _: self._task_field("target"))
         self.task_type.editingFinished.connect(lambda: self._task_field("type"))
         self.task_mapping.editingFinished.connect(lambda: self._task_field("output_mapping"))

@@ -12,6 +12,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
 from logomesh_studio.orchestration.graph import LANE_HEADER, LANE_HEIGHT, NODE_HEIGHT, NODE_WIDTH
+from logomesh_studio.orchestration.records import Status
 from logomesh_studio.studio import theme
 
 STATE_COLORS = {"pending": "muted", "running": "accent", "completed": "ok", "failed": "error",
@@ -84,7 +85,8 @@ class TaskItem(QGraphicsItem):
 
     def __init__(self, name: str, phase: str, target: str, type: str) -> None:
         super().__init__()
-        self.name, self.phase, self.target, self.type = name, phase, target, type
+        # message_type, not type: QGraphicsItem.type() identifies the item class to Qt
+        self.name, self.phase, self.target, self.message_type = name, phase, target, type
         self.state = ""
         self.duration: float | None = None
         self.problem = ""
@@ -113,7 +115,8 @@ class TaskItem(QGraphicsItem):
         """Show a problem badge with ``problem`` as tooltip ("" clears it)."""
         if problem != self.problem:
             self.problem = problem
-            tip = f"{self.name}: {self.target}" + (f" · {self.type}" if self.type else "")
+            tip = f"{self.name}: {self.target}" + (
+                f" · {self.message_type}" if self.message_type else "")
             self.setToolTip(f"{tip}\n⚠ {problem}" if problem else tip)
             self.update()
 
@@ -162,10 +165,11 @@ class TaskItem(QGraphicsItem):
         font.setBold(False)
         painter.setFont(font)
         painter.setPen(theme.color("muted"))
-        call = f"{self.target} · {self.type}" if self.type else f"{self.target} · execute()"
+        call = (f"{self.target} · {self.message_type}" if self.message_type
+                else f"{self.target} · execute()")
         painter.drawText(inner.adjusted(0, 20, 0, 0), Qt.AlignmentFlag.AlignLeft, call)
         status = self.state
-        if self.duration is not None and self.state in ("completed", "failed"):
+        if self.duration is not None and self.state in (Status.COMPLETED, Status.FAILED):
             status += f" · {self.duration * 1000:.1f} ms"
         if status:
             painter.setPen(accent or text)

@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
+    QGraphicsItem,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -30,7 +31,9 @@ from PySide6.QtWidgets import (
 from logomesh_studio.orchestration import graph as graphs
 from logomesh_studio.orchestration.document import DocumentProblem, OrchestrationDocument
 from logomesh_studio.orchestration.io import SUFFIX
+from logomesh_studio.orchestration.records import Status
 from logomesh_studio.orchestration.workspace_view import WorkspaceView
+from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.panes.orchestration.commands import push
 from logomesh_studio.studio.panes.orchestration.inspector import Inspector
@@ -65,7 +68,7 @@ class OrchestrationPane(QWidget):
         self.view = GraphView(self)
         self.view.setScene(self.scene)
         self.palette_model = PaletteModel(self)
-        self.palette = PaletteView(self.palette_model, self)
+        self.palette_view = PaletteView(self.palette_model, self)
         self.inspector = Inspector(self)
         self.problems_view = ProblemsView(self)
         self.run_monitor = RunMonitor(client, self)
@@ -143,7 +146,7 @@ class OrchestrationPane(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(QLabel("Palette", left))
-        left_layout.addWidget(self.palette)
+        left_layout.addWidget(self.palette_view)
         center = QSplitter(Qt.Orientation.Vertical, self)
         center.addWidget(self.view)
         center.addWidget(self.problems_view)
@@ -279,7 +282,7 @@ class OrchestrationPane(QWidget):
         name, ok = QInputDialog.getText(self, "New Orchestration", "Name:", text="my-pipeline")
         if ok and name.strip():
             initiator = TEMPLATE_INITIATOR
-            running = [i.id for i in self.client.plugin_infos if i.status == "running"]
+            running = [i.id for i in self.client.plugin_infos if i.status == PluginStatus.RUNNING]
             if running and initiator not in running:
                 initiator = running[0]
             self.new_document(name.strip(), initiator)
@@ -472,7 +475,7 @@ class OrchestrationPane(QWidget):
     def select_node(self, name: str) -> None:
         """Select and show the task or phase ``name``."""
         self.scene.clearSelection()
-        item = self.scene.tasks.get(name)
+        item: QGraphicsItem | None = self.scene.tasks.get(name)
         if item is None:
             item = next((lane for lane in self.scene.lanes if lane.name == name), None)
         if item is not None:
@@ -492,7 +495,7 @@ class OrchestrationPane(QWidget):
                     if isinstance(task, dict) and task.get("name") == item.name:
                         self.inspector.show_task(str(phase.get("name")), task)
             self.inspector.show_result(self.run_monitor.task_details(item.name))
-            if self.run_monitor.status in ("running", "paused"):
+            if self.run_monitor.status in (Status.RUNNING, Status.PAUSED):
                 self.run_monitor.fetch_record()  # a live run: its resolved input so far
         elif len(lanes) == 1 and not tasks:
             for phase in data.get("phases", []):

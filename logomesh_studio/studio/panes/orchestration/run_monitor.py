@@ -17,7 +17,9 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QToolBu
 
 from logomesh_studio.orchestration.events import RunStatusChanged, TaskFinished, TaskStarted
 from logomesh_studio.orchestration.model import OrchestrationInvalid
+from logomesh_studio.orchestration.records import Status
 from logomesh_studio.studio.actions import make_action
+from logomesh_studio.studio.client import ClientState
 
 if TYPE_CHECKING:
     from logomesh_studio.orchestration.records import RunRecord, RunSummary
@@ -133,7 +135,7 @@ class RunMonitor(QWidget):
         self.client.spawn(self.client.run_record(run_id), "open run", self._on_record)
 
     def refresh_history(self) -> None:
-        if self.client.state != "running" or not self.orchestration:
+        if self.client.state != ClientState.RUNNING or not self.orchestration:
             return
         self.client.spawn(self.client.runs(self.orchestration), "list runs", self._on_runs)
 
@@ -190,16 +192,16 @@ class RunMonitor(QWidget):
                 self.states[event.task] = ("running", None)
                 changed = True
             elif isinstance(event, TaskFinished):
-                self.states[event.task] = (event.status, None if event.status == "skipped"
+                self.states[event.task] = (event.status, None if event.status == Status.SKIPPED
                                            else event.duration)
                 changed = True
-                if self.status in ("running", "paused"):
+                if self.status in (Status.RUNNING, Status.PAUSED):
                     self._show(f"Run {event.run_id} {self.status} · {event.progress:.0%}")
             elif isinstance(event, RunStatusChanged):
                 self.status = event.status
                 text = f"Run {event.run_id} {event.status} · {event.progress:.0%}"
                 self._show(text + (f" · {event.error}" if event.error else ""),
-                           error=event.status == "failed")
+                           error=event.status == Status.FAILED)
                 if event.status in FINISHED:
                     self.fetch_record()
                     self.refresh_history()
@@ -211,14 +213,14 @@ class RunMonitor(QWidget):
     def _on_record(self, record: RunRecord) -> None:
         self.record = record
         self.run_id, self.status = record.id, record.status
-        self.states = {task.name: (task.status, None if task.status == "skipped"
+        self.states = {task.name: (task.status, None if task.status == Status.SKIPPED
                                    else task.duration)
                        for phase in record.phases for task in phase.tasks}
         self.sig_states_changed.emit(dict(self.states))
         when = time.strftime("%H:%M:%S", time.localtime(record.created))
         self._show(f"Run {record.id} {record.status} · {record.progress:.0%} · {when}"
                    + (f" · {record.error}" if record.error else ""),
-                   error=record.status == "failed")
+                   error=record.status == Status.FAILED)
         self._update_actions()
 
     def _on_runs(self, runs: list[RunSummary]) -> None:
@@ -257,9 +259,9 @@ class RunMonitor(QWidget):
         self.label.setProperty("error", error)
 
     def _update_actions(self) -> None:
-        live = self.status in ("initializing", "running", "paused")
-        self.action_pause.setEnabled(self.status == "running")
-        self.action_resume.setEnabled(self.status == "paused")
+        live = self.status in (Status.INITIALIZING, Status.RUNNING, Status.PAUSED)
+        self.action_pause.setEnabled(self.status == Status.RUNNING)
+        self.action_resume.setEnabled(self.status == Status.PAUSED)
         self.action_cancel.setEnabled(live)
         self.action_resume_failed.setEnabled(self.status in RESUMABLE)
         self.action_run.setEnabled(not live)

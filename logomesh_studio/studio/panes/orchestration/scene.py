@@ -63,9 +63,9 @@ class OrchestrationScene(QGraphicsScene):
             self.tasks[node.name] = task
             task.setSelected(node.name in selected)
         for edge in graph.edges:
-            item = EdgeItem(self.tasks[edge.source], self.tasks[edge.target], edge.key)
-            self.addItem(item)
-            self.edges.append(item)
+            edge_item = EdgeItem(self.tasks[edge.source], self.tasks[edge.target], edge.key)
+            self.addItem(edge_item)
+            self.edges.append(edge_item)
         bottom = max(len(graph.lanes) * LANE_HEIGHT, max(
             [n.y for n in graph.nodes.values()] + [0.0]) + LANE_HEIGHT)
         self.setSceneRect(QRectF(-MARGIN, -MARGIN, right + 2 * MARGIN, bottom + 2 * MARGIN))
