@@ -25,8 +25,11 @@ class RuntimeConfig:
     """Calls one sender may have in flight at once; beyond it a call raises Overloaded
     (a plugin flooding the bridge is refused while other plugins' calls go on)."""
     debounce: float = 0.020
-    """Seconds of quiet that end a burst of file events, or any change on platforms
-    without close-after-write events (see runtime/debounce.py)."""
+    """Seconds of quiet that end a change on platforms without close-after-write
+    events (see runtime/debounce.py)."""
+    burst_quiet: float = 0.1
+    """Seconds without file events that end a burst (a checkout, a formatter run,
+    rapid saves): its trailing reload waits for them."""
     settle: float = 0.002
     """Seconds from a completed save (close after write, rename onto the file) to the
     reload, so events already queued join the same batch."""

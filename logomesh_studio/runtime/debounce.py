@@ -6,10 +6,11 @@ Then the batch fires after a short settle (the events inotify has already queued
 arrive meanwhile) instead of a fixed quiet period. Without close events (some
 platforms and observers) a batch fires after ``quiet`` seconds without events.
 
-Events that arrive while a batch is being applied form the next batch. A burst (a
-checkout, a formatter, an editor saving twenty times in 100 ms) gives one leading
-batch and one trailing batch once ``quiet`` seconds pass without events, so each
-plugin reloads at most twice and ends on the final content.
+Events that arrive while a batch is being applied, or within ``burst_quiet`` after
+it, continue a burst (a checkout, a formatter, an editor saving twenty times in
+100 ms): the burst gives one leading batch and one trailing batch once
+``burst_quiet`` seconds pass without events, so each plugin reloads at most twice and
+ends on the final content.
 """
 
 from __future__ import annotations
@@ -63,10 +64,11 @@ class SaveDebouncer:
     """Turns file events posted on the loop into batches handed to ``apply``."""
 
     def __init__(self, apply: Callable[[Batch], Coroutine[Any, Any, None]], settle: float,
-                 quiet: float) -> None:
+                 quiet: float, burst_quiet: float | None = None) -> None:
         self._apply = apply
         self.settle = settle
         self.quiet = quiet
+        self.burst_quiet = quiet if burst_quiet is None else burst_quiet
         self._pending: Batch | None = None
         self._open: dict[str, float] = {}  # written, not yet closed -> when last written
         self._timer: asyncio.TimerHandle | None = None
@@ -116,7 +118,9 @@ class SaveDebouncer:
         return list(self._open)
 
     def _due(self, batch: Batch) -> float:
-        if self._burst or not batch.saved_at or self._writing():
+        if self._burst:
+            return batch.last_seen + self.burst_quiet
+        if not batch.saved_at or self._writing():
             return batch.last_seen + self.quiet
         return batch.saved_at + self.settle
 
@@ -151,7 +155,7 @@ class SaveDebouncer:
         if self._closed:
             return
         now = time.perf_counter()
-        self._hot_until = now + self.quiet
+        self._hot_until = now + self.burst_quiet
         self._burst = self._pending is not None
         self._schedule(now)
 

@@ -2,8 +2,8 @@
 
 Per plugin: hold its messages -> ``on_before_reload()`` -> drop its modules -> import
 -> instantiate -> (copy the state if the plugin's own hooks get it) -> ``initialize``
--> ``on_after_reload(state)`` ->
-deliver the held messages to the new instance -> cleanup of the old one. The old
+-> ``on_after_reload(state)`` -> deliver the held messages to the new instance ->
+cleanup of the old one. The old
 instance is cleaned up only once the new one is up, so a failure at any step
 leaves the old version running with its state untouched.
 """
@@ -122,7 +122,8 @@ class Reloader:
                 if record.source.origin == "workspace":
                     self._folders.setdefault(record.id, record.source.folder)
                     self._hashes[record.id] = content_hash(record.source.folder)
-            debouncer = SaveDebouncer(self._apply, config.settle, config.debounce)
+            debouncer = SaveDebouncer(self._apply, config.settle, config.debounce,
+                                      config.burst_quiet)
             watcher = WorkspaceWatcher(workspace, asyncio.get_running_loop(), debouncer.post)
             await asyncio.to_thread(watcher.start)
             self._watcher, self._debouncer = watcher, debouncer

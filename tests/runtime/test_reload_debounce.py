@@ -76,7 +76,7 @@ def test_events_during_a_batch_form_one_trailing_batch():
     async def scenario() -> list[Batch]:
         recorder = Recorder()
         recorder.gate = asyncio.Event()
-        debouncer = SaveDebouncer(recorder, settle=0.001, quiet=0.02)
+        debouncer = SaveDebouncer(recorder, settle=0.001, quiet=60, burst_quiet=0.02)
         post(debouncer, "alpha/a.py", CLOSED)
         while not recorder.batches:  # the leading batch started
             await asyncio.sleep(0)
