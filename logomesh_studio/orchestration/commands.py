@@ -124,9 +124,11 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
         outcome = _execute(runtime, engine, args.resume, file, input)
         if outcome == EXIT_INVALID and file is not None and args.workspace is None:
             _hint_workspace(runtime, file, workspace)
-    except KeyboardInterrupt:  # before the run was under way: loading the workspace, say
-        print("orchestrate: interrupted (Ctrl+C)", file=sys.stderr)
-        outcome = EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # before _execute waited on the run: loading, say, or starting
+        started = engine.runs() if engine is not None else []
+        print("orchestrate: interrupted (Ctrl+C)" + "".join(
+            f"; cancelling run {run.id}" for run in started), file=sys.stderr)
+        outcome = EXIT_FAILED if started else EXIT_INTERRUPTED  # closing the engine cancels
     except _RuntimeHeld as exc:
         print(f"orchestrate: {exc}", file=sys.stderr)
         held = True
@@ -135,8 +137,7 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
             held = True  # Ctrl+C came as a run started and plugin code holds the loop
             for run in engine.runs():
                 _record_held(runtime, engine, run, "cancelled with Ctrl+C")
-            print(f"orchestrate: plugin code holds the runtime ({_held_at(runtime)}); "
-                  "stopping without cleanup", file=sys.stderr)
+                print(f"orchestrate: {_held_message(runtime, run)}", file=sys.stderr)
         if not held:  # else the loop cannot run cleanup; the process just ends
             try:
                 if engine is not None:
@@ -192,8 +193,12 @@ def _execute(runtime: RuntimeThread, engine: OrchestrationEngine, resume: str | 
         return waiting.result(CANCEL_GRACE)
     except (TimeoutError, KeyboardInterrupt):
         _record_held(runtime, engine, run, "cancelled with Ctrl+C")
-        raise _RuntimeHeld(f"run {run.id} did not stop: plugin code holds the runtime "
-                           f"({_held_at(runtime)}); the run is recorded as interrupted") from None
+        raise _RuntimeHeld(_held_message(runtime, run)) from None
+
+
+def _held_message(runtime: RuntimeThread, run: OrchestrationRun) -> str:
+    return (f"run {run.id} did not stop: plugin code holds the runtime ({_held_at(runtime)}); "
+            "the run is recorded as interrupted")
 
 
 def _answers(runtime: RuntimeThread) -> bool:

@@ -158,3 +158,20 @@ def test_orchestrate_hints_at_workspace_when_the_files_folder_lacks_its_plugins(
     err = capsys.readouterr().err
     assert (f"hint: plugins 'boss', 'alpha', 'beta' are not in workspace {tmp_path} (the file's "
             "folder); pass --workspace DIR if the plugins live elsewhere") in err
+
+
+def test_orchestrate_reports_a_task_whose_handler_raises_cancelled_error_as_failed(
+        studio, capsys):
+    path = studio.root / "hostile.orchestration.yaml"
+    path.write_text(textwrap.dedent("""
+        name: hostile
+        initiator: boss
+        participants: [alpha]
+        phases:
+          - name: one
+            tasks: [{name: stray, target: alpha, type: raise, input: cancelled}]
+        """))
+    assert cli("orchestrate", str(path)) == 1
+    out = capsys.readouterr().out
+    assert "[1/1] one/stray: failed" in out
+    assert "hostile: failed in" in out

@@ -98,6 +98,7 @@ def test_kill_9_mid_run_leaves_history_intact_and_resume_completes(studio, tmp_p
     assert store.recover() == [run_id]
     crashed = store.run(run_id)
     assert crashed.status == INTERRUPTED
+    assert crashed.progress == pytest.approx(1 / 3)  # counted from the stored tasks
     assert [t.status for t in crashed.phases[0].tasks] == [COMPLETED, RUNNING, "pending"]
     assert crashed.task("first").outputs == {"n": 5}
 

@@ -6,12 +6,7 @@ from __future__ import annotations
 import pytest
 
 from logomesh_studio.orchestration.records import COMPLETED, FAILED, NOT_REACHED, SKIPPED
-
-HEAD = """
-name: test
-initiator: boss
-participants: [alpha, beta, gamma]
-"""
+from tests.orchestration.test_engine import HEAD
 
 
 @pytest.mark.parametrize("kind", ["cancelled", "interrupt", "exit"])

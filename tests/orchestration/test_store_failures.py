@@ -19,12 +19,7 @@ from logomesh_studio.orchestration.store import (
     workspace_store_path,
 )
 from tests.orchestration.test_commands import cli
-
-HEAD = """
-name: test
-initiator: boss
-participants: [alpha, beta, gamma]
-"""
+from tests.orchestration.test_engine import HEAD
 
 GATED = HEAD + """
 phases:
