@@ -24,10 +24,10 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 
 from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.runner import RuntimeThread
+from logomesh_studio.runtime.senders import DEVELOPER
 from logomesh_studio.studio.panes.debugger import DebuggerPane
 from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.theme import ThemeController
-from logomesh_studio.testing import DRIVER
 
 REPO = Path(__file__).resolve().parents[2]
 TEXT = "the quick brown fox jumps over the lazy dog and the cat naps on the mat"
@@ -38,7 +38,7 @@ def start_runtime(folder: Path) -> RuntimeThread:
     workspace = Path(tempfile.mkdtemp(prefix="logomesh-debugger-shot-")) / "plugins"
     shutil.copytree(folder, workspace, ignore=shutil.ignore_patterns("__pycache__", ".logomesh"))
     runtime = RuntimeThread(workspace, RuntimeConfig(entry_points=False))
-    runtime.host.bus.grant(DRIVER, ["send:counter"])
+    runtime.host.bus.grant(DEVELOPER, ["send:counter"])
     runtime.start()
     return runtime
 
@@ -80,7 +80,7 @@ def stage(pane: DebuggerPane, runtime: RuntimeThread, done) -> None:
 
     pane.client.set_message_breakpoint("counter", "count")
     pane.sig_stopped.connect(on_stopped)
-    runtime.submit(runtime.host.bus.send(DRIVER, "counter", "count", {"text": TEXT, "top": 3}))
+    runtime.submit(runtime.host.bus.send(DEVELOPER, "counter", "count", {"text": TEXT, "top": 3}))
 
 
 def main() -> None:

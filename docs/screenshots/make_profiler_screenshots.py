@@ -23,10 +23,10 @@ from PySide6.QtWidgets import QApplication, QToolTip
 
 from logomesh_studio.devtools.profiler import Profile, record_thread
 from logomesh_studio.runtime.runner import RuntimeThread
+from logomesh_studio.runtime.senders import DEVELOPER
 from logomesh_studio.sdk import PluginError
 from logomesh_studio.studio.panes.profiler import ProfilerPane
 from logomesh_studio.studio.theme import ThemeController
-from logomesh_studio.testing import DRIVER
 
 REPO = Path(__file__).resolve().parents[2]
 SENTENCE = "the quick brown fox jumps over the lazy dog while the cat sleeps on the warm mat "
@@ -41,7 +41,7 @@ async def _drive(runtime: RuntimeThread, text: str, stop: asyncio.Event) -> None
         while loop.time() < until:
             count += 1
             try:
-                await bus.send(DRIVER, "coordinator", "process", {"id": f"d{count}", "text": text})
+                await bus.send(DEVELOPER, "coordinator", "process", {"id": f"d{count}", "text": text})
             except PluginError:
                 pass
         await asyncio.sleep(0)
@@ -62,7 +62,7 @@ def record(runtime: RuntimeThread, text: str, seconds: float, name: str) -> Prof
 
 def start_runtime() -> RuntimeThread:
     runtime = RuntimeThread(REPO / "plugins")
-    runtime.host.bus.grant(DRIVER, ["send:coordinator"])
+    runtime.host.bus.grant(DEVELOPER, ["send:coordinator"])
     runtime.start()
     return runtime
 

@@ -3,9 +3,9 @@
     python docs/screenshots/make_screenshots.py [--theme light|dark] [--pane logs|reloads]
                                                [--grab OUT.png]
 
-It sends messages (a workflow, a broadcast, a refused and a failing one), saves an edit
-to a plugin so it hot-reloads, breaks another so its reload fails, then selects rows so
-the detail views are filled. Without ``--grab`` the window stays open for an external
+It sends messages (a workflow, one from Studio itself, a refused and a failing one),
+saves an edit to a plugin so it hot-reloads, breaks another so its reload fails, then
+selects rows so the detail views are filled. Without ``--grab`` the window stays open for an external
 screenshot (``../shared/tools/xshot.sh docs/screenshots/main.png 10 -- python ...``).
 """
 
@@ -24,6 +24,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from logomesh_studio.runtime.config import RuntimeConfig
+from logomesh_studio.runtime.senders import DEVELOPER
 from logomesh_studio.studio.app import create_application
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.main_window import MainWindow
@@ -60,6 +61,7 @@ async def populate(window: MainWindow, client: RuntimeClient, workspace: Path,
     for doc_id, text in DOCS:
         await client.call("execute", plugin_id="coordinator", input={"id": doc_id, "text": text})
     await client.send("coordinator", "indexer", "lookup", {"id": "intro"})
+    await client.send(DEVELOPER, "echo", "echo", {"hello": "from Studio"})
     await quietly(client.send("counter", "store", "put", {"key": "x", "value": 1}))
     await quietly(client.send("indexer", "store", "put", {"value": "no key"}))
     await quietly(client.send("coordinator", "echo", "shout", {"hello": "world"}))

@@ -132,11 +132,12 @@ _LIBRARY_MARKERS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os
 @functools.lru_cache(maxsize=8192)
 def is_library_file(path: str) -> bool:
     """True for source files that are not plugin code: the standard library, installed
-    packages, the runtime, and frozen or generated modules (``<frozen runpy>``). Paths from
+    packages, the runtime, and frozen, generated or embedded modules (``<frozen runpy>``,
+    relative names). Paths from
     another machine (an imported profile) are recognised by their site-packages or
     ``lib/pythonX`` folder."""
-    if not path or path.startswith("<"):
-        return True
+    if not path or path.startswith("<") or not os.path.isabs(path):
+        return True  # frozen, generated or embedded (shiboken's "shibokensupport/...")
     normal = os.path.normcase(path)
     if any(marker in normal for marker in _LIBRARY_MARKERS):
         return True

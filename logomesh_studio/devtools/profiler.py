@@ -22,7 +22,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import _speedscope
@@ -70,7 +70,8 @@ class Profile:
     file's end minus start value) and ``sample_rate`` the achieved samples per
     second (0.0 for files that do not record it). Sample
     weights are seconds of ``clock`` time, or raw values when ``unit`` is
-    ``"bytes"`` or ``"none"`` (imported files only).
+    ``"bytes"`` or ``"none"`` (imported files only). ``plugin_roots`` maps the plugin
+    ids to the folders the samples were attributed by (empty when unknown).
     """
 
     frames: list[Frame]
@@ -82,6 +83,7 @@ class Profile:
     sample_rate: float = 0.0
     interval: float | None = None
     switch_interval: float | None = None
+    plugin_roots: dict[str, str] = field(default_factory=dict)
 
     @property
     def total_seconds(self) -> float:
@@ -111,9 +113,13 @@ class Profile:
     def plugin_code_only(self) -> Profile:
         """This profile with idle, runtime and library frames folded away (their time goes
         to the plugin function that called them; samples without plugin code are dropped),
-        so a plugin's own time fills a flame chart. Frame indices are unchanged."""
-        return dataclasses.replace(self, samples=fold_frames(self.frames, self.samples,
-                                                             is_plugin_code))
+        so a plugin's own time fills a flame chart. Frame indices are unchanged.
+
+        Plugin code is code in the :attr:`plugin_roots` folders; for a profile without
+        them (an imported file), any code outside the standard library, installed packages
+        and the runtime (:func:`is_plugin_code`)."""
+        keep = _in_folders(PluginRoots(self.plugin_roots)) if self.plugin_roots else is_plugin_code
+        return dataclasses.replace(self, samples=fold_frames(self.frames, self.samples, keep))
 
     def _seconds_by(self, key: Callable[[Sample], str | None]) -> dict[str, float]:
         totals: dict[str, float] = defaultdict(float)
@@ -131,6 +137,7 @@ class Profile:
             "sampleRate": self.sample_rate,
             "interval": self.interval,
             "switchInterval": self.switch_interval,
+            "pluginRoots": self.plugin_roots,
         }
         return _speedscope.encode(
             self.name, self.frames, self.samples, unit=self.unit, extension=extension
@@ -162,11 +169,26 @@ class Profile:
             sample_rate=ext.get("sampleRate") or 0.0,
             interval=ext.get("interval"),
             switch_interval=ext.get("switchInterval"),
+            plugin_roots=_roots(ext.get("pluginRoots")),
         )
 
     def to_collapsed(self, unit: Literal["microseconds", "samples"] = "microseconds") -> str:
         """Brendan Gregg's folded stacks: ``outer (file:line);inner (file:line) value`` lines."""
         return collapsed_stacks(self.frames, self.samples, unit=unit)
+
+
+def _in_folders(roots: PluginRoots) -> Callable[[Frame], bool]:
+    def keep(frame: Frame) -> bool:
+        return frame.name != IDLE_NAME and roots.plugin_of(frame.file) is not None
+
+    return keep
+
+
+def _roots(value: object) -> dict[str, str]:
+    """The ``pluginRoots`` of a speedscope file, if it is a mapping of strings."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
 
 
 class Profiler:
@@ -269,6 +291,8 @@ class Profiler:
             sample_rate=len(samples) / duration if duration else 0.0,
             interval=self.interval,
             switch_interval=self.switch_interval,
+            plugin_roots={plugin: os.fspath(folder) for plugin, folder in
+                          self.plugin_roots.items()},
         )
 
     def wait(self, timeout: float | None = None) -> bool:

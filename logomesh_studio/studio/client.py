@@ -44,6 +44,7 @@ from logomesh_studio.runtime.events import (
     Watching,
     WorkspaceLoaded,
 )
+from logomesh_studio.runtime.senders import DEVELOPER, DEVELOPER_PERMISSIONS
 
 if TYPE_CHECKING:
     import asyncio
@@ -59,11 +60,6 @@ if TYPE_CHECKING:
     from logomesh_studio.runtime.runner import RuntimeThread
 
 _log = logging.getLogger(__name__)
-
-DEVELOPER_PERMISSIONS = ["send:*", "broadcast", "capability:*"]
-"""What the developer sender (Studio acting for the person at the keyboard) may do: anything."""
-
-
 
 class ClientState(StrEnum):
     """The runtime as the window sees it: stopped -> loading -> running -> stopping."""
@@ -269,11 +265,9 @@ class RuntimeClient(QObject):
 
     @property
     def developer(self) -> str:
-        """The sender id of messages Studio sends for the developer (it may call any plugin):
-        the test harness's driver, so a plugin can never take it."""
-        from logomesh_studio.testing import DRIVER  # cheap once the runtime is imported
-
-        return DRIVER
+        """The sender id of messages Studio sends for the developer (Send As..., plugin
+        panels): it may call any plugin."""
+        return DEVELOPER
 
     def _set_state(self, state: ClientState) -> None:
         if state != self._state:
@@ -297,7 +291,7 @@ class RuntimeClient(QObject):
         # Studio can ask: a reload that widens a plugin's permissions waits for approval.
         config = dataclasses.replace(self._config or RuntimeConfig(), permission_changes=ASK)
         runtime = RuntimeThread(self._workspace, config)
-        runtime.host.bus.grant(self.developer, DEVELOPER_PERMISSIONS)
+        runtime.host.bus.grant(DEVELOPER, list(DEVELOPER_PERMISSIONS))
         self._runtime = runtime
         self._unsubscribe = runtime.events.subscribe(self._enqueue)
         self.watching = False

@@ -174,7 +174,9 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(messages, orchestration)
         messages.raise_()
         logs.raise_()
-        self.resizeDocks([plugins, messages], [440, 900], Qt.Orientation.Horizontal)
+        # Shares of the window (it is not sized yet): the plugin tree's six columns fit
+        # without scrolling in the first window on a 1280x800 screen.
+        self.resizeDocks([plugins, messages], [500, 800], Qt.Orientation.Horizontal)
         self.resizeDocks([messages, logs], [560, 300], Qt.Orientation.Vertical)
 
     def _action(self, name: str, text: str, icon_name: str, tip: str,

@@ -527,3 +527,27 @@ def test_plugin_code_only_of_a_quiet_workspace_is_the_plugins_own_time(workspace
     shown = {profile.frames[i] for sample in mine.samples for i in sample.stack}
     assert {f.name for f in shown} == {"TestPlugin.work"}
     assert all(Path(f.file).is_relative_to(folder) for f in shown)
+
+
+def test_plugin_code_only_of_a_recording_keeps_just_its_plugin_folders(tmp_path):
+    folder = tmp_path / "ws" / "busy"
+    frames = [Frame("drive", str(tmp_path / "scripts" / "drive.py"), 3),
+              Frame("work", str(folder / "busy.py"), 7),
+              Frame("feature_import", "shibokensupport/feature.py", 1)]
+    samples = [Sample((0, 1), 0.002, "busy"), Sample((0,), 0.001), Sample((2, 0), 0.001)]
+    recorded = Profile(frames, samples, plugin_roots={"busy": str(folder)})
+    assert recorded.plugin_code_only().samples == [Sample((1,), 0.002, "busy")]
+    # Without the folders (an imported file), code that is not a library's is kept.
+    imported = Profile(frames, samples)
+    assert [s.stack for s in imported.plugin_code_only().samples] == [(0, 1), (0,), (0,)]
+
+    path = tmp_path / "busy.speedscope.json"
+    recorded.save_speedscope(path)
+    assert Profile.from_speedscope(path).plugin_roots == {"busy": str(folder)}
+
+
+def test_a_recording_remembers_its_plugin_folders(plugins):
+    alpha, _beta, roots = plugins
+    with Profiler(interval=0.001, plugin_roots=roots) as profiler:
+        alpha.work(UNIT // 4)
+    assert profiler.profile.plugin_roots == roots

@@ -155,12 +155,13 @@ def test_plugin_column_never_collapses_below_its_names(studio, workspace):
     assert pane.name_column_width() > needed
 
     dock = studio.window.docks["plugins"]
-    studio.window.resizeDocks([dock], [160], Qt.Orientation.Horizontal)  # a narrow pane
-    studio.qtbot.waitUntil(lambda: pane.tree.viewport().width() < 200, timeout=TIMEOUT_MS)
+    others = sum(header.sectionSize(c) for c in range(1, header.count()))
+    narrow = pane.name_column_width() + others - 100  # too narrow for every column
+    studio.window.resizeDocks([dock], [120], Qt.Orientation.Horizontal)
+    studio.qtbot.waitUntil(lambda: pane.tree.viewport().width() < narrow, timeout=TIMEOUT_MS)
     assert header.sectionSize(0) >= pane.name_column_width()
     assert pane.tree.horizontalScrollBar().maximum() > 0  # it scrolls instead
 
-    others = sum(header.sectionSize(c) for c in range(1, header.count()))
     roomy = pane.name_column_width() + others + 100
     studio.window.resize(2 * roomy + 600, 666)
     studio.qtbot.waitUntil(lambda: dock.width() + studio.window.docks["messages"].width()

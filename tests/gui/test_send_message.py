@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QMenu
 
+from logomesh_studio.runtime.senders import DEVELOPER
 from logomesh_studio.studio.panes.message_model import DEVELOPER_NAME, MessageTableModel
 
 TIMEOUT_MS = 10_000
@@ -33,7 +34,7 @@ def test_studio_developer_is_the_default_sender_and_may_call_any_plugin(studio, 
     studio.open(two_plugins.root)
     dialog = studio.window.messages.open_composer()
     assert dialog.source_combo.currentText() == DEVELOPER_NAME
-    assert dialog.source() == studio.client.developer
+    assert dialog.source() == DEVELOPER
     dialog.set_target("alpha")
     dialog.type_combo.setCurrentText("ping")
     dialog.payload_edit.setPlainText('{"from": "me"}')
@@ -46,7 +47,7 @@ def test_studio_developer_is_the_default_sender_and_may_call_any_plugin(studio, 
     studio.qtbot.waitUntil(lambda: pane.model.total == 1, timeout=TIMEOUT_MS)
     record = pane.model.records[-1]
     assert (record.source, record.target, record.outcome) == (
-        studio.client.developer, "alpha", "ok")
+        DEVELOPER, "alpha", "ok")
     assert pane.model.index(0, MessageTableModel.SOURCE).data() == DEVELOPER_NAME
     pane.table.selectRow(0)
     assert DEVELOPER_NAME in pane.detail_title.text()
@@ -67,14 +68,14 @@ def test_a_plugin_chosen_as_sender_keeps_its_permissions(studio, two_plugins):
 
 def test_developer_messages_replay_as_the_developer(studio, two_plugins):
     studio.open(two_plugins.root)
-    assert studio.send(studio.client.developer, "beta", "ping", 7) == {"pong": 7}
+    assert studio.send(DEVELOPER, "beta", "ping", 7) == {"pong": 7}
     pane = studio.window.messages
     studio.qtbot.waitUntil(lambda: pane.model.total == 1, timeout=TIMEOUT_MS)
     pane.table.selectRow(0)
     pane.action_replay.trigger()
     studio.qtbot.waitUntil(lambda: pane.model.total == 2, timeout=TIMEOUT_MS)
     assert [r.outcome for r in pane.model.records] == ["ok", "ok"]
-    assert {r.source for r in pane.model.records} == {studio.client.developer}
+    assert {r.source for r in pane.model.records} == {DEVELOPER}
 
 
 def _right_click_plugin(studio, plugin_id: str) -> QMenu:
@@ -121,12 +122,9 @@ def test_right_click_on_a_plugin_sends_it_a_message_with_its_types_listed(studio
 
 
 def test_the_inspector_names_only_the_developer_sender_specially():
-    model = MessageTableModel()
-    model.developer = "@studio"
-    assert model.sender_name("@studio") == DEVELOPER_NAME
-    assert model.sender_name("alpha") == "alpha"
-    model.developer = ""
-    assert model.sender_name("") == ""
+    assert MessageTableModel.sender_name(DEVELOPER) == DEVELOPER_NAME
+    assert MessageTableModel.sender_name("alpha") == "alpha"
+    assert MessageTableModel.sender_name("") == ""
 
 
 def test_send_message_is_offered_only_for_a_running_plugin(studio, workspace):

@@ -10,6 +10,7 @@ from PySide6.QtGui import QBrush
 
 from logomesh_studio.runtime.bus import Outcome
 from logomesh_studio.runtime.events import MessageRecorded
+from logomesh_studio.runtime.senders import DEVELOPER
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.formatting import clock, human_duration, human_size
 from logomesh_studio.studio.widgets.record_table import Column, RecordTableModel
@@ -33,8 +34,6 @@ class MessageTableModel(RecordTableModel[MessageRecorded]):
     SOURCE, OUTCOME = 1, 6
 
     def __init__(self, capacity: int = 10_000, parent: QObject | None = None) -> None:
-        self.developer = ""
-        """The developer sender's id: its messages show as :data:`DEVELOPER_NAME`."""
         columns: tuple[Column[MessageRecorded], ...] = (
             Column("Time", lambda m: clock(m.time)),
             Column("Source", lambda m: self.sender_name(m.source)),
@@ -46,9 +45,10 @@ class MessageTableModel(RecordTableModel[MessageRecorded]):
         )
         super().__init__(columns, capacity, parent)
 
-    def sender_name(self, source: str) -> str:
-        """``source`` as the inspector shows it."""
-        return DEVELOPER_NAME if source and source == self.developer else source
+    @staticmethod
+    def sender_name(source: str) -> str:
+        """``source`` as the inspector shows it: the developer sender by name."""
+        return DEVELOPER_NAME if source == DEVELOPER else source
 
     def record_data(self, record: MessageRecorded, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ForegroundRole and (

@@ -45,7 +45,7 @@ __all__ = ["MessageFilter", "MessageTableModel", "MessagesPane"]
 EMPTY_HINT = (
     "<p><b>No messages yet.</b></p>"
     '<p><a href="send">Send As…</a> (Ctrl+Shift+M) sends one as Studio, which may call any '
-    "plugin; or right-click a plugin in the Plugins pane and choose <i>Send Message…</i>.</p>"
+    "plugin, or right-click a plugin in the Plugins pane: <i>Send Message…</i></p>"
     "<p>Messages your plugins send each other, and those of an orchestration run, "
     "appear here as they happen.</p>")
 NO_MATCH_HINT = "<p>No message matches the filters.</p>"
@@ -290,7 +290,6 @@ class MessagesPane(QWidget):
                 combo.removeItem(1)
             combo.blockSignals(False)
         self.model.clear()
-        self.model.developer = self.client.developer if workspace else ""
         self._types.clear()
         self.skipped = 0
         self._update_count()

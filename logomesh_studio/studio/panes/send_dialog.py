@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from logomesh_studio.runtime.senders import DEVELOPER
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.panes.message_model import DEVELOPER_NAME
@@ -100,10 +101,10 @@ class SendDialog(QDialog):
     def set_plugins(self, infos: list[PluginInfo]) -> None:
         """List ``infos`` as senders and targets; the developer sender comes first."""
         self._infos = {info.id: info for info in infos}
-        source = self.source() if self.source_combo.count() else self.client.developer
+        source = self.source() if self.source_combo.count() else DEVELOPER
         target = self.target_combo.currentText()
         self.source_combo.clear()
-        self.source_combo.addItem(icon("app"), DEVELOPER_NAME, self.client.developer)
+        self.source_combo.addItem(icon("app"), DEVELOPER_NAME, DEVELOPER)
         for plugin_id in self._infos:
             self.source_combo.addItem(icon("plugin"), plugin_id, plugin_id)
         self.set_source(source)
