@@ -309,9 +309,9 @@ def test_a_plugin_with_id_test_does_not_break_the_harness(workspace):
         assert h.host.bus.history[-1].source == DEVELOPER
 
 
-def test_a_real_ctrl_c_still_stops_run_cleanly(workspace, tmp_path):
-    marker = tmp_path / "cleaned.txt"
-    workspace.plugin("tidy", FINE + f"""
+def _plugin_marking_its_cleanup(workspace, plugin_id: str, marker: Path) -> None:
+    """A plugin whose cleanup() appends a line to ``marker``."""
+    workspace.plugin(plugin_id, FINE + f"""
 
 def _cleanup(self):
     with open({str(marker)!r}, "a") as out:
@@ -320,22 +320,34 @@ def _cleanup(self):
 
 TestPlugin.cleanup = _cleanup
 """)
+
+
+def _interrupt_run(workspace, ready: str, timeout: float) -> tuple[int, str]:
+    """Start ``logomesh-studio run`` in a child, press Ctrl+C once a line starts with
+    ``ready``; the exit code and everything it printed."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     child = subprocess.Popen([sys.executable, "-m", "logomesh_studio.cli", "run",
                               str(workspace.root)], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, env=env)
     try:
         lines = []
-        for line in child.stdout:  # wait until the workspace is up
+        for line in child.stdout:
             lines.append(line)
-            if line.startswith("workspace"):
+            if line.startswith(ready):
                 break
         child.send_signal(signal.SIGINT)
-        rest, _ = child.communicate(timeout=60)
+        rest, _ = child.communicate(timeout=timeout)
     finally:
         child.kill()
-    assert child.returncode == 0, "".join(lines) + rest
-    assert "stopped   tidy (shutdown)" in rest and "Traceback" not in rest
+    return child.returncode, "".join(lines) + rest
+
+
+def test_a_real_ctrl_c_still_stops_run_cleanly(workspace, tmp_path):
+    marker = tmp_path / "cleaned.txt"
+    _plugin_marking_its_cleanup(workspace, "tidy", marker)
+    code, output = _interrupt_run(workspace, "workspace", timeout=60)  # once it is up
+    assert code == 0, output
+    assert "stopped   tidy (shutdown)" in output and "Traceback" not in output
     assert marker.read_text() == "cleaned\n"
 
 
@@ -548,31 +560,10 @@ def test_sync_code_stuck_in_cleanup_is_stopped_and_the_others_clean_up(workspace
 
 def test_ctrl_c_stops_run_while_a_plugin_is_stuck_in_initialize(workspace, tmp_path):
     marker = tmp_path / "cleaned.txt"
-    workspace.plugin("alpha", FINE + f"""
-
-def _cleanup(self):
-    with open({str(marker)!r}, "a") as out:
-        out.write("cleaned\\n")
-
-
-TestPlugin.cleanup = _cleanup
-""")
+    _plugin_marking_its_cleanup(workspace, "alpha", marker)
     workspace.plugin("stuck", STUCK.format(method="initialize", how="spin"))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    child = subprocess.Popen([sys.executable, "-m", "logomesh_studio.cli", "run",
-                              str(workspace.root)], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        lines = []
-        for line in child.stdout:  # the default lifecycle timeout is 30 s: no waiting for it
-            lines.append(line)
-            if line.startswith("spinning"):
-                break
-        child.send_signal(signal.SIGINT)
-        rest, _ = child.communicate(timeout=20)
-    finally:
-        child.kill()
-    output = "".join(lines) + rest
+    # The default lifecycle timeout is 30 s: Ctrl+C must not wait for it.
+    _code, output = _interrupt_run(workspace, "spinning", timeout=20)
     assert "FAILED    stuck: initialize: TimeoutError: initialize() did not return" in output
     assert "stopped   alpha (shutdown)" in output
     assert marker.read_text() == "cleaned\n"
