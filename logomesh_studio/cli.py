@@ -17,6 +17,8 @@
                                                 run plugins' tests with coverage
     logomesh-studio testgen WORKSPACE PLUGIN --from RECORDING [-o FILE]
                                                 regression tests from "run --json" traffic
+    logomesh-studio package WORKSPACE --name NAME [--gui | --headless] [--orchestration FILE]
+                                                ship the workspace as a standalone app
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ EXTRA_COMMANDS = {"orchestrate": "logomesh_studio.orchestration.commands",
                   "send": "logomesh_studio.devtools.commands",
                   "new": "logomesh_studio.devtools.scaffold",
                   "test": "logomesh_studio.devtools.testrun",
-                  "testgen": "logomesh_studio.devtools.testgen"}
+                  "testgen": "logomesh_studio.devtools.testgen",
+                  "package": "logomesh_studio.bundle.commands"}
 SUBCOMMANDS = ("check", "run", *EXTRA_COMMANDS)
 """The subcommands ``main`` dispatches without building every subparser first."""
 

@@ -1,5 +1,6 @@
 """Find the data that travels with the package without importing Qt: ``resources/``
-(icons, theme, plugin templates) and ``plugins/`` (the example workspace).
+(icons, theme, plugin templates), ``plugins/`` (the example workspace) and
+``packaging/logomesh.spec`` (for ``logomesh-studio package``).
 
 Both folders live at the repository root. The wheel maps them under the package, as
 ``logomesh_studio/_data/resources`` and ``logomesh_studio/_data/plugins``
@@ -20,7 +21,8 @@ __all__ = ["PACKAGE_DATA", "data_dir", "resource_path", "resources_dir"]
 PACKAGE_DATA = "_data"
 """The folder under ``logomesh_studio/`` that holds ``resources/`` and ``plugins/`` in a
 wheel or a frozen app."""
-_MARKERS = {"resources": "icons", "plugins": "text-pipeline.orchestration.yaml"}
+_MARKERS = {"resources": "icons", "plugins": "text-pipeline.orchestration.yaml",
+            "packaging": "logomesh.spec"}
 """A file or folder each data folder has, so a stray empty folder is not taken for it."""
 
 
@@ -35,7 +37,7 @@ def _candidates(name: str) -> list[Path]:
 
 @functools.cache
 def data_dir(name: str) -> Path:
-    """The data folder ``name`` (``resources`` or ``plugins``); raises FileNotFoundError
+    """The data folder ``name`` (``resources``, ``plugins`` or ``packaging``); raises FileNotFoundError
     naming where it looked."""
     candidates = _candidates(name)
     for path in candidates:

@@ -127,11 +127,22 @@ def _check_permission(value: str) -> str:
     return value
 
 
+_MODULE_PATTERN = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
+
+
+def _check_module(value: str) -> str:
+    if not _MODULE_PATTERN.match(value):
+        raise ValueError(f"{value[:60]!r} is not a module name to import (e.g. 'numpy' or "
+                         "'yaml', not a distribution name like 'PyYAML>=6')")
+    return value
+
+
 # Each item is checked on its own, so every bad item is reported, at its own index/key.
 _Capability = Annotated[str, AfterValidator(_check_capability)]
 _DependencyId = Annotated[str, AfterValidator(_check_dependency_id)]
 _Specifier = Annotated[str, AfterValidator(_check_specifier)]
 _Permission = Annotated[str, AfterValidator(_check_permission)]
+_Module = Annotated[str, AfterValidator(_check_module)]
 
 
 class UiSection(BaseModel):
@@ -172,6 +183,9 @@ class Manifest(BaseModel):
     priority: int = 0
     config: dict[str, Any] = Field(default_factory=dict)
     ui: UiSection | None = None
+    requires: list[_Module] = Field(default_factory=list)
+    """Modules the plugin imports that reading its imports cannot see (imported by name
+    at run time); ``logomesh-studio package`` bundles them."""
 
     @field_validator("id")
     @classmethod

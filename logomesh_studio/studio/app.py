@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
@@ -22,8 +23,12 @@ from logomesh_studio.examples import example_workspace
 from logomesh_studio.runtime.events import WorkspaceLoaded
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.main_window import MainWindow
+from logomesh_studio.studio.platform_check import xcb_problem
 from logomesh_studio.studio.resources import icon
 from logomesh_studio.studio.theme import ThemeController
+
+if TYPE_CHECKING:
+    from logomesh_studio.bundle.selftest import SelfTest
 
 ORGANIZATION = "LogoMesh"
 APPLICATION = "LogoMesh Studio"
@@ -32,6 +37,11 @@ EXIT_AFTER = "LOGOMESH_STUDIO_EXIT_AFTER"
 
 def create_application(argv: list[str] | None = None) -> QApplication:
     existing = QApplication.instance()
+    if not isinstance(existing, QApplication):
+        # Qt aborts with a generic message when its xcb plugin lacks a library: name it.
+        problem = xcb_problem(argv if argv is not None else sys.argv)
+        if problem is not None:
+            raise SystemExit(f"logomesh-studio: {problem}")
     app = existing if isinstance(existing, QApplication) else QApplication(
         argv if argv is not None else sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
@@ -67,8 +77,9 @@ def _exit_after(window: MainWindow, client: RuntimeClient, when: str) -> None:
     app.setQuitOnLastWindowClosed(True)
 
 
-def main(workspace: Path | None = None) -> int:
-    """Open the Studio window on ``workspace`` (default: the bundled examples)."""
+def main(workspace: Path | None = None, self_test: SelfTest | None = None) -> int:
+    """Open the Studio window on ``workspace`` (default: the bundled examples). With
+    ``self_test``, run it once the workspace loaded, then quit (``--self-test``)."""
     app = create_application()
     settings = QSettings()
     theme = ThemeController(app, str(settings.value("theme", "system")))
@@ -78,6 +89,10 @@ def main(workspace: Path | None = None) -> int:
     exit_after = os.environ.get(EXIT_AFTER)
     if exit_after:
         _exit_after(window, client, exit_after)
+    if self_test is not None:
+        from logomesh_studio.studio.selftest import attach
+
+        attach(window, client, self_test)
     window.show()
     # Paint the window first, then load the event-loop bridge and (in open) the runtime.
     app.processEvents()

@@ -481,6 +481,10 @@ class MainWindow(QMainWindow):
         for name in _LAZY_PANES:
             self._lazy_pane(name)
 
+    def build_all_panes(self) -> None:
+        """Build every pane now, the lazily built ones too (the self-test opens them all)."""
+        self._build_lazy_panes()
+
     def _raise_dock(self, name: str) -> None:
         self.docks[name].show()
         self.docks[name].raise_()

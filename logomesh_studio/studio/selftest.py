@@ -1,0 +1,91 @@
+"""The Studio window's part of ``--self-test`` (see :mod:`logomesh_studio.bundle.selftest`).
+
+Once the workspace has loaded and the plugin list (with any plugin panels) is in, every
+dock the window has is opened once, whatever helpers or plugins added it: the lazily
+built panes are built, each dock is shown and painted, and a traceback written meanwhile
+is charged to that pane. Then every plugin gets its messages and the window closes.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QDockWidget, QPlainTextEdit
+
+from logomesh_studio.bundle.selftest import SelfTest, send_every_type
+from logomesh_studio.runtime.events import WorkspaceLoaded
+from logomesh_studio.studio.client import RuntimeClient
+from logomesh_studio.studio.main_window import MainWindow
+
+__all__ = ["attach", "open_every_pane"]
+
+LIST_PATIENCE = 15.0
+"""Seconds to wait, after the workspace loaded, for the window to list its plugins."""
+
+
+def open_every_pane(window: MainWindow, test: SelfTest) -> None:
+    """Build the lazily built panes, then show and paint every dock of ``window`` once."""
+    app = QApplication.instance()
+    assert app is not None
+    try:
+        window.build_all_panes()
+    except Exception as exc:  # noqa: BLE001  # a pane that cannot build is what we look for
+        test.fail(f"a pane failed to build: {type(exc).__name__}: {exc}")
+    app.processEvents()
+    for last in test.take_tracebacks():  # written while starting, before any pane opened
+        test.fail(f"traceback on stderr while starting: {last}")
+    docks = window.findChildren(QDockWidget)
+    for dock in sorted(docks, key=lambda d: d.objectName()):
+        title = dock.windowTitle() or dock.objectName()
+        dock.show()
+        dock.raise_()
+        app.processEvents()
+        widget = dock.widget()
+        failed = [*test.take_tracebacks()]
+        if widget is None or not widget.isVisible():
+            failed.append("did not show")
+        elif isinstance(widget, QPlainTextEdit) and widget.objectName() == "panel_error":
+            failed.append(widget.toPlainText().strip().splitlines()[-1])
+        if failed:
+            test.fail(f"pane {title!r}: {'; '.join(failed)}")
+        else:
+            test.ok(f"pane {title!r} opened ({type(widget).__name__})")
+    if not docks:
+        test.fail("the window has no panes")
+
+
+def attach(window: MainWindow, client: RuntimeClient, test: SelfTest) -> None:
+    """Run the self-test in ``window`` once its workspace has loaded, then close it."""
+    timer = QTimer(window)
+    timer.setInterval(50)
+    state: dict[str, object] = {}
+
+    def listed() -> bool:
+        event = state["event"]
+        assert isinstance(event, WorkspaceLoaded)
+        return {info.id for info in client.plugin_infos} >= set(event.running)
+
+    def run() -> None:
+        event = state["event"]
+        assert isinstance(event, WorkspaceLoaded)
+        if not listed() and time.monotonic() < float(state["deadline"]):  # type: ignore[arg-type]
+            return
+        timer.stop()
+        try:
+            errors = {info.id: info.error for info in client.plugin_infos}
+            test.check_loaded(list(event.running), list(event.failed), errors)
+            if not listed():
+                test.fail(f"the plugin tree did not list every plugin within {LIST_PATIENCE} s")
+            open_every_pane(window, test)
+            if client.runtime is not None:
+                send_every_type(client.runtime, test)
+        finally:
+            window.close()
+
+    def loaded(event: WorkspaceLoaded) -> None:
+        state.update(event=event, deadline=time.monotonic() + LIST_PATIENCE)
+        timer.start()
+
+    timer.timeout.connect(run)
+    client.sig_workspace_loaded.connect(loaded)
