@@ -18,7 +18,7 @@ import pytest
 from logomesh_studio.bundle.build import AppRecipe, build
 from logomesh_studio.examples import example_workspace
 
-pytestmark = pytest.mark.packaging
+pytestmark = [pytest.mark.packaging, pytest.mark.timeout(1800)]  # minutes under load
 
 GOOD_INPUT = '{"id": "d1", "text": "To be, or not to be: that is the question."}'
 PANES = {"Plugins", "Messages", "Logs", "Reloads", "Debugger", "Profiler", "Editor", "Tests",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.packaging
+pytestmark = [pytest.mark.packaging, pytest.mark.timeout(1800)]  # minutes under load
 
 REPO = Path(__file__).resolve().parents[2]
 
