@@ -7,6 +7,7 @@ A failure in one plugin's import, ``initialize`` or ``cleanup`` marks that plugi
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import sys
 import time
@@ -225,7 +226,10 @@ class PluginHost:
         logger = logging.Logger(f"logomesh.plugin.{record.id}", logging.DEBUG)
         logger.addFilter(_PluginStamp(record.id))
         logger.addHandler(self._log_handler)
-        return sdk.PluginContext(record.id, record.source.manifest.config, logger)
+        # A deep copy: the manifest is shared (load_manifest caches it while the file is
+        # unchanged), so what a plugin does to its config must not reach the next version.
+        return sdk.PluginContext(record.id, copy.deepcopy(record.source.manifest.config),
+                                 logger)
 
     async def instantiate(self, record: PluginRecord) -> LoadedPlugin:
         """Import and construct the plugin (not yet initialized); raises PluginLoadError."""

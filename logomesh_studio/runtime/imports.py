@@ -30,6 +30,7 @@ from typing import Any
 
 from logomesh_studio.runtime.discovery import PluginSource
 from logomesh_studio.runtime.manifest import Problem
+from logomesh_studio.runtime.plugin_files import is_under, real_prefix
 
 _NOT_MODULES = frozenset({"tests", "conftest", "setup", "__pycache__"})
 """Folder members that are never imported as the plugin's code (so never a conflict)."""
@@ -153,7 +154,7 @@ class PluginImporter(importlib.abc.MetaPathFinder):
         if source.origin != "workspace":
             return {}
         modules = top_level_modules(source.import_root)
-        prefix = os.path.join(os.path.realpath(source.import_root), "")
+        prefix = real_prefix(source.import_root)
         for name, path in modules.items():
             clash = _stdlib_clash(name, path)
             if clash:
@@ -168,7 +169,7 @@ class PluginImporter(importlib.abc.MetaPathFinder):
                     "and this one would replace it; give this plugin's module a unique name",
                     str(path))
             file = getattr(module, "__file__", None) or "(built in)"
-            if os.path.realpath(file).startswith(prefix):
+            if is_under(file, source.import_root):
                 continue  # its own, still imported (a reload purges it first)
             owner = self._plugins.get(name)
             if owner is not None:
