@@ -30,7 +30,7 @@ class RuntimeConfig:
     burst_quiet: float = 0.1
     """Seconds without file events that end a burst (a checkout, a formatter run,
     rapid saves): its trailing reload waits for them."""
-    settle: float = 0.002
+    settle: float = 0.0005
     """Seconds from a completed save (close after write, rename onto the file) to the
     reload, so events already queued join the same batch."""
     permission_changes: str = "refuse"

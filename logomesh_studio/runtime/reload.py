@@ -124,7 +124,8 @@ class Reloader:
                     self._hashes[record.id] = content_hash(record.source.folder)
             debouncer = SaveDebouncer(self._apply, config.settle, config.debounce,
                                       config.burst_quiet)
-            watcher = WorkspaceWatcher(workspace, asyncio.get_running_loop(), debouncer.post)
+            watcher = WorkspaceWatcher(workspace, asyncio.get_running_loop(), debouncer.post,
+                                       debouncer.observed)
             await asyncio.to_thread(watcher.start)
             self._watcher, self._debouncer = watcher, debouncer
             for folder in self._folders.values():
@@ -362,6 +363,8 @@ class Reloader:
             purge_modules(old_modules)
             if changed:
                 drop_bytecode(plan.source.folder)
+            else:
+                host.importer.unchanged(plan.source)
             watch.lap("unload")
             loaded = await host.instantiate(staging)
             watch.lap("import")
