@@ -22,8 +22,9 @@ class RuntimeConfig:
     history_text_limit: int = 64 * 1024
     """Characters of payload/response JSON a history record keeps (the rest is cut)."""
     max_inflight_calls: int = 1000
-    """Calls one sender may have in flight at once; beyond it a call raises Overloaded
-    (a plugin flooding the bridge is refused while other plugins' calls go on)."""
+    """Calls one sender may have in flight at once, running or waiting for its fair
+    turn (see bus.py); beyond it a call raises Overloaded (a plugin flooding the bridge
+    is refused while other plugins' calls go on)."""
     debounce: float = 0.020
     """Seconds of quiet that end a change on platforms without close-after-write
     events (see runtime/debounce.py)."""
