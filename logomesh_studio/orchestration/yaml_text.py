@@ -14,9 +14,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import CommentMark
+from ruamel.yaml.representer import RoundTripRepresenter
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.scalarbool import ScalarBoolean
+from ruamel.yaml.scalarint import OctalInt
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 
@@ -55,9 +61,73 @@ def indentation(text: str) -> tuple[int, int, int]:
     return mapping, offset + 2, offset
 
 
+class PyYAMLResolver(VersionedResolver):
+    """ruamel's resolver with PyYAML's implicit types, so the editor and the engine agree.
+
+    The engine reads files with PyYAML (YAML 1.1: ``yes``/``no``/``on``/``off`` are
+    booleans, ``010`` is octal 8, ``1:30`` is 90); ruamel reads YAML 1.2 by default
+    (``yes`` is a string, ``010`` is 10). Reading and writing through PyYAML's own
+    table means the editor sees every value as the engine will, and a string like
+    ``"yes"`` that PyYAML would read as a boolean is written quoted. Setting ruamel's
+    ``version`` instead would write a ``%YAML 1.1`` directive into the file.
+    """
+
+    processing_version = (1, 1)  # how ruamel's constructor reads ints and floats
+
+    @property
+    def versioned_resolver(self) -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
+        return _PYYAML_RESOLVERS
+
+
+_PYYAML_RESOLVERS: dict[Any, list[tuple[str, re.Pattern[str]]]] = {
+    first: list(entries) for first, entries in pyyaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+class SpelledBool(ScalarBoolean):
+    """A boolean written another way than ``true``/``false`` (``yes``, ``Off``...),
+    kept so that an edit elsewhere in the file does not respell it."""
+
+    spelling: str
+
+    def __new__(cls, value: bool, spelling: str) -> SpelledBool:
+        made: SpelledBool = super().__new__(cls, value)
+        made.spelling = spelling
+        return made
+
+    def __getnewargs__(self) -> tuple[bool, str]:  # type: ignore[override]  # deepcopy, pickle
+        return bool(self), self.spelling
+
+
+class _Constructor(RoundTripConstructor):
+    def construct_yaml_bool(self, node: Any) -> Any:
+        value = super().construct_yaml_bool(node)
+        if node.value in ("true", "false") or not isinstance(value, bool):
+            return value
+        return SpelledBool(value, node.value)
+
+
+class _Representer(RoundTripRepresenter):
+    def represent_spelled_bool(self, data: SpelledBool) -> Any:
+        return self.represent_scalar("tag:yaml.org,2002:bool", data.spelling)
+
+    def represent_octal_int(self, data: Any) -> Any:
+        """Octal as YAML 1.1 (and PyYAML) writes it: ``010``, not 1.2's ``0o10``."""
+        digits = f"{data:0{data._width}o}" if data._width is not None else format(data, "o")
+        return self.insert_underscore("0", digits, data._underscore,
+                                      anchor=data.yaml_anchor(any=True))
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:bool", _Constructor.construct_yaml_bool)
+_Representer.add_representer(SpelledBool, _Representer.represent_spelled_bool)
+_Representer.add_representer(OctalInt, _Representer.represent_octal_int)
+
+
 def make_yaml(text: str = "") -> YAML:
     """A round-trip YAML instance with ``text``'s indentation, no line wrapping."""
     yaml = YAML(typ="rt")
+    yaml.Resolver = PyYAMLResolver
+    yaml.Constructor = _Constructor
+    yaml.Representer = _Representer
     yaml.preserve_quotes = True
     mapping, sequence, offset = indentation(text)
     yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
@@ -80,6 +150,8 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, ScalarBoolean):
+        return bool(value)
     if isinstance(value, str):
         return str(value)
     if isinstance(value, int):

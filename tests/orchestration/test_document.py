@@ -369,3 +369,50 @@ def test_problems_report_duplicate_keys_and_edits_wait_for_the_fix(tmp_path):
                for p in document.problems())
     with pytest.raises(ValueError, match="fixed"):
         document.add_phase("a", "sequential")
+
+
+YAML_11_SCALARS = """\
+name: scalars
+initiator: boss
+participants: [alpha]
+phases:
+- name: p
+  mode: sequential
+  required: no       # YAML 1.1 (PyYAML, the engine): false; YAML 1.2: the string "no"
+  tasks:
+  - name: t
+    target: alpha
+    type: work
+    required: On
+    timeout: 010     # octal in YAML 1.1: 8 seconds
+    input: {flags: [yes, No, off, y, n], mode: 0755, time: 1:30, big: 1e3, ok: true}
+"""
+
+
+def test_the_document_reads_every_scalar_as_the_engine_does(tmp_path):
+    path = write(tmp_path, YAML_11_SCALARS)
+    document = OrchestrationDocument.load(path)
+    engine = loads(path.read_text()).document.to_json()
+    document.set_position("t", 1, 2)  # now read from the round-trip tree
+    edited = document.data()
+    assert edited["phases"][0]["required"] is False
+    task = edited["phases"][0]["tasks"][0]
+    assert task["required"] is True and task["timeout"] == 8
+    assert task["input"] == {"flags": [True, False, False, "y", "n"], "mode": 0o755, "time": 90,
+                             "big": "1e3", "ok": True}
+    assert task["input"] == engine["phases"][0]["tasks"][0]["input"]
+    assert document.problems() == []
+
+
+def test_an_edit_keeps_yes_no_spellings_and_quotes_strings_the_engine_would_read_as_bools(
+        tmp_path):
+    document = OrchestrationDocument.load(write(tmp_path, YAML_11_SCALARS))
+    document.set_task("p", "t", input={"answer": "yes", "mode": "010", "flag": "on"},
+                      condition="input != None")
+    assert sorted(changed_lines(YAML_11_SCALARS, document.text())) == [
+        '+    condition: "input != None"',
+        "+    input: {answer: 'yes', mode: '010', flag: 'on'}",
+        "-    input: {flags: [yes, No, off, y, n], mode: 0755, time: 1:30, big: 1e3, ok: true}"]
+    task = loads(document.text()).document.phases[0].tasks[0]
+    assert task.input == {"answer": "yes", "mode": "010", "flag": "on"}
+    assert task.required is True and task.timeout == 8
