@@ -29,12 +29,15 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from logomesh_studio.orchestration import graph as graphs
 from logomesh_studio.orchestration import yaml_text
+from logomesh_studio.orchestration.conditions import rename_name
 from logomesh_studio.orchestration.io import _compose as compose
 from logomesh_studio.orchestration.model import PLUGIN_ID, Phase, Problem, Task
 from logomesh_studio.orchestration.validation import check_all
 from logomesh_studio.orchestration.workspace_view import WorkspaceView
 from logomesh_studio.runtime.payload import find_invalid
+from logomesh_studio.runtime.templates import rename_reference
 
 TASK_FIELDS = tuple(Task.model_fields)
 PHASE_FIELDS = tuple(name for name in Phase.model_fields if name != "tasks")
@@ -251,7 +254,12 @@ class OrchestrationDocument:
         self._apply(f"add task {name}", *_chain(steps))
 
     def set_task(self, phase: str, task: str, **fields: Any) -> None:
-        """Set fields of a task (``None`` removes an optional one); renaming moves its layout."""
+        """Set fields of a task (``None`` removes an optional one).
+
+        Renaming a task moves its layout entry and, when the task writes its name to the
+        context (no ``output_mapping``), points the ``${old...}`` references and condition
+        names of the tasks reading it at the new name, all in the same undo step.
+        """
         self._tree()
         _, found = self._phase(phase)
         t, old = self._task_in(found, task)
@@ -271,6 +279,9 @@ class OrchestrationDocument:
         steps = [self._replace(self._seq(found, "tasks"), t, new)]
         if new_name is not None and new_name != task:
             steps += self._rename_layout(task, new_name)
+            if graphs.writes(yaml_text.plain(old)) == (task,) and \
+                    graphs.writes(yaml_text.plain(new)) == (new_name,):
+                steps += self._rename_readers(task, new_name)
         self._apply(f"edit task {task}", *_chain(steps))
 
     def set_phase(self, phase: str, **fields: Any) -> None:
@@ -534,6 +545,26 @@ class OrchestrationDocument:
         renamed.fa.set_block_style()
         return [_set_key(self._root, LAYOUT, renamed)]
 
+    def _rename_readers(self, old: str, new: str) -> list[Edit]:
+        """Steps pointing the tasks that read context key ``old`` from task ``old`` at ``new``."""
+        readers = {edge.target for edge in graphs.build(self.data()).edges
+                   if edge.source == old and edge.key == old}
+        steps = []
+        for phase in self._seq(self._root, "phases"):
+            tasks = self._seq(phase, "tasks")
+            for t, task in enumerate(tasks):
+                if not isinstance(task, CommentedMap) or task.get("name") not in readers:
+                    continue
+                edited = copy.deepcopy(task)
+                if "input" in edited:
+                    edited["input"] = _map_strings(
+                        edited["input"], lambda text: rename_reference(text, old, new))
+                if isinstance(edited.get("condition"), str) and new.isidentifier():
+                    edited["condition"] = _map_strings(
+                        edited["condition"], lambda text: rename_name(text, old, new))
+                steps.append(self._replace(tasks, t, edited))
+        return steps
+
     def _drop_layout(self, node: str) -> list[tuple[Callable[[], None], Callable[[], None]]]:
         layout = self._root.get(LAYOUT)
         if not isinstance(layout, CommentedMap) or node not in layout:
@@ -653,6 +684,21 @@ def _update(mapping: CommentedMap, fields: dict[str, Any], order: tuple[str, ...
         else:
             mapping.insert(_rank(mapping, key, order), key, _quoted(value) if key == "condition"
                            else yaml_text.node(value))
+
+
+def _map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """``value`` (a round-trip node, changed in place) with ``change`` applied to every
+    string in it; a string keeps its quoting style."""
+    if isinstance(value, str):
+        changed = change(str(value))
+        return value if changed == value else type(value)(changed)
+    if isinstance(value, dict):
+        for key in value:
+            value[key] = _map_strings(value[key], change)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            value[index] = _map_strings(item, change)
+    return value
 
 
 def _rank(mapping: CommentedMap, key: str, order: tuple[str, ...]) -> int:

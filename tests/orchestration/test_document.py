@@ -416,3 +416,59 @@ def test_an_edit_keeps_yes_no_spellings_and_quotes_strings_the_engine_would_read
     task = loads(document.text()).document.phases[0].tasks[0]
     assert task.input == {"answer": "yes", "mode": "010", "flag": "on"}
     assert task.required is True and task.timeout == 8
+
+
+RENAMES = """\
+name: renames
+initiator: boss
+participants: [alpha]
+phases:
+- name: first
+  mode: sequential
+  tasks:
+  - name: fetch
+    target: alpha
+    type: work
+  - name: mapped
+    target: alpha
+    type: work
+    output_mapping: {words: text}
+- name: second
+  mode: sequential
+  tasks:
+  - name: use
+    target: alpha
+    type: work
+    input:
+      all: "${fetch}"
+      first: ['${fetch.items[0]}', "${ fetch }"]
+      note: "from ${fetch.text} ok"   # mixed text
+      other: "${input.fetch}"
+      words: "${words}"
+    condition: "fetch.count > 0 and 'fetch' != words"
+layout:
+  fetch: {x: 10, y: 20}
+"""
+
+
+def test_renaming_a_task_rewrites_the_references_to_it_in_one_undo_step(tmp_path):
+    document = OrchestrationDocument.load(write(tmp_path, RENAMES))
+    document.set_task("first", "fetch", name="download")
+    assert sorted(changed_lines(RENAMES, document.text())) == sorted([
+        "-  - name: fetch", "+  - name: download",
+        '-      all: "${fetch}"', '+      all: "${download}"',
+        """-      first: ['${fetch.items[0]}', "${ fetch }"]""",
+        """+      first: ['${download.items[0]}', "${ download }"]""",
+        '-      note: "from ${fetch.text} ok"   # mixed text',
+        '+      note: "from ${download.text} ok" # mixed text',  # the comment is kept
+        """-    condition: "fetch.count > 0 and 'fetch' != words\"""",
+        """+    condition: "download.count > 0 and 'fetch' != words\"""",
+        "-  fetch: {x: 10, y: 20}", "+  download: {x: 10, y: 20}"])
+    assert document.problems() == []
+    assert document.undo() and document.text() == RENAMES and not document.can_undo
+
+
+def test_renaming_a_task_with_an_output_mapping_leaves_references_to_its_keys(tmp_path):
+    document = OrchestrationDocument.load(write(tmp_path, RENAMES))
+    document.set_task("first", "mapped", name="mapper")
+    assert changed_lines(RENAMES, document.text()) == ["-  - name: mapped", "+  - name: mapper"]
