@@ -412,6 +412,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("plugins", nargs="*", metavar="PLUGIN", help="plugin ids (default: all)")
     parser.add_argument("-k", dest="pattern", metavar="PATTERN",
                         help="only tests matching this pytest -k expression")
+    parser.add_argument("--select", action="append", default=[], metavar="NODEID",
+                        help="only this test, by pytest node id relative to the workspace "
+                             "(e.g. counter/tests/test_counter.py::test_count); repeatable")
     parser.add_argument("--json", action="store_true",
                         help="print records as JSON lines (test, plugin_started, summary)")
     parser.add_argument("--no-coverage", dest="coverage", action="store_false",
@@ -425,8 +428,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def cmd_test(args: argparse.Namespace) -> int:
     """Run the tests and print records as they arrive; the exit code."""
     failed = False
-    records = run_tests(args.workspace, args.plugins, pattern=args.pattern,
-                        coverage=args.coverage, timeout=args.timeout)
+    records = run_tests(args.workspace, args.plugins, select=args.select,
+                        pattern=args.pattern, coverage=args.coverage, timeout=args.timeout)
     with closing(records):  # stops the test process however this loop ends
         try:
             for record in records:

@@ -195,6 +195,24 @@ def test_a_real_run_streams_results_then_coverage_and_runs_failed_again(
     assert outcome("test_halve") == FAILED and outcome("test_double") == PASSED
 
 
+def test_run_selected_runs_the_selected_test_by_node_id_not_its_namesakes(studio, workspace):
+    folder = make_plugin(workspace, "def test_same():\n    assert True\n")
+    (folder / "tests" / "test_other.py").write_text("def test_same():\n    assert False\n")
+    studio.open(workspace.root)
+    pane = studio.window.authoring.tests
+    pane.action_coverage.setChecked(False)
+    with studio.qtbot.waitSignal(pane.sig_run_finished, timeout=TIMEOUT_MS):
+        assert pane.run_all()
+    ran = []
+    pane.process.sig_record.connect(
+        lambda record: ran.append(record["nodeid"]) if record["kind"] == "test" else None)
+    pane.select_test("calc/tests/test_calc.py::test_same")
+    with studio.qtbot.waitSignal(pane.sig_run_finished, timeout=TIMEOUT_MS) as finished:
+        assert pane.run_selected()
+    assert ran == ["calc/tests/test_calc.py::test_same"]  # not calc/tests/test_other.py's
+    assert finished.args == [0]
+
+
 def test_rerun_on_save_runs_the_plugins_tests_after_its_reload(studio, workspace):
     folder = make_plugin(workspace, "def test_one():\n    assert True\n")
     studio.open(workspace.root)
