@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import difflib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -34,7 +34,7 @@ from logomesh_studio.orchestration import yaml_text
 from logomesh_studio.orchestration.conditions import rename_name
 from logomesh_studio.orchestration.io import _compose as compose
 from logomesh_studio.orchestration.model import PLUGIN_ID, Phase, Problem, Task
-from logomesh_studio.orchestration.validation import check_all
+from logomesh_studio.orchestration.validation import CheckCache, check_all
 from logomesh_studio.orchestration.workspace_view import WorkspaceView
 from logomesh_studio.runtime.payload import find_invalid
 from logomesh_studio.runtime.templates import rename_reference
@@ -110,14 +110,15 @@ class OrchestrationDocument:
         # Reading needs only PyYAML (libyaml, ~15x faster); the round-trip tree is built
         # by the first edit, so opening a big file to look at it stays fast.
         self._root: Any = None
-        self._loaded: tuple[Any, dict[tuple[Any, ...], int], list[Problem]] | None = None
+        self._loaded: tuple[Any, Mapping[tuple[Any, ...], int], list[Problem]] | None = None
         self._undo: list[_Step] = []
         self._redo: list[_Step] = []
         self._state = 0
         self._next_state = 1
         self._saved_state = 0
         self._texts: dict[int, str] = {0: text}
-        self._plain: tuple[int, dict[str, Any], dict[tuple[Any, ...], int]] | None = None
+        self._plain: tuple[int, dict[str, Any], Mapping[tuple[Any, ...], int]] | None = None
+        self._checks = CheckCache()
         self._reader = yaml_text.TreeReader()
         self._listeners: list[Callable[[str], None]] = []
 
@@ -188,7 +189,7 @@ class OrchestrationDocument:
             return data if isinstance(data, dict) else {}
         return self._tree_data()[0]
 
-    def _tree_data(self) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
+    def _tree_data(self) -> tuple[dict[str, Any], Mapping[tuple[Any, ...], int]]:
         if self._plain is None or self._plain[0] != self._state:
             self._plain = (self._state, *self._reader.read(self._root))
         return self._plain[1], self._plain[2]
@@ -440,13 +441,13 @@ class OrchestrationDocument:
             unreadable = []
             data, lines = self._tree_data()
         view = WorkspaceView.of(workspace) if workspace is not None else None
-        found = check_all(str(self.path or "<new>"), data, lines, view)
+        found = check_all(str(self.path or "<new>"), data, lines, view, self._checks)
         return [_located(problem, data) for problem in sorted(
             [*unreadable, *found], key=lambda p: (p.line, p.severity != "error"))]
 
     # -- internals --------------------------------------------------------------------------
 
-    def _read(self) -> tuple[Any, dict[tuple[Any, ...], int], list[Problem]]:
+    def _read(self) -> tuple[Any, Mapping[tuple[Any, ...], int], list[Problem]]:
         """The loaded text as PyYAML reads it: data, field lines, YAML-level problems."""
         if self._loaded is None:
             problems: list[Problem] = []

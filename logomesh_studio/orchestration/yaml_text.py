@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import yaml as pyyaml
@@ -244,15 +244,17 @@ class TreeReader:
 
     Edits never change a task's mapping in place (they swap in an edited copy), so a
     task's plain data and lines are kept per mapping object: after one edit of a
-    1,000-task file only that task is read again.
+    1,000-task file only that task is read again, and the same plain dict stands for
+    every unchanged task (so checks can keep their results per task too).
     """
 
     def __init__(self) -> None:
         self._tasks: dict[int, tuple[Any, Any, dict[tuple[Any, ...], int]]] = {}
 
-    def read(self, root: Any) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    def read(self, root: Any) -> tuple[Any, Mapping[tuple[Any, ...], int]]:
         """``(plain data, field path -> 1-based line)`` of ``root``."""
         lines: dict[tuple[Any, ...], int] = {}
+        tasks: dict[tuple[int, int], dict[tuple[Any, ...], int]] = {}
         if not isinstance(root, CommentedMap):
             return plain(root), lines
         used: dict[int, tuple[Any, Any, dict[tuple[Any, ...], int]]] = {}
@@ -262,17 +264,19 @@ class TreeReader:
         for key, value in root.items():
             _line(root, key, (), lines)
             if key == "phases" and isinstance(value, CommentedSeq):
-                data[key] = [self._phase(phase, (key, p), lines, used)
+                data[key] = [self._phase(phase, p, lines, tasks, used)
                              for p, phase in enumerate(value)]
                 _item_lines(value, (key,), lines)
             else:
                 data[key] = plain(value)
                 _all_lines(value, (key,), lines)
         self._tasks = used
-        return data, lines
+        return data, TreeLines(lines, tasks)
 
-    def _phase(self, phase: Any, loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int],
+    def _phase(self, phase: Any, p: int, lines: dict[tuple[Any, ...], int],
+               tasks: dict[tuple[int, int], dict[tuple[Any, ...], int]],
                used: dict[int, Any]) -> Any:
+        loc = ("phases", p)
         if not isinstance(phase, CommentedMap):
             _all_lines(phase, loc, lines)
             return plain(phase)
@@ -281,14 +285,14 @@ class TreeReader:
             _line(phase, key, loc, lines)
             if key == "tasks" and isinstance(value, CommentedSeq):
                 _item_lines(value, (*loc, key), lines)
-                out[key] = [self._task(task, (*loc, key, t), lines, used)
-                            for t, task in enumerate(value)]
+                out[key] = [self._task(task, (p, t), tasks, used) for t, task in enumerate(value)]
             else:
                 out[key] = plain(value)
                 _all_lines(value, (*loc, key), lines)
         return out
 
-    def _task(self, task: Any, loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int],
+    def _task(self, task: Any, where: tuple[int, int],
+              tasks: dict[tuple[int, int], dict[tuple[Any, ...], int]],
               used: dict[int, Any]) -> Any:
         cached = self._tasks.get(id(task))
         if cached is None or cached[0] is not task:
@@ -296,9 +300,44 @@ class TreeReader:
             _all_lines(task, (), relative)
             cached = (task, plain(task), relative)
         used[id(task)] = cached
-        for sub, line in cached[2].items():
-            lines[(*loc, *sub)] = line
+        tasks[where] = cached[2]
         return cached[1]
+
+
+class TreeLines(Mapping[tuple[Any, ...], int]):
+    """Field path -> line, with each task's fields looked up in that task's own table
+    (so reading the tree does not copy every field's line of every task)."""
+
+    def __init__(self, lines: dict[tuple[Any, ...], int],
+                 tasks: dict[tuple[int, int], dict[tuple[Any, ...], int]]) -> None:
+        self._lines = lines
+        self._tasks = tasks
+
+    def _split(self, loc: tuple[Any, ...]) -> tuple[dict[tuple[Any, ...], int], tuple[Any, ...]]:
+        if len(loc) > 4 and loc[0] == "phases" and loc[2] == "tasks":
+            table = self._tasks.get((loc[1], loc[3]))
+            if table is not None:
+                return table, loc[4:]
+        return self._lines, loc
+
+    def __getitem__(self, loc: tuple[Any, ...]) -> int:
+        table, key = self._split(tuple(loc))
+        return table[key]
+
+    def __contains__(self, loc: object) -> bool:
+        if not isinstance(loc, tuple):
+            return False
+        table, key = self._split(loc)
+        return key in table
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        yield from self._lines
+        for (p, t), table in self._tasks.items():
+            for sub in table:
+                yield ("phases", p, "tasks", t, *sub)
+
+    def __len__(self) -> int:
+        return len(self._lines) + sum(len(table) for table in self._tasks.values())
 
 
 def _line(mapping: CommentedMap, key: Any, loc: tuple[Any, ...],

@@ -472,3 +472,25 @@ def test_renaming_a_task_with_an_output_mapping_leaves_references_to_its_keys(tm
     document = OrchestrationDocument.load(write(tmp_path, RENAMES))
     document.set_task("first", "mapped", name="mapper")
     assert changed_lines(RENAMES, document.text()) == ["-  - name: mapped", "+  - name: mapper"]
+
+
+def test_problems_after_an_edit_check_again_only_the_edited_task(tmp_path, monkeypatch):
+    from logomesh_studio.orchestration import validation
+
+    document = OrchestrationDocument.load(write(tmp_path, HAND_WRITTEN))
+    document.set_task("first", "two", input={"nested": "${nowhere}"})
+    [before] = document.problems()
+    validated = []
+    real = validation.Task.model_validate
+    monkeypatch.setattr(validation.Task, "model_validate",
+                        lambda data, **kw: validated.append(data["name"]) or real(data, **kw))
+
+    document.set_task("second", "three", condition="len(")
+    validated.clear()  # the edit itself checked its fields
+    problems = document.problems()
+
+    assert validated == ["three"]  # "one" and "two" were not validated again
+    assert before in problems and len(problems) == 2  # their problems are still reported
+    assert {p.task for p in problems} == {"two", "three"}
+    document.undo()
+    assert document.problems() == [before]
