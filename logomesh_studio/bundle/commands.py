@@ -35,7 +35,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the ``package`` subcommand to the CLI's subparsers."""
     parser = subparsers.add_parser(
         "package", help="ship a workspace as a standalone app (PyInstaller)",
-        description=__doc__.split("\n\n")[2].replace("\n", " "))
+        description="Build DIST/NAME/NAME, a one-folder app (PyInstaller) carrying the runtime "
+                    "and the workspace's plugins: headless by default (with --orchestration, "
+                    "NAME --input JSON runs it and exits 0 completed or 1 failed), or the "
+                    "Studio window with --gui. Every packaged app accepts --self-test. Needs "
+                    "PyInstaller in this Python (pip install pyinstaller).")
     parser.add_argument("workspace", type=directory)
     parser.add_argument("--name", type=_app_name, required=True,
                         help="the app's name: its folder and executable")
