@@ -2,12 +2,12 @@
 (icons, theme, plugin templates), ``plugins/`` (the example workspace) and
 ``packaging/logomesh.spec`` (for ``logomesh-studio package``).
 
-Both folders live at the repository root. The wheel maps them under the package, as
-``logomesh_studio/_data/resources`` and ``logomesh_studio/_data/plugins``
-(``force-include`` in pyproject.toml), and the frozen app carries them at the same
-place (packaging/studio.spec). This is the one place that knows where they are: under
-the package through :mod:`importlib.resources` when installed or frozen, else beside
-the package (a source checkout or an editable install).
+They live at the repository root. The wheel maps them under the package, as
+``logomesh_studio/_data/<folder>`` (hatch's ``sources`` in pyproject.toml), and the
+frozen app carries them at the same place (logomesh_studio/bundle/build.py). This is the
+one place that knows where they are: under the package through
+:mod:`importlib.resources` when installed or frozen, else beside the package (a source
+checkout or an editable install).
 """
 
 from __future__ import annotations
