@@ -23,7 +23,7 @@ import time
 import tracemalloc
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate
 from types import CoroutineType, FrameType, GeneratorType
@@ -38,7 +38,7 @@ from ._roots import PluginRoots
 from .cpu_meter import CpuMeter
 
 __all__ = ["Histogram", "Metrics", "MetricsSnapshot", "PairMetrics", "PluginMetrics",
-           "TypeMetrics", "add_delivery_hook"]
+           "TypeMetrics"]
 
 PER_DECADE = 16
 """Histogram buckets per factor of ten: neighbouring bounds differ by 15 %."""
@@ -58,17 +58,6 @@ _OK = Outcome.OK
 _DELIVER = CommunicationBridge._deliver.__code__
 TAG = "\x1f"
 """Separates target and type in the CPU meter's message tags."""
-
-
-def add_delivery_hook(bus: CommunicationBridge, hook: Callable[[str, str, str], None]
-                      ) -> Callable[[], None]:
-    """``bus.add_delivery_hook(hook)``, or the same on a bus that only has the list."""
-    add = getattr(bus, "add_delivery_hook", None)
-    if add is not None:
-        remove: Callable[[], None] = add(hook)
-        return remove
-    bus.delivery_hooks.append(hook)
-    return lambda: bus.delivery_hooks.remove(hook) if hook in bus.delivery_hooks else None
 
 
 class Histogram:
@@ -282,7 +271,7 @@ class Metrics:
         """Payloads from this size on have their copy cost measured."""
         self.meter: CpuMeter | None = None
         self._memory = False
-        self._remove_hook = add_delivery_hook(bus, self._on_delivery)
+        self._remove_hook = bus.add_delivery_hook(self._on_delivery)
         self._unsubscribe = bus.events.subscribe(self._on_event)
 
     # -- wiring -----------------------------------------------------------------------------
