@@ -47,6 +47,7 @@ _DECADES = 8  # 1 us .. 100 s
 _BUCKETS = PER_DECADE * _DECADES
 _log10 = math.log10
 _perf = time.perf_counter
+_now = time.time
 _TRACE_LINE = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<name>.+)$',
                          re.MULTILINE)
 _NEEDED = re.compile(r"needs the permission '([^']+)'")
@@ -313,7 +314,7 @@ class Metrics:
 
     def _on_delivery(self, source: str, target: str, type: str) -> None:
         self._current = (target, type)
-        self._hooked = _perf()
+        self._hooked = _now()  # the record's time is time.time(), taken with its duration
 
     def _on_event(self, event: Event) -> None:
         if type(event) is MessageRecorded:
@@ -341,8 +342,7 @@ class Metrics:
             stats.payload_max = size
             if size >= self.large and self._current == key[1:]:
                 # The hook ran after the route, permission check, encode and decode.
-                stats.copy_max = max(stats.copy_max,
-                                     self._hooked - (_perf() - seconds))
+                stats.copy_max = max(stats.copy_max, self._hooked - (record.time - seconds))
         if reply > stats.response_max:
             stats.response_max = reply
         latency = stats.latency
