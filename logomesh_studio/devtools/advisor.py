@@ -14,7 +14,8 @@ location) and the fix. The kinds, named exactly:
   that sent messages, and refused calls that hint at a missing one.
 
 The rules read figures the metrics keep up to date; evaluating them costs a pass over
-the message keys and the plugins (a 1,000-plugin workspace: bench/advisor.py).
+the message keys and the plugins (a 1,000-plugin workspace: bench/advisor.py). What each
+finding means for a plugin author: docs/plugin-guide.md, "Reading the advisor's findings".
 """
 
 from __future__ import annotations
@@ -22,29 +23,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, ClassVar
 
-from logomesh_studio.runtime.events import Event
 from logomesh_studio.runtime.security import EVERYONE, Permission, parse_permission
 
 from ._model import Frame
 from .blocking import Block
+from .findings import KINDS, AdviceFound, Finding, Severity, where
 from .metrics import Metrics
 from .reload_leaks import Leak
 
 __all__ = ["KINDS", "AdviceFound", "AdvisorSettings", "Advisor", "Finding", "Severity"]
-
-KINDS = ("blocking-handler", "chatty-pair", "large-payload", "slow-handler", "error-rate",
-         "reload-leak", "unused-permission", "denied-permission")
-
-
-class Severity(StrEnum):
-    """How much a finding matters: errors break things, warnings slow them down."""
-
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,51 +57,6 @@ class AdvisorSettings:
     """A plugin's permissions are judged unused only once it has made this many calls."""
     reload_grace_s: float = 1.0
     """Seconds after a reload before an old version still alive counts as leaked."""
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One thing the advisor found: what, where, the figures and the fix."""
-
-    kind: str
-    plugin: str
-    severity: str
-    evidence: str
-    location: str = ""
-    """``file:line`` when known."""
-    suggestion: str = ""
-    type: str = ""
-    """The message type it concerns, if one."""
-    peer: str = ""
-    """The other plugin it concerns (chatty-pair), if one."""
-
-    @property
-    def key(self) -> tuple[str, str, str, str]:
-        """What identifies the finding across evaluations (its figures change)."""
-        return (self.kind, self.plugin, self.type, self.peer)
-
-    def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Finding:
-        return cls(**{name: data.get(name, "") for name in cls.__slots__})
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AdviceFound(Event):
-    """New findings (or ones whose severity changed) since the last evaluation."""
-
-    kind: ClassVar[str] = "advice"
-    findings: tuple[dict[str, Any], ...]
-    """Each as :meth:`Finding.to_json`."""
-
-
-def where(frame: Frame | None) -> str:
-    """``file:line`` of ``frame``, or '' when unknown."""
-    if frame is None or not frame.file:
-        return ""
-    return f"{frame.file}:{frame.line}" if frame.line else frame.file
 
 
 def _ms(seconds: float) -> str:
@@ -170,15 +113,16 @@ class Advisor:
             longest = max(b.seconds for b in seen)
             handler = next((b.message for b in reversed(seen) if b.message), None)
             what = (f"the {handler[1]!r} handler" if handler
-                    else f"{location.name}()")
+                    else f"code between two awaits in {location.name}()")
+            times = f"{len(seen)} time{'s' if len(seen) > 1 else ''}"
             yield Finding(
                 kind="blocking-handler", plugin=plugin, severity=Severity.ERROR,
-                evidence=(f"{what} held the runtime loop for {_ms(longest)} "
-                          f"({len(seen)} time{'s' if len(seen) > 1 else ''}; no other plugin "
-                          f"ran meanwhile) at {location.name} ({where(location)})"),
+                evidence=(f"{what} held the runtime loop for {_ms(longest)} ({times}; no "
+                          f"other plugin ran meanwhile) at {location.name} ({where(location)})"),
                 location=where(location), type=handler[1] if handler else "",
-                suggestion=("make the handler async and move the blocking work off the loop: "
-                            "await asyncio.to_thread(work, ...) (or an async library call)"))
+                suggestion=(("make the handler async and " if handler else "")
+                            + "move the blocking work off the loop: await "
+                            "asyncio.to_thread(work, ...) (or use an async library)"))
 
     def _chatty(self, plugins: Mapping[str, Iterable[str]] | None) -> Iterable[Finding]:
         s = self.settings

@@ -93,12 +93,12 @@ class Insights:
 
     # -- reading (on the runtime loop) ------------------------------------------------------
 
-    def snapshot(self) -> MetricsSnapshot:
-        """The metrics now."""
+    def snapshot(self, plugins: list[str] | None = None) -> MetricsSnapshot:
+        """The metrics now (of ``plugins`` only, if given)."""
         self._refresh_roots()
         if self.watch is not None:
             self.watch.settle()
-        return self.metrics.snapshot()
+        return self.metrics.snapshot(plugins=plugins)
 
     def findings(self) -> list[Finding]:
         """Every finding now."""

@@ -10,8 +10,7 @@ from logomesh_studio.devtools.insights import Insights
 from logomesh_studio.devtools.metrics import Histogram
 from logomesh_studio.runtime.runner import RuntimeThread
 from logomesh_studio.runtime.senders import DEVELOPER
-
-from .test_advisor import driver
+from tests.advisor_plugins import driver
 
 SERVER = """
 from logomesh_studio.sdk import Plugin, handler
