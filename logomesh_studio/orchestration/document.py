@@ -165,7 +165,10 @@ class OrchestrationDocument:
         data, _, problems = self._read()
         if problems or not isinstance(data, dict):
             return False  # edits are refused until the YAML is fixed anyway
-        self._build = TreeBuild(self._original)
+        try:
+            self._build = TreeBuild(self._original)
+        except OSError:  # no child process to be had: the first edit builds it here
+            return False
         return True
 
     def text(self) -> str:
