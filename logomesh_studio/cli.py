@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from logomesh_studio._argtypes import directory
 from logomesh_studio.examples import example_workspace
+from logomesh_studio.runtime.isolation import CHILD_COMMAND
 
 if TYPE_CHECKING:
     from logomesh_studio.runtime.events import Event
@@ -265,6 +266,10 @@ def _not_a_command(word: str, commands: list[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``logomesh-studio`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == CHILD_COMMAND:  # an isolated plugin's process (hidden)
+        from logomesh_studio.runtime.isolation.child import child_main
+
+        return child_main(argv[1:])
     if argv and argv[0] in SUBCOMMANDS:
         args = _parser().parse_args(argv)
         return int(args.func(args))

@@ -11,7 +11,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from logomesh_studio import sdk
 from logomesh_studio.runtime.bus import CommunicationBridge
@@ -49,6 +49,9 @@ from logomesh_studio.runtime.reload import Reloader
 from logomesh_studio.runtime.resolver import Resolution, resolve
 from logomesh_studio.runtime.tracebacks import PluginTraceback, plugin_traceback
 from logomesh_studio.runtime.watchdog import LifecycleGuard, LifecycleWatchdog
+
+if TYPE_CHECKING:
+    from logomesh_studio.runtime.isolation.supervisor import Supervisor
 
 _FORMATTER = logging.Formatter()
 
@@ -119,6 +122,7 @@ class PluginHost:
         self.reloader = Reloader(self)
         self.entry_point_paths: list[str] | None = None
         """Where to look for installed plugins (None: sys.path)."""
+        self._isolation: Supervisor | None = None
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -215,6 +219,15 @@ class PluginHost:
                 "logomesh_studio.sdk.Plugin", "", str(source.manifest_path)))
         return obj, modules
 
+    @property
+    def isolation(self) -> Supervisor:
+        """Starts and restarts isolated plugins (made on first use)."""
+        if self._isolation is None:
+            from logomesh_studio.runtime.isolation.supervisor import Supervisor
+
+            self._isolation = Supervisor(self)
+        return self._isolation
+
     def guard(self, record: PluginRecord, stage: str) -> LifecycleGuard:
         """The watchdog's guard for one lifecycle call of ``record`` (see watchdog.py)."""
         return self.watchdog.guard(record.id, stage, record.source.folder,
@@ -228,7 +241,10 @@ class PluginHost:
         return sdk.PluginContext(record.id, record.source.manifest.config, logger)
 
     async def instantiate(self, record: PluginRecord) -> LoadedPlugin:
-        """Import and construct the plugin (not yet initialized); raises PluginLoadError."""
+        """Import and construct the plugin (not yet initialized); raises PluginLoadError.
+        An isolated plugin gets its stand-in here; its process starts in ``initialize``."""
+        if record.source.manifest.isolation == "process":
+            return LoadedPlugin(self.isolation.create(record), self.new_context(record))
         cls, modules = self._import_class(record)
         try:
             instance = cls()
@@ -246,6 +262,9 @@ class PluginHost:
             await call_plugin(loaded.instance.initialize, loaded.context,
                               timeout=self.config.lifecycle_timeout,
                               guard=self.guard(record, "initialize"))
+        except PluginLoadError:  # an isolated plugin's process failed, with its traceback
+            sdk._unbind(loaded.context)
+            raise
         except PLUGIN_ERRORS as exc:
             sdk._unbind(loaded.context)
             raise self.failure(record, "initialize", exc) from exc

@@ -1,0 +1,238 @@
+"""Process-isolated plugins: the boundary, the sandbox, crash survival, permissions.
+
+One workspace is started per module (child processes are not free on 2 cores); each
+plugin below serves one purpose, so tests do not disturb each other.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from logomesh_studio import sdk
+from logomesh_studio.runtime.events import Event
+from logomesh_studio.runtime.isolation import CHILD_COMMAND, proxy, sandbox
+from logomesh_studio.runtime.isolation.supervisor import MAX_CRASHES
+from logomesh_studio.runtime.plugin_record import PluginStatus
+from logomesh_studio.testing import PluginHarness
+from tests.conftest import Workspace
+
+GUARDED = """
+import gc, os, socket, subprocess, sys
+from logomesh_studio.sdk import Plugin, PluginError, handler
+
+
+class TestPlugin(Plugin):
+    def initialize(self, ctx):
+        self.ctx = ctx
+        ctx.log.info("started in %d", os.getpid())
+
+    @handler("ping")
+    def ping(self, message):
+        return {"pid": os.getpid(), "payload": message.payload}
+
+    @handler("ask")
+    async def ask(self, message):
+        return await self.ctx.send("plain", "ping", message.payload)
+
+    @handler("sneak")
+    async def sneak(self, message):
+        try:
+            await self.ctx.send("secret", "ping")
+        except PluginError as exc:
+            return {"error": type(exc).__name__, "message": str(exc)}
+        return {"error": None}
+
+    @handler("fail")
+    def fail(self, message):
+        raise ValueError("no good")
+
+    @handler("look")
+    def look(self, message):
+        kinds = {type(o).__name__ for o in gc.get_objects()}
+        plugins = {o.__name__ for o in gc.get_objects()
+                   if isinstance(o, type) and issubclass(o, Plugin) and o is not Plugin}
+        stacks = set()
+        for frame in sys._current_frames().values():
+            while frame is not None:
+                stacks.add(frame.f_code.co_filename)
+                frame = frame.f_back
+        return {"kinds": sorted(kinds), "plugins": sorted(plugins),
+                "modules": sorted(sys.modules), "files": sorted(stacks)}
+
+    @handler("escape")
+    def escape(self, message):
+        attempts = {
+            "other plugin": lambda: os.listdir(message.payload),
+            "passwd": lambda: open("/etc/passwd").read(),
+            "socket": lambda: socket.socket(),
+            "subprocess": lambda: subprocess.run(["true"]),
+        }
+        outcome = {}
+        for name, attempt in attempts.items():
+            try:
+                attempt()
+                outcome[name] = "allowed"
+            except OSError as exc:
+                outcome[name] = type(exc).__name__
+        return outcome
+"""
+
+CRASHING = """
+import ctypes, os
+from logomesh_studio.sdk import Plugin, handler
+
+
+class TestPlugin(Plugin):
+    @handler("ping")
+    def ping(self, message):
+        return os.getpid()
+
+    @handler("exit")
+    def exit(self, message):
+        os._exit(7)
+
+    @handler("segfault")
+    def segfault(self, message):
+        ctypes.string_at(0)
+
+    @handler("hog")
+    def hog(self, message):
+        return len(bytearray(1024 * 1024 * 1024))
+"""
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginHarness]:
+    workspace = Workspace(tmp_path_factory.mktemp("isolation") / "workspace")
+    workspace.plugin("guarded", GUARDED, isolation="process", permissions=["send:plain"])
+    for plugin_id in ("crasher", "hog", "fragile"):
+        workspace.plugin(plugin_id, CRASHING, isolation="process",
+                         limits={"memory_mb": 256})
+    workspace.plugin("plain")
+    workspace.plugin("secret")
+    with PluginHarness(workspace.root) as h:
+        yield h
+
+
+def loaded_again(h: PluginHarness, plugin_id: str, after: int) -> Event:
+    return h.wait_for(lambda e: e.kind == "plugin_loaded" and e.plugin_id == plugin_id,
+                      after=after)
+
+
+def test_isolated_plugin_answers_from_a_process_of_its_own(harness: PluginHarness) -> None:
+    answer = harness.send("guarded", "ping", {"n": 1})
+    assert answer["payload"] == {"n": 1}
+    assert answer["pid"] != os.getpid()
+    info = harness.plugin("guarded")
+    assert info.status == PluginStatus.RUNNING
+    assert "ping" in info.handles and "look" in info.handles
+
+
+def test_isolated_process_holds_no_other_plugin_and_no_runtime(harness: PluginHarness) -> None:
+    seen = harness.send("guarded", "look")
+    assert not {"CommunicationBridge", "PluginHost", "EventHub", "Reloader"} & set(seen["kinds"])
+    assert seen["plugins"] == ["TestPlugin"]  # its own class only
+    assert not [m for m in seen["modules"] if m.startswith(("logomesh_studio.runtime.bus",
+                                                            "logomesh_studio.runtime.host"))]
+    assert not [f for f in seen["files"] if "plain" in f or "secret" in f]
+
+
+def test_isolated_plugin_logs_reach_the_runtime_under_its_id(harness: PluginHarness) -> None:
+    harness.wait_for(lambda e: e.kind == "log" and e.plugin_id == "guarded"
+                     and e.message.startswith("started in "))
+
+
+def test_isolated_sender_is_held_to_its_permissions(harness: PluginHarness) -> None:
+    assert harness.send("guarded", "ask", 5) == {"pong": 5, "from": "plain"}
+    refused = harness.send("guarded", "sneak")
+    assert refused["error"] == "PermissionDenied"
+    assert "send:secret" in refused["message"]
+    record = next(r for r in reversed(list(harness.host.bus.history))
+                  if r.target == "secret")
+    assert (record.source, record.outcome) == ("guarded", "refused")
+
+
+def test_handler_error_reaches_the_sender_as_remote_error(harness: PluginHarness) -> None:
+    mark = harness.mark()
+    with pytest.raises(sdk.RemoteError) as caught:
+        harness.send("guarded", "fail")
+    assert (caught.value.error_type, caught.value.remote_message) == ("ValueError", "no good")
+    logged = harness.wait_for(lambda e: e.kind == "log" and e.plugin_id == "guarded"
+                              and e.level == "ERROR", after=mark)
+    assert 'in fail\n    raise ValueError("no good")' in logged.traceback
+
+
+@pytest.mark.skipif(any(state != sandbox.ON for state in sandbox.probe().values()),
+                    reason=f"this kernel lacks part of the sandbox: {sandbox.probe()}")
+def test_sandbox_refuses_other_files_sockets_and_subprocesses(harness: PluginHarness) -> None:
+    other = harness.plugin("secret").folder
+    assert harness.send("guarded", "escape", other) == {
+        "other plugin": "PermissionError", "passwd": "PermissionError",
+        "socket": "PermissionError", "subprocess": "PermissionError"}
+    assert harness.host.instance("guarded").sandbox == {"landlock": "on", "seccomp": "on"}
+
+
+@pytest.mark.parametrize(("action", "reason"), [
+    ("exit", "exited with code 7"), ("segfault", "killed by signal SIGSEGV")])
+def test_crash_fails_the_call_and_the_plugin_restarts(harness: PluginHarness, action: str,
+                                                      reason: str) -> None:
+    before = harness.send("crasher", "ping")
+    mark = harness.mark()
+    with pytest.raises(sdk.PluginCrashed) as caught:
+        harness.send("crasher", action)
+    assert reason in str(caught.value)
+    assert harness.send("plain", "ping", 1) == {"pong": 1, "from": "plain"}
+    assert harness.send("guarded", "ping")["payload"] is None
+    harness.wait_for(lambda e: e.kind == "plugin_failed" and e.plugin_id == "crasher"
+                     and e.stage == "crashed", after=mark)
+    loaded_again(harness, "crasher", mark)
+    assert harness.send("crasher", "ping") != before  # a fresh process serves
+    assert harness.plugin("crasher").status == PluginStatus.RUNNING
+
+
+def test_exceeding_memory_limit_is_a_crash_naming_the_limit(harness: PluginHarness) -> None:
+    mark = harness.mark()
+    with pytest.raises(sdk.PluginCrashed, match="memory limit 256 MB"):
+        harness.send("hog", "hog")
+    loaded_again(harness, "hog", mark)
+    assert isinstance(harness.send("hog", "ping"), int)
+
+
+def test_repeated_crashes_leave_the_plugin_failed_until_started(harness: PluginHarness
+                                                                 ) -> None:
+    for crash in range(MAX_CRASHES):
+        mark = harness.mark()
+        with pytest.raises(sdk.PluginCrashed):
+            harness.send("fragile", "exit")
+        if crash < MAX_CRASHES - 1:
+            loaded_again(harness, "fragile", mark)
+    harness.wait_for(lambda e: e.kind == "plugin_stopped" and e.plugin_id == "fragile",
+                     after=mark)
+    info = harness.plugin("fragile")
+    assert info.status == PluginStatus.FAILED
+    assert "not restarted" in info.error
+    with pytest.raises(sdk.PluginNotFound):
+        harness.send("fragile", "ping")
+    assert harness.runtime.run(harness.host.start("fragile"))
+    assert isinstance(harness.send("fragile", "ping"), int)
+
+
+def test_hidden_cli_subcommand_runs_an_isolated_plugin(workspace: Workspace,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The packaged app starts isolated plugins as ``logomesh-studio _isolated-child FD``."""
+    started: list[list[str]] = []
+
+    def through_the_cli(fd: int) -> list[str]:
+        command = [sys.executable, "-m", "logomesh_studio.cli", CHILD_COMMAND, str(fd)]
+        started.append(command)
+        return command
+
+    monkeypatch.setattr(proxy, "child_command", through_the_cli)
+    workspace.plugin("alone", isolation="process")
+    with PluginHarness(workspace.root) as h:
+        assert h.send("alone", "ping", 3) == {"pong": 3, "from": "alone"}
+    assert started
