@@ -12,25 +12,14 @@ ones highlighted, the rest pending.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import shutil
-import sys
-import tempfile
-from pathlib import Path
 
-# A Studio front end like app.py, so it may import Qt (ruff bans that outside studio/).
-import qasync
-from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from _studio_shot import arguments, copy_examples, show_studio, until
+from PySide6.QtCore import Qt
 
-from logomesh_studio.runtime.config import RuntimeConfig
-from logomesh_studio.studio.app import create_application
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.main_window import MainWindow
-from logomesh_studio.studio.theme import ThemeController
 
-REPO = Path(__file__).resolve().parents[2]
 SLOW_ECHO = '''
     @handler("echo")
     async def echo(self, message: Message):
@@ -39,15 +28,6 @@ SLOW_ECHO = '''
         await asyncio.sleep(30)
         return message.payload
 '''
-
-
-async def until(predicate, timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise TimeoutError("the Studio did not get there in time")
-        await asyncio.sleep(0.05)
 
 
 async def stage(window: MainWindow, client: RuntimeClient, state: str) -> None:
@@ -75,49 +55,23 @@ async def stage(window: MainWindow, client: RuntimeClient, state: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--state", choices=("edit", "run"), default="edit")
-    parser.add_argument("--theme", choices=("light", "dark"), default="light")
-    parser.add_argument("--grab", type=Path, help="save the window to this PNG and quit")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="logomesh-shots-"))
-    workspace = tmp / "plugins"
-    shutil.copytree(REPO / "plugins", workspace,
-                    ignore=shutil.ignore_patterns("__pycache__", "tests", ".logomesh"))
+    tmp, workspace = copy_examples("logomesh-shots-", "tests")
     if args.state == "run":
         echo = workspace / "echo" / "echo" / "__init__.py"
         source = echo.read_text()
         start = source.index('    @handler("echo")')
         end = source.index("    def execute")
         echo.write_text(source[:start] + SLOW_ECHO.lstrip("\n") + "\n" + source[end:])
-    app = create_application(sys.argv[:1])
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    settings = QSettings(str(tmp / "studio.ini"), QSettings.Format.IniFormat)
-    theme = ThemeController(app, args.theme)
-    theme.apply()
-    client = RuntimeClient(RuntimeConfig(entry_points=False))
-    window = MainWindow(client, settings, theme)
-    window.resize(1560, 960)
-    window.move(20, 20)
-    window.show()
-    window.open_workspace(workspace)
 
-    def grab() -> None:
-        window.grab().save(str(args.grab))
+    def forget_edits(window: MainWindow) -> None:
         window.orchestration.document = None  # the staged edits are not to be saved
-        QApplication.quit()
 
-    def finished(_: object) -> None:
-        if args.grab:
-            QTimer.singleShot(700, grab)
-
-    client.spawn(stage(window, client, args.state), "stage", finished)
-    with loop:
-        loop.run_forever()
-        client.close_now()
-    shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+    return show_studio(tmp, workspace, args,
+                       lambda window, client, _ws: stage(window, client, args.state),
+                       grab_delay_ms=700, after_grab=forget_edits)
 
 
 if __name__ == "__main__":

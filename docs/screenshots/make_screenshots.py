@@ -11,41 +11,20 @@ screenshot (``../shared/tools/xshot.sh docs/screenshots/main.png 10 -- python ..
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import shutil
-import sys
-import tempfile
 from pathlib import Path
 
-# A Studio front end like app.py, so it may import Qt (ruff bans that outside studio/).
-import qasync
-from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication
+from _studio_shot import arguments, copy_examples, show_studio, until
 
-from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.senders import DEVELOPER
-from logomesh_studio.studio.app import create_application
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.main_window import MainWindow
-from logomesh_studio.studio.theme import ThemeController
 
-REPO = Path(__file__).resolve().parents[2]
 DOCS = [
     ("intro", "LogoMesh plugins talk through a permission checked bridge"),
     ("reload", "Saved edits reload the running plugin with its state intact"),
     ("inspect", "Every message is recorded with its payload and response"),
     ("logs", "Plugins log through their context and the Studio shows it"),
 ]
-
-
-async def until(predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise TimeoutError("the Studio did not get there in time")
-        await asyncio.sleep(0.05)
 
 
 async def quietly(coro) -> None:
@@ -104,41 +83,13 @@ async def populate(window: MainWindow, client: RuntimeClient, workspace: Path,
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--theme", choices=("light", "dark"), default="light")
+    parser = arguments(__doc__)
     parser.add_argument("--pane", choices=("logs", "reloads"), default="logs",
                         help="which of the tabbed bottom panes to raise")
-    parser.add_argument("--grab", type=Path, help="save the window to this PNG and quit")
     args = parser.parse_args()
-
-    tmp = Path(tempfile.mkdtemp(prefix="logomesh-shots-"))
-    workspace = tmp / "plugins"
-    shutil.copytree(REPO / "plugins", workspace,
-                    ignore=shutil.ignore_patterns("__pycache__", "tests"))
-    app = create_application(sys.argv[:1])
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
-    settings = QSettings(str(tmp / "studio.ini"), QSettings.Format.IniFormat)
-    theme = ThemeController(app, args.theme)
-    theme.apply()
-    client = RuntimeClient(RuntimeConfig(entry_points=False))
-    window = MainWindow(client, settings, theme)
-    window.resize(1560, 960)
-    window.move(20, 20)
-    window.show()
-    window.open_workspace(workspace)
-
-    def finished(_: object) -> None:
-        if args.grab:
-            QTimer.singleShot(1500, lambda: (window.grab().save(str(args.grab)),
-                                            QApplication.quit()))
-
-    client.spawn(populate(window, client, workspace, args.pane), "populate", finished)
-    with loop:
-        loop.run_forever()
-        client.close_now()
-    shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+    tmp, workspace = copy_examples("logomesh-shots-", "tests")
+    return show_studio(tmp, workspace, args,
+                       lambda window, client, ws: populate(window, client, ws, args.pane))
 
 
 if __name__ == "__main__":

@@ -92,22 +92,27 @@ def _not_running(runtime: RuntimeThread, plugin_id: str) -> str | None:
     return None
 
 
-def _json_argument(name: str, text: str) -> tuple[Any, str | None]:
-    """``text`` parsed as JSON, or the error naming the argument ``name``."""
+def _prepare(command: str, name: str, text: str, workspace: Path,
+             target: str) -> tuple[Any, RuntimeThread] | None:
+    """The JSON argument ``name`` parsed from ``text``, and a (not yet started) runtime of
+    ``workspace`` in which the developer may send to ``target``; None once the error in
+    the argument has been printed."""
     try:
-        return json.loads(text), None
+        payload = json.loads(text)
     except json.JSONDecodeError as exc:
-        return None, f"{name}: invalid JSON: {exc}"
+        print(f"{command}: {name}: invalid JSON: {exc}", file=sys.stderr)
+        return None
+    runtime = RuntimeThread(workspace)
+    runtime.host.bus.grant(DEVELOPER, [f"send:{target}"])
+    return payload, runtime
 
 
 def cmd_send(args: argparse.Namespace) -> int:
     """Load the workspace, send one message, print the response or the error."""
-    payload, bad = _json_argument("PAYLOAD", args.payload)
-    if bad:
-        print(f"send: {bad}", file=sys.stderr)
+    prepared = _prepare("send", "PAYLOAD", args.payload, args.workspace, args.target)
+    if prepared is None:
         return 2
-    runtime = RuntimeThread(args.workspace)
-    runtime.host.bus.grant(DEVELOPER, [f"send:{args.target}"])
+    payload, runtime = prepared
     try:
         runtime.start()
         why = _not_running(runtime, args.target)
@@ -183,12 +188,10 @@ def summarise(profile: Profile, plugin_id: str, folder: str, top: int = 10) -> d
 
 def cmd_profile(args: argparse.Namespace) -> int:
     """Run the workspace, sample its runtime thread, write the speedscope file."""
-    payload, bad = _json_argument("--payload", args.payload)
-    if bad:
-        print(f"profile: {bad}", file=sys.stderr)
+    prepared = _prepare("profile", "--payload", args.payload, args.workspace, args.plugin)
+    if prepared is None:
         return 2
-    runtime = RuntimeThread(args.workspace)
-    runtime.host.bus.grant(DEVELOPER, [f"send:{args.plugin}"])
+    payload, runtime = prepared
     runtime.start()
     try:
         why = _not_running(runtime, args.plugin)

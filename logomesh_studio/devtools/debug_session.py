@@ -144,6 +144,7 @@ class DebugSession:
         self._pending_message: MessageHit | None = None
         self._stop: Stop | None = None
         self._cleanups: list[Callable[[], None]] = []
+        self._unhook: Callable[[], None] | None = None
 
     # state
 
@@ -293,11 +294,12 @@ class DebugSession:
     async def _attach(self) -> None:
         # On the runtime thread: settrace applies to the calling thread only.
         self.debugger.attach()
-        self._runtime.host.bus.delivery_hooks.append(self._on_delivery)
+        self._unhook = self._runtime.host.bus.add_delivery_hook(self._on_delivery)
 
     async def _detach(self) -> None:
-        with contextlib.suppress(ValueError):
-            self._runtime.host.bus.delivery_hooks.remove(self._on_delivery)
+        unhook, self._unhook = self._unhook, None
+        if unhook is not None:
+            unhook()
         self.debugger.detach()
 
     def _end(self, error: str = "") -> None:

@@ -32,7 +32,7 @@ from logomesh_studio.runtime.workflow import run_workflow
 if TYPE_CHECKING:
     from logomesh_studio.runtime.manifest import Manifest
 
-__all__ = ["CommunicationBridge", "Connection"]
+__all__ = ["CommunicationBridge", "Connection", "DeliveryHook"]
 
 
 
@@ -64,6 +64,11 @@ _handling: contextvars.ContextVar[tuple[object, frozenset[str]]] = contextvars.C
 are on it (re-entrant calls skip gates). A task a handler spawns inherits the variable
 but is another task, so its messages wait at the gate like anyone else's."""
 _NO_PERMISSIONS = PermissionSet(())
+_log = logging.getLogger(__name__)
+DeliveryHook = Callable[[str, str, str], None]
+"""``hook(source, target, type)``, called right before a handler runs."""
+HOOK_LOG_INTERVAL = 10.0
+"""Seconds during which further failures of one delivery hook are not logged again."""
 
 
 class _Route:
@@ -114,7 +119,7 @@ class _Port:
             return bus.providers(capability)
 
         async def workflow(steps: list[dict[str, Any]]) -> dict[str, Any]:
-            return await run_workflow(bus, source, steps)
+            return await run_workflow(send, steps)
 
         self.send, self.broadcast, self.workflow = send, broadcast, workflow
         self.request_capability, self.providers = request_capability, providers
@@ -134,9 +139,8 @@ class CommunicationBridge:
         """Calls each sender has in flight (bounded by ``max_inflight_calls``)."""
         self._ids = itertools.count(1)
         self._order = itertools.count()
-        self.delivery_hooks: list[Callable[[str, str, str], None]] = []
-        """Called as ``hook(source, target, type)`` on the runtime thread right before a
-        handler runs (devtools use it for message breakpoints)."""
+        self._hooks: tuple[DeliveryHook, ...] = ()
+        self._hook_failures: dict[DeliveryHook, float] = {}
 
     # -- wiring (runtime only) --------------------------------------------------------------
 
@@ -144,6 +148,33 @@ class CommunicationBridge:
         """Give ``context`` its port; its permissions come from ``manifest``."""
         self._permissions[context.plugin_id] = PermissionSet(manifest.permissions)
         sdk._bind(context, _Port(self, context.plugin_id))
+
+    def add_delivery_hook(self, hook: DeliveryHook) -> Callable[[], None]:
+        """Call ``hook(source, target, type)`` on the runtime thread right before each
+        handler runs (devtools use it for message breakpoints); returns its remover.
+
+        A hook that raises is logged (at most once per :data:`HOOK_LOG_INTERVAL` seconds)
+        and skipped: the handler still runs and the sender never sees the hook's error.
+        """
+        self._hooks = (*self._hooks, hook)
+
+        def remove() -> None:
+            self._hooks = tuple(known for known in self._hooks if known is not hook)
+            self._hook_failures.pop(hook, None)
+
+        return remove
+
+    def _run_hooks(self, source: str, target: str, type: str) -> None:
+        for hook in self._hooks:
+            try:
+                hook(source, target, type)
+            except Exception:  # a devtool's bug is not the target's error
+                now = time.monotonic()
+                if now - self._hook_failures.get(hook, -HOOK_LOG_INTERVAL) >= HOOK_LOG_INTERVAL:
+                    self._hook_failures[hook] = now
+                    _log.exception("delivery hook %r failed on %r from %s to %s (skipped; "
+                                   "further failures within %g s are not logged)",
+                                   hook, type, source, target, HOOK_LOG_INTERVAL)
 
     def grant(self, sender: str, permissions: list[str]) -> None:
         """Let a non-plugin sender (a test driver, a tool) send with ``permissions``."""
@@ -341,9 +372,8 @@ class CommunicationBridge:
         chain = _handling.set((asyncio.current_task(), _call_chain() | {target}))
         scope = None
         try:
-            if self.delivery_hooks:
-                for hook in self.delivery_hooks:
-                    hook(source, target, type)
+            if self._hooks:
+                self._run_hooks(source, target, type)
             result = method(message)
             if inspect.isawaitable(result):
                 scope = asyncio.timeout(self.config.message_timeout if timeout is None

@@ -164,7 +164,7 @@ def _child_main() -> None:
         for source in sources:
             error = ""
             try:
-                await host.instantiate(PluginRecord(source))
+                await host.lifecycle.instantiate(PluginRecord(source))
             except PluginLoadError as exc:
                 error = exc.detail.error
             results.write(json.dumps({"id": source.id, "error": error}) + "\n")

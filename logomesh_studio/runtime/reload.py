@@ -61,7 +61,7 @@ from logomesh_studio.runtime.tracebacks import PluginTraceback
 from logomesh_studio.runtime.watcher import WorkspaceWatcher
 
 if TYPE_CHECKING:
-    from logomesh_studio.runtime.host import PluginHost
+    from logomesh_studio.runtime.lifecycle import LifecycleHost
 
 STAGES = ("copy", "unload", "import", "init", "restore")
 """The parts of a reload that ``ReloadCompleted.timings`` reports (0 when skipped)."""
@@ -97,7 +97,7 @@ class _Plan:
 class Reloader:
     """Watches the workspace and reloads changed plugins and their dependents."""
 
-    def __init__(self, host: PluginHost) -> None:
+    def __init__(self, host: LifecycleHost) -> None:
         self.host = host
         self._watcher: WorkspaceWatcher | None = None
         self._debouncer: SaveDebouncer | None = None
@@ -330,7 +330,7 @@ class Reloader:
         record.source = plan.source
         purge_modules(modules_under(plan.source.folder, list(sys.modules)))
         drop_bytecode(plan.source.folder)
-        if not await self.host._start(record.id):
+        if not await self.host.start_locked(record.id):
             return self._fail(record, "start", record.error
                               or PluginTraceback(f"{record.id} did not start", ""), cause)
         return True
@@ -358,22 +358,22 @@ class Reloader:
             try:
                 state = default_state(old, bus.connections(record.id))
             except PLUGIN_ERRORS as exc:
-                raise host.failure(record, "on_before_reload", exc) from exc
+                raise host.lifecycle.failure(record, "on_before_reload", exc) from exc
             purge_modules(old_modules)
             if changed:
                 drop_bytecode(plan.source.folder)
             watch.lap("unload")
-            loaded = await host.instantiate(staging)
+            loaded = await host.lifecycle.instantiate(staging)
             watch.lap("import")
             state = self._carried_state(staging, old, loaded, state, watch)
-            await host.initialize(staging, loaded)
+            await host.lifecycle.initialize(staging, loaded)
             watch.lap("init")
             try:
                 await call_plugin(loaded.instance.on_after_reload, state,
                                   timeout=host.config.lifecycle_timeout)
             except PLUGIN_ERRORS as exc:
-                await host.cleanup(staging, loaded)
-                raise host.failure(staging, "on_after_reload", exc) from exc
+                await host.lifecycle.cleanup(staging, loaded)
+                raise host.lifecycle.failure(staging, "on_after_reload", exc) from exc
             watch.lap("restore")
         except BaseException as exc:  # also cancellation: never leave the gate held
             _swap_back(old_modules, plan.source.folder)
@@ -400,7 +400,7 @@ class Reloader:
             try:
                 state = copy_state(state)
             except PLUGIN_ERRORS as exc:
-                raise self.host.failure(staging, "on_before_reload", exc) from exc
+                raise self.host.lifecycle.failure(staging, "on_before_reload", exc) from exc
             took = watch.lap("copy")
             if took > SLOW_COPY_S:
                 old.context.log.warning(
@@ -410,7 +410,7 @@ class Reloader:
             try:
                 state = loaded.instance.migrate_state(state, old_type.state_version)
             except PLUGIN_ERRORS as exc:
-                raise self.host.failure(staging, "migrate_state", exc) from exc
+                raise self.host.lifecycle.failure(staging, "migrate_state", exc) from exc
         return state
 
     async def _commit(self, record: PluginRecord, plan: _Plan, loaded: LoadedPlugin,
@@ -424,7 +424,7 @@ class Reloader:
         self.host.bus.release(record.id, loaded.instance, plan.source.manifest,
                               loaded.context.log)
         watch.lap("restore")
-        failure = await self.host.cleanup(record, old)
+        failure = await self.host.lifecycle.cleanup(record, old)
         if failure is not None:
             old.context.log.warning("cleanup of the old version failed: %s",
                                     failure.detail.error)

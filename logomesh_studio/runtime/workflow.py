@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from logomesh_studio import sdk
 from logomesh_studio.runtime.templates import TemplateError, render
 
-if TYPE_CHECKING:
-    from logomesh_studio.runtime.bus import CommunicationBridge
+Send = Callable[[str, str, Any, "float | None"], Awaitable[Any]]
+"""``send(target, type, payload, timeout)`` as one sender: a context's ``ctx.send``."""
 
 _STEP_KEYS = {"name", "target", "type", "payload", "required", "timeout"}
 
@@ -43,9 +44,8 @@ def _check_step(index: int, step: Any) -> dict[str, Any]:
             "timeout": None, **step}
 
 
-async def run_workflow(bus: CommunicationBridge, source: str, steps: list[dict[str, Any]]
-                       ) -> dict[str, Any]:
-    """Run ``steps`` in order as ``source``.
+async def run_workflow(send: Send, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Run ``steps`` in order through ``send`` (so as the sender it is bound to).
 
     Each step is ``{name?, target, type, payload?, required? (True), timeout?}``; a
     payload may reference earlier outputs as ``${<step name>...}`` (``${previous}`` is
@@ -72,8 +72,7 @@ async def run_workflow(bus: CommunicationBridge, source: str, steps: list[dict[s
         step_started = time.perf_counter()
         try:
             payload = render(step["payload"], outputs)
-            output = await bus.send(source, step["target"], step["type"], payload,
-                                    step["timeout"])
+            output = await send(step["target"], step["type"], payload, step["timeout"])
         except (sdk.PluginError, TemplateError) as exc:
             result.update(status=StepStatus.FAILED, error=f"{type(exc).__name__}: {exc}")
             if step["required"]:

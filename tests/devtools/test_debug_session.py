@@ -250,7 +250,7 @@ def test_stop_removes_the_trace_function_from_the_runtime_thread(debugged):
     debugged.session.stop()
 
     assert debugged.h.runtime.run(_trace_function()) is None
-    assert debugged.h.host.bus.delivery_hooks == []
+    assert debugged.h.host.bus._hooks == ()
 
 
 def test_toggle_adds_then_removes_the_breakpoint_a_click_lands_on(debugged):

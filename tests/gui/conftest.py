@@ -59,24 +59,26 @@ def no_cpu_meter_left_running() -> Iterator[None]:
     assert not leftover, "a RuntimeClient was not closed: its CPU meter is still sampling"
 
 
-@pytest.fixture(scope="session")
-def qasync_loop(qapp) -> Iterator[qasync.QEventLoop]:
-    loop = qasync.QEventLoop(qapp)
-    yield loop
-    loop.close()
+async def _nothing() -> None:
+    return None
 
 
 @pytest.fixture
-def async_loop(qasync_loop) -> Iterator[qasync.QEventLoop]:
-    """The qasync loop, marked running while pytest-qt spins Qt's event loop.
+def async_loop(qapp) -> Iterator[qasync.QEventLoop]:
+    """A fresh qasync loop, running for asyncio while pytest-qt spins Qt's event loop.
 
-    The window awaits runtime commands on it; tasks advance whenever qtbot waits.
-    It is unmarked afterwards so headless tests can still call ``asyncio.run``.
+    qtbot's waits run Qt's event loop, so the loop is made in qasync's documented mode for a
+    Qt loop that someone else runs (``already_running=True``): the window awaits runtime
+    commands on it and its tasks advance whenever qtbot waits. Afterwards it is stopped and
+    run once to completion, the public way to end asyncio's "running" mark (qasync's ``stop``
+    alone leaves it set), so that headless tests can still call ``asyncio.run``.
     """
-    asyncio.set_event_loop(qasync_loop)
-    asyncio.events._set_running_loop(qasync_loop)
-    yield qasync_loop
-    asyncio.events._set_running_loop(None)
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.stop()
+    loop.run_until_complete(_nothing())
+    loop.close()
     asyncio.set_event_loop(None)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import pytest
 
@@ -591,9 +592,32 @@ def test_delivery_hooks_see_each_message_before_its_handler(workspace):
     workspace.plugin("worker", EXECUTES)
     with PluginHarness(workspace.root) as h:
         seen = []
-        h.host.bus.delivery_hooks.append(lambda *call: seen.append(call))
+        remove = h.host.bus.add_delivery_hook(lambda *call: seen.append(call))
         h.runtime.run(h.host.bus.execute(DRIVER, "worker", 1))
         assert seen == [(DRIVER, "worker", "execute")]
+        remove()
+        h.runtime.run(h.host.bus.execute(DRIVER, "worker", 2))
+        assert seen == [(DRIVER, "worker", "execute")]
+
+
+def test_a_raising_delivery_hook_is_logged_and_skipped_not_the_targets_error(workspace, caplog):
+    workspace.plugin("worker", EXECUTES)
+    with PluginHarness(workspace.root) as h:
+        seen = []
+
+        def broken(source, target, type):
+            raise ValueError("the hook's own bug")
+
+        h.host.bus.add_delivery_hook(broken)
+        h.host.bus.add_delivery_hook(lambda *call: seen.append(call))
+        with caplog.at_level(logging.ERROR, logger="logomesh_studio.runtime.bus"):
+            assert h.runtime.run(h.host.bus.execute(DRIVER, "worker", 1)) == {"ran": 1}
+            assert h.runtime.run(h.host.bus.execute(DRIVER, "worker", 2)) == {"ran": 2}
+        assert [r.outcome for r in h.host.bus.history] == ["ok", "ok"]
+        assert seen == [(DRIVER, "worker", "execute")] * 2  # later hooks still run
+        failures = [r for r in caplog.records if "delivery hook" in r.getMessage()]
+        assert len(failures) == 1  # once per burst, not once per message
+        assert "the hook's own bug" in failures[0].exc_text
 
 
 def test_history_keeps_at_most_the_text_limit_of_big_payloads(workspace):

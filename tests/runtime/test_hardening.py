@@ -203,7 +203,7 @@ def test_a_flooding_plugin_is_refused_beyond_its_limit_while_others_flow(workspa
     with harness(workspace, max_inflight_calls=50) as h:
         bus = h.host.bus
         peak = []
-        bus.delivery_hooks.append(lambda source, target, type: peak.append(bus._busy[source]))
+        bus.add_delivery_hook(lambda source, target, type: peak.append(bus._busy[source]))
 
         async def flood_while_others_call():
             flood = asyncio.ensure_future(bus.send(DRIVER, "flooder", "flood"))

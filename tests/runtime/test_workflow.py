@@ -9,6 +9,13 @@ from logomesh_studio.runtime.templates import TemplateError, lookup, references,
 from logomesh_studio.runtime.workflow import run_workflow
 from logomesh_studio.testing import DRIVER, PluginHarness
 
+
+def _as_driver(harness):
+    """The test driver's ``send``, as a context's ``ctx.send`` is bound to its plugin."""
+    bus = harness.host.bus
+    return lambda target, type, payload, timeout: bus.send(DRIVER, target, type, payload,
+                                                           timeout)
+
 # Runs the steps it is sent as a workflow through its own ctx.
 RUNNER = """
 from logomesh_studio.sdk import Plugin, handler
@@ -177,7 +184,7 @@ class TestPlugin(Plugin):
         await asyncio.Event().wait()
 """)
     with PluginHarness(workspace.root, RuntimeConfig(entry_points=False)) as harness:
-        result = harness.runtime.run(run_workflow(harness.host.bus, DRIVER, [
+        result = harness.runtime.run(run_workflow(_as_driver(harness), [
             {"name": "wait", "target": "slow", "type": "wait", "timeout": 0.05,
              "required": False}]))
     assert result["steps"][0]["status"] == "failed"
@@ -198,7 +205,7 @@ class TestPlugin(Plugin):
 ])
 def test_malformed_steps_are_rejected_before_anything_is_sent(h, steps, problem):
     with pytest.raises(ValueError, match=problem):
-        h.runtime.run(run_workflow(h.host.bus, DRIVER, steps))
+        h.runtime.run(run_workflow(_as_driver(h), steps))
     assert h.send("text", "seen") == []
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QFont
 
 from logomesh_studio.runtime.events import ReloadFailed
@@ -18,6 +18,7 @@ from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.client import CPU_SAMPLE_S, CPU_WINDOW_S
 from logomesh_studio.studio.resources import icon
+from logomesh_studio.studio.widgets.tree_model import TreeModel
 
 if TYPE_CHECKING:
     from logomesh_studio.runtime.bus import Connection
@@ -121,8 +122,11 @@ def plugin_node(info: PluginInfo, connections: list[Connection],
     return node
 
 
-class PluginTreeModel(QAbstractItemModel):
+class PluginTreeModel(TreeModel):
     """Plugins and their capabilities, dependencies, permissions, handlers, connections."""
+
+    HEADERS = COLUMNS
+    HEADER_TIPS = {CPU_COLUMN: CPU_TOOLTIP}
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -207,46 +211,6 @@ class PluginTreeModel(QAbstractItemModel):
             if node.key == plugin_id:
                 return self.createIndex(row, 0, node)
         return QModelIndex()
-
-    def node(self, index: _Index) -> Node | None:
-        return index.internalPointer() if index.isValid() else None
-
-    # -- Qt model ---------------------------------------------------------------------------
-
-    def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        node = self.node(parent) or self._root
-        if 0 <= row < len(node.children) and 0 <= column < len(COLUMNS):
-            return self.createIndex(row, column, node.children[row])
-        return QModelIndex()
-
-    def parent(  # type: ignore[override]  # QObject.parent() is the other overload
-            self, index: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        node = self.node(index)
-        if node is None or node.parent is None or node.parent is self._root:
-            return QModelIndex()
-        up = node.parent
-        siblings = up.parent.children if up.parent is not None else []
-        row = next(i for i, sibling in enumerate(siblings) if sibling is up)
-        return self.createIndex(row, 0, up)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        if parent.isValid() and parent.column() != 0:
-            return 0
-        node = self.node(parent) or self._root
-        return len(node.children)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        if role == Qt.ItemDataRole.ToolTipRole and section == CPU_COLUMN:
-            return CPU_TOOLTIP
-        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         node = self.node(index)

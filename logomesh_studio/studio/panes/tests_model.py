@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush
 
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.formatting import human_duration
 from logomesh_studio.studio.resources import icon
+from logomesh_studio.studio.widgets.tree_model import TreeModel
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -101,8 +102,10 @@ def parse_location(location: str | None, *folders: str) -> tuple[str, int] | Non
     return (resolve(path, *folders), int(line)) if line.isdigit() else None
 
 
-class TestTreeModel(QAbstractItemModel):
+class TestTreeModel(TreeModel):
     """Test results by plugin and file, with live status."""
+
+    HEADERS = COLUMNS
 
     __test__ = False
 
@@ -115,33 +118,6 @@ class TestTreeModel(QAbstractItemModel):
         """Covered % and missing lines of each plugin file (absolute path), from summaries."""
 
     # Qt model
-
-    def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        node = self.node(parent) or self._root
-        if 0 <= row < len(node.children) and 0 <= column < len(COLUMNS):
-            return self.createIndex(row, column, node.children[row])
-        return QModelIndex()
-
-    def parent(self, index: _Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
-        node = self.node(index)
-        if node is None or node.parent is None or node.parent is self._root:
-            return QModelIndex()
-        return self._index_of(node.parent)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        if parent.isValid() and parent.column() != 0:
-            return 0
-        node = self.node(parent) or self._root
-        return len(node.children)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         node = self.node(index)
@@ -171,13 +147,8 @@ class TestTreeModel(QAbstractItemModel):
 
     # nodes
 
-    def node(self, index: _Index) -> TestNode | None:
-        """The node behind ``index`` (None for the invisible root)."""
-        return index.internalPointer() if index.isValid() else None
-
     def _index_of(self, node: TestNode, column: int = 0) -> QModelIndex:
-        parent = node.parent or self._root
-        return self.createIndex(parent.children.index(node), column, node)
+        return self.createIndex(self._row(node), column, node)
 
     def plugin_node(self, plugin_id: str) -> TestNode | None:
         return self._plugins.get(plugin_id)

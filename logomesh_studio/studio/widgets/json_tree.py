@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QWidget
 
 from logomesh_studio.studio import theme
+from logomesh_studio.studio.widgets.tree_model import TreeModel
 
 _Index = QModelIndex | QPersistentModelIndex
 _PREVIEW = 80
@@ -40,6 +41,9 @@ class _Node:
                 items = []
             self._children = [_Node(k, v, self, i) for i, (k, v) in enumerate(items)]
         return self._children
+
+    def set_children(self, children: list[_Node]) -> None:
+        self._children = children
 
     def has_children(self) -> bool:
         return isinstance(self.value, dict | list) and bool(self.value)
@@ -69,68 +73,41 @@ def _preview(value: Any) -> str:
     return text if len(text) <= _PREVIEW else text[:_PREVIEW - 1] + "…"
 
 
-class JsonTreeModel(QAbstractItemModel):
+class JsonTreeModel(TreeModel):
     """Model of one JSON value; ``set_json`` takes JSON text (invalid text is shown raw)."""
 
     HEADERS = ("Key", "Value", "Type")
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._root = _Node("", None, None, 0)
-        self._top: list[_Node] = []
+        self._root = _Node("", None, None, 0)  # its children are the top rows, set below
         self.text = ""
 
     def set_json(self, text: str, label: str = "value") -> None:
         self.beginResetModel()
         self.text = text
         if not text:
-            self._top = []
+            self._root.set_children([])
         else:
             try:
                 value = json.loads(text)
             except ValueError:
                 value = text
-            self._top = [_Node(label, value, None, 0)]
+            self._root.set_children([_Node(label, value, None, 0)])
         self.endResetModel()
 
-    def _node(self, index: _Index) -> _Node | None:
-        return index.internalPointer() if index.isValid() else None
+    def _children(self, node: _Node) -> list[_Node]:
+        return node.children
 
-    def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        node = self._node(parent)
-        children = self._top if node is None else node.children
-        if 0 <= row < len(children):
-            return self.createIndex(row, column, children[row])
-        return QModelIndex()
-
-    def parent(  # type: ignore[override]  # QObject.parent() is the other overload
-            self, index: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        node = self._node(index)
-        if node is None or node.parent is None:
-            return QModelIndex()
-        return self.createIndex(node.parent.row, 0, node.parent)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        if parent.isValid() and parent.column() != 0:
-            return 0
-        node = self._node(parent)
-        return len(self._top) if node is None else len(node.children)
+    def _row(self, node: _Node) -> int:
+        return node.row
 
     def hasChildren(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
-        node = self._node(parent)
-        return bool(self._top) if node is None else node.has_children()
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 3
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
+        node = self.node(parent)
+        return bool(self._root.children) if node is None else node.has_children()
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        node = self._node(index)
+        node = self.node(index)
         if node is None:
             return None
         column = index.column()
@@ -160,7 +137,7 @@ class JsonTreeModel(QAbstractItemModel):
         return None
 
     def node_value(self, index: _Index) -> Any:
-        node = self._node(index)
+        node = self.node(index)
         return None if node is None else node.value
 
 

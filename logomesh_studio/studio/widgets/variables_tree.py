@@ -13,11 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QFontDatabase
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QWidget
 
 from logomesh_studio.studio import theme
+from logomesh_studio.studio.widgets.tree_model import TreeModel
 
 _Index = QModelIndex | QPersistentModelIndex
 _SHOWN = 160  # characters of a value shown in its cell; the tooltip has the rest
@@ -54,7 +55,7 @@ class _Node:
         self.loading = False
 
 
-class VariablesModel(QAbstractItemModel):
+class VariablesModel(TreeModel):
     """Rows of values; children are fetched on first expansion through ``fetcher``."""
 
     HEADERS = ("Name", "Value", "Type")
@@ -98,31 +99,10 @@ class VariablesModel(QAbstractItemModel):
     # model
 
     def _node(self, index: _Index) -> _Node:
-        return index.internalPointer() if index.isValid() else self._root
+        return self.node(index) or self._root
 
-    def index(self, row: int, column: int,
-              parent: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        children = self._node(parent).children or []
-        if 0 <= row < len(children) and 0 <= column < len(self.HEADERS):
-            return self.createIndex(row, column, children[row])
-        return QModelIndex()
-
-    def parent(  # type: ignore[override]
-            self, index: _Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        if not index.isValid():
-            return QModelIndex()
-        parent = index.internalPointer().parent
-        if parent is None or parent is self._root:
-            return QModelIndex()
-        return self.createIndex(parent.index, 0, parent)
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        if parent.isValid() and parent.column() != 0:
-            return 0
-        return len(self._node(parent).children or ())
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return len(self.HEADERS)
+    def _row(self, node: _Node) -> int:
+        return node.index
 
     def hasChildren(self, parent: _Index = QModelIndex()) -> bool:  # noqa: B008
         node = self._node(parent)
@@ -163,12 +143,6 @@ class VariablesModel(QAbstractItemModel):
         else:
             node.children = []
             self.dataChanged.emit(index, index.siblingAtColumn(len(self.HEADERS) - 1))
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
