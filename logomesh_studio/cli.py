@@ -3,7 +3,8 @@
     logomesh-studio [WORKSPACE] [--headless]    open WORKSPACE (default: the bundled examples)
     logomesh-studio check WORKSPACE [--json]    validate manifests, dependencies and imports
     logomesh-studio run WORKSPACE [--json] [--for SECONDS] [--watch [--allow-permission-changes]]
-                                                run headless, printing events
+                        [--dap PORT]            run headless, printing events (--dap: serve
+                                                the debugger to VS Code or any DAP client)
     logomesh-studio send WORKSPACE TARGET TYPE [PAYLOAD] [--as PLUGIN] [--json]
                                                 send one message, print the response
     logomesh-studio orchestrate FILE [--workspace DIR] [--input JSON] [--json]
@@ -39,7 +40,9 @@ from logomesh_studio.examples import example_workspace
 from logomesh_studio.runtime.isolation import CHILD_COMMAND
 
 if TYPE_CHECKING:
+    from logomesh_studio.devtools.dap import DapServer
     from logomesh_studio.runtime.events import Event
+    from logomesh_studio.runtime.runner import RuntimeThread
 
 # Subcommands and the modules that register them. They are imported only when used,
 # so that opening the Studio window does not pay for the headless tools.
@@ -196,9 +199,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     runtime = RuntimeThread(args.workspace, RuntimeConfig(permission_changes=policy))
     runtime.events.subscribe(show)
     done = threading.Event()
+    server = None
     with stop_on_sigterm():
         try:
             runtime.start()
+            if getattr(args, "dap", None) is not None:
+                server = _serve_dap(runtime, args.dap)
             if not args.once:
                 if args.watch:
                     runtime.run(runtime.host.watch())
@@ -206,12 +212,28 @@ def cmd_run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         finally:
+            if server is not None:
+                server.close()
             runtime.stop()
     if not_started:
         print(f"run: {len(not_started)} plugin(s) did not start: {', '.join(not_started)}",
               file=sys.stderr)
         return 1
     return 0
+
+
+def _serve_dap(runtime: RuntimeThread, port: int) -> DapServer:
+    """Serve the Debug Adapter Protocol for the runtime's plugins on 127.0.0.1:``port``."""
+    from logomesh_studio.devtools.dap import DapServer
+    from logomesh_studio.devtools.debug_target import RuntimeTarget
+
+    server = DapServer(RuntimeTarget(runtime), port=port)
+    try:
+        host, bound = server.start()
+    except OSError as exc:
+        raise SystemExit(f"run: --dap {port}: cannot listen on 127.0.0.1:{port}: {exc}") from None
+    print(f"run: debug adapter (DAP) listening on {host}:{bound}", file=sys.stderr, flush=True)
+    return server
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -233,6 +255,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--allow-permission-changes", action="store_true",
                      help="with --watch, apply permissions a reloaded manifest adds (by "
                           "default a reload may only narrow a plugin's permissions)")
+    run.add_argument("--dap", type=int, default=None, metavar="PORT",
+                     help="serve the debugger over the Debug Adapter Protocol on "
+                          "127.0.0.1:PORT (0: any free port) for VS Code to attach")
     run.set_defaults(func=cmd_run, once=False)
     for module in dict.fromkeys(EXTRA_COMMANDS.values()):
         importlib.import_module(module).register(sub)

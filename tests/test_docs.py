@@ -160,3 +160,13 @@ def test_every_section_the_docs_and_code_refer_to_exists():
     for path in (REPO / "logomesh_studio").rglob("*.py"):
         for name in re.findall(r"plugin-guide\.md, \"([^\"]+)\"", path.read_text()):
             assert name in guide, f"{path}: {name!r}"
+
+
+def test_the_guide_launch_json_attaches_to_the_port_its_run_command_serves():
+    served = block_with(GUIDE, "", "--dap")
+    port = int(command(served.strip())[-1])
+    [configuration] = json.loads(block_with(GUIDE, "json", '"request": "attach"'))[
+        "configurations"]
+    assert configuration["request"] == "attach"
+    assert configuration["connect"] == {"host": "127.0.0.1", "port": port}
+    assert configuration["debugServer"] == port

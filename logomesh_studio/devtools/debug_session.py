@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from logomesh_studio.devtools._tracing import canonical
+from logomesh_studio.devtools.debug_target import DebugTarget, RuntimeTarget
 from logomesh_studio.devtools.debugger import Debugger, Stop, TargetNotStopped
 from logomesh_studio.devtools.workspace_breakpoints import (
     ANY_TYPE,
@@ -42,6 +43,7 @@ __all__ = [
     "DebugSession",
     "DebugStopped",
     "MessageHit",
+    "first_source_file",
 ]
 
 _log = logging.getLogger(__name__)
@@ -83,6 +85,12 @@ class DebugStopped:
             "message": asdict(self.message) if self.message else None,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DebugStopped:
+        """The event :meth:`to_json` described (a DAP client gets it with each stop)."""
+        message = data.get("message")
+        return cls(Stop.from_json(data["stop"]), MessageHit(**message) if message else None)
+
 
 @dataclass(frozen=True)
 class DebugResumed:
@@ -120,19 +128,32 @@ DebugListener = Callable[[DebugEvent], None]
 # the session
 
 
+def first_source_file(root: Path) -> Path | None:
+    """The first Python file of a plugin folder, tests left out (what to show first)."""
+    candidates = sorted(
+        path for path in root.rglob("*.py") if "tests" not in path.relative_to(root).parts
+    )
+    return candidates[0] if candidates else None
+
+
 class DebugSession:
     """Debug ``plugin_id`` on ``runtime``'s thread; :meth:`start`, then :meth:`stop`.
+
+    ``runtime`` is the in-process RuntimeThread or any
+    :class:`~logomesh_studio.devtools.debug_target.DebugTarget` (an isolated plugin's
+    child runs one over its own loop).
 
     Breakpoints may be set before or during the session; they are re-placed by path
     and line after each hot reload of the plugin. Commands (resume, steps, pause) and
     inspection go to :attr:`debugger`, which is safe to call from any thread.
     """
 
-    def __init__(self, runtime: RuntimeThread, plugin_id: str) -> None:
+    def __init__(self, runtime: RuntimeThread | DebugTarget, plugin_id: str) -> None:
+        target = RuntimeTarget(runtime) if isinstance(runtime, RuntimeThread) else runtime
         self.plugin_id = plugin_id
-        self.root = Path(runtime.host.plugin(plugin_id).folder)
+        self.root = Path(target.plugin_folder(plugin_id))
         self.debugger = Debugger(roots=[self.root])
-        self._runtime = runtime
+        self._target = target
         self._lock = threading.RLock()
         self._listeners: tuple[DebugListener, ...] = ()
         self._source: dict[tuple[str, int], tuple[SourceBreakpoint, int | None]] = {}
@@ -178,17 +199,13 @@ class DebugSession:
 
     def entry_file(self) -> Path | None:
         """The file the plugin's class is defined in, else its first Python file."""
-        instance = self._runtime.host.instance(self.plugin_id)
+        instance = self._target.instance(self.plugin_id)
         with contextlib.suppress(TypeError, OSError):
             if instance is not None:
                 found = inspect.getsourcefile(type(instance))
                 if found and self.debugger.is_visible(found):
                     return Path(found)
-        candidates = sorted(
-            path for path in self.root.rglob("*.py")
-            if "tests" not in path.relative_to(self.root).parts
-        )
-        return candidates[0] if candidates else None
+        return first_source_file(self.root)
 
     # lifecycle
 
@@ -215,9 +232,9 @@ class DebugSession:
                 raise RuntimeError(f"the debug session of {self.plugin_id} was already started")
             self._state = SessionState.RUNNING
         self._cleanups.append(self.debugger.add_stop_listener(self._on_debugger_stop))
-        self._cleanups.append(self._runtime.events.subscribe(self._on_runtime_event))
+        self._cleanups.append(self._target.subscribe(self._on_runtime_event))
         try:
-            attached = self._runtime.submit(self._attach())
+            attached = self._target.submit(self._attach())
         except RuntimeError as exc:  # the loop is closed
             self._end(f"the runtime is not running: {exc}")
             raise
@@ -262,11 +279,11 @@ class DebugSession:
         # A stop that arrives from now on is resumed by _on_debugger_stop itself.
         with contextlib.suppress(TargetNotStopped):
             self.debugger.resume()
-        if not self._runtime.thread.is_alive():
+        if not self._target.alive():
             self._end("the runtime thread is gone")
             return self._done_future()
         try:
-            detached = self._runtime.submit(self._detach())
+            detached = self._target.submit(self._detach())
         except RuntimeError as exc:  # the loop is closed
             self._end(f"the runtime is not running: {exc}")
             return self._done_future()
@@ -294,7 +311,7 @@ class DebugSession:
     async def _attach(self) -> None:
         # On the runtime thread: settrace applies to the calling thread only.
         self.debugger.attach()
-        self._unhook = self._runtime.host.bus.add_delivery_hook(self._on_delivery)
+        self._unhook = self._target.add_delivery_hook(self._on_delivery)
 
     async def _detach(self) -> None:
         unhook, self._unhook = self._unhook, None
@@ -472,7 +489,7 @@ class DebugSession:
         self.debugger.pause()
 
     def _handler_is_visible(self, target: str, type: str) -> bool:
-        instance = self._runtime.host.instance(target)
+        instance = self._target.instance(target)
         if instance is None:
             return False
         method = instance.handler_for(type)

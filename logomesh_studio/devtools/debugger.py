@@ -196,6 +196,7 @@ class Debugger:
         self._command: str | None = None
         self._requests: deque[_Request[Any]] = deque()
         self._listeners: tuple[StopListener, ...] = ()
+        self._log_listeners: tuple[Callable[[str], None], ...] = ()
 
     # breakpoints
 
@@ -288,6 +289,17 @@ class Debugger:
 
         def remove() -> None:
             self._listeners = tuple(known for known in self._listeners if known is not listener)
+
+        return remove
+
+    def add_log_listener(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``listener(text)`` with each logpoint message, on the target thread (be
+        quick); returns a function that removes it."""
+        self._log_listeners = (*self._log_listeners, listener)
+
+        def remove() -> None:
+            self._log_listeners = tuple(
+                known for known in self._log_listeners if known is not listener)
 
         return remove
 
@@ -532,6 +544,11 @@ class Debugger:
     def _append_log(self, message: str) -> None:
         with self._cond:
             self._log.append(message)
+        for listener in self._log_listeners:
+            try:
+                listener(message)
+            except Exception:  # a front end's bug must not take the target down
+                _log.exception("debugger log listener %r failed", listener)
 
     def _post_mortem(self, exc: BaseException) -> None:
         # The frames are finished, but the traceback keeps them and their locals.
