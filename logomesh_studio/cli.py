@@ -152,12 +152,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     invalid = {p.path for p in found.problems} - valid_manifests
     summary = {"found": len(found.plugins) + len(invalid), "loadable": len(resolution.order),
                "with_problems": len(failing) + len(invalid)}
+    isolated = [s for s in found.plugins if s.manifest.isolation == "process"]
+    protections = {}
+    if isolated:
+        from logomesh_studio.runtime.isolation import sandbox
+
+        protections = sandbox.probe()
     if args.json:
         print(json.dumps({
             "ok": not problems,
             **summary,
             "plugins": [{"id": s.id, "version": s.manifest.version, "folder": str(s.folder),
-                         "status": "error" if s.id in failing else "ok"}
+                         "status": "error" if s.id in failing else "ok",
+                         "isolation": s.manifest.isolation,
+                         **({"sandbox": protections} if s in isolated else {})}
                         for s in found.plugins],
             "order": resolution.order,
             "problems": [p.to_json() for p in problems],
@@ -165,6 +173,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         for problem in problems:
             print(problem)
+        for source in isolated:
+            print(f"{source.manifest_path}: isolation: {sandbox.describe(protections)}")
         print(f"{summary['found']} plugins found, {summary['loadable']} loadable, "
               f"{summary['with_problems']} with problems", file=sys.stderr)
     return 1 if problems else 0

@@ -97,7 +97,14 @@ class PluginHost:
             description=m.description, capabilities=tuple(m.capabilities),
             dependencies=dict(m.dependencies), permissions=tuple(m.permissions),
             handles=handles, error=record.error.error if record.error else "",
-            traceback=record.error.text if record.error else "")
+            traceback=record.error.text if record.error else "", isolation=m.isolation,
+            **self._isolation_state(record))
+
+    def _isolation_state(self, record: PluginRecord) -> dict[str, Any]:
+        """The sandbox and process of an isolated plugin's running process."""
+        if self._isolation is None or record.loaded is None:
+            return {}
+        return self._isolation.state(record.loaded.instance)
 
     def plugins(self) -> list[PluginInfo]:
         """Snapshots of every known plugin, in load order then by id."""
@@ -265,6 +272,8 @@ class PluginHost:
                     await self._stop(pid, reason="shutdown")
             for pid in list(self.records):
                 await self._stop(pid, reason="shutdown")
+        if self._isolation is not None:
+            self._isolation.close()
         self.importer.close()
 
     async def execute(self, plugin_id: str, input: Any = None) -> Any:

@@ -6,18 +6,24 @@ plugin below serves one purpose, so tests do not disturb each other.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from logomesh_studio import sdk
-from logomesh_studio.runtime.events import Event
+from logomesh_studio import cli, sdk
+from logomesh_studio.devtools.profiler import Profile
+from logomesh_studio.runtime.config import RuntimeConfig
+from logomesh_studio.runtime.events import Event, ReloadFailed
 from logomesh_studio.runtime.isolation import CHILD_COMMAND, proxy, sandbox
 from logomesh_studio.runtime.isolation.supervisor import MAX_CRASHES
 from logomesh_studio.runtime.plugin_record import PluginStatus
-from logomesh_studio.testing import PluginHarness
+from logomesh_studio.testing import DRIVER, PluginHarness
 from tests.conftest import Workspace
 
 GUARDED = """
@@ -105,15 +111,70 @@ class TestPlugin(Plugin):
 """
 
 
+COUNTER = """
+import os
+from logomesh_studio.sdk import Plugin, handler
+
+VERSION = {version}
+
+
+class TestPlugin(Plugin):
+    def initialize(self, ctx):
+        self.ctx = ctx
+        self.data.setdefault("n", 0)
+
+    @handler("add")
+    def add(self, message):
+        self.data["n"] += message.payload
+        return self.data["n"]
+
+    @handler("get")
+    def get(self, message):
+        return {{"n": self.data["n"], "version": VERSION, "pid": os.getpid()}}
+
+    @handler("stall")
+    def stall(self, message):
+        import threading
+        threading.Event().wait()
+
+    @handler("spin")
+    def spin(self, message):
+        import time
+        end = time.perf_counter() + message.payload
+        while time.perf_counter() < end:
+            pass
+
+    @handler("providers")
+    def providers(self, message):
+        return self.ctx.providers(message.payload)
+
+    @handler("keep_a_set")
+    def keep_a_set(self, message):
+        self.data["seen"] = {{1, 2}}
+"""
+
+
+def write_counter(workspace: Workspace, plugin_id: str, version: int, **fields: Any) -> Path:
+    return workspace.plugin(plugin_id, COUNTER.format(version=version), isolation="process",
+                            **fields)
+
+
 @pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginHarness]:
-    workspace = Workspace(tmp_path_factory.mktemp("isolation") / "workspace")
+def module_workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    return Workspace(tmp_path_factory.mktemp("isolation") / "workspace")
+
+
+@pytest.fixture(scope="module")
+def harness(module_workspace: Workspace) -> Iterator[PluginHarness]:
+    workspace = module_workspace
+    write_counter(workspace, "counter", 1)
+    write_counter(workspace, "keeper", 1)
     workspace.plugin("guarded", GUARDED, isolation="process", permissions=["send:plain"])
     for plugin_id in ("crasher", "hog", "fragile"):
         workspace.plugin(plugin_id, CRASHING, isolation="process",
                          limits={"memory_mb": 256})
     workspace.plugin("plain")
-    workspace.plugin("secret")
+    workspace.plugin("secret", capabilities=["secret.service"])
     with PluginHarness(workspace.root) as h:
         yield h
 
@@ -236,3 +297,104 @@ def test_hidden_cli_subcommand_runs_an_isolated_plugin(workspace: Workspace,
     with PluginHarness(workspace.root) as h:
         assert h.send("alone", "ping", 3) == {"pong": 3, "from": "alone"}
     assert started
+
+
+def test_reload_runs_the_new_code_in_the_same_process_with_its_state(
+        harness: PluginHarness, module_workspace: Workspace) -> None:
+    harness.send("counter", "add", 5)
+    before = harness.send("counter", "get")
+    write_counter(module_workspace, "counter", 2)
+    assert harness.reload("counter")
+    after = harness.send("counter", "get")
+    assert after == {"n": 5, "version": 2, "pid": before["pid"]}
+
+
+def test_a_broken_edit_rolls_back_to_the_running_version(
+        harness: PluginHarness, module_workspace: Workspace) -> None:
+    harness.send("counter", "add", 1)
+    before = harness.send("counter", "get")
+    module = module_workspace.root / "counter" / module_workspace.package_name("counter")
+    (module / "__init__.py").write_text("def broken(:\n")
+    mark = harness.mark()
+    assert not harness.reload("counter")
+    failed = harness.wait_for(lambda e: isinstance(e, ReloadFailed)
+                              and e.plugin_id == "counter", after=mark)
+    assert failed.stage == "import" and "SyntaxError" in failed.error
+    assert failed.path == str(module / "__init__.py")
+    assert harness.send("counter", "get") == before
+    assert harness.send("counter", "add", 1) == before["n"] + 1
+
+
+def test_state_must_be_json_to_move_to_a_new_process(harness: PluginHarness,
+                                                     module_workspace: Workspace) -> None:
+    harness.send("keeper", "keep_a_set")
+    write_counter(module_workspace, "keeper", 2, config={"new": "setting"})  # a new process
+    mark = harness.mark()
+    assert not harness.reload("keeper")
+    failed = harness.wait_for(lambda e: isinstance(e, ReloadFailed)
+                              and e.plugin_id == "keeper", after=mark)
+    assert "must be JSON" in failed.error
+    assert harness.send("keeper", "get")["version"] == 1
+
+
+def test_a_wedged_process_is_replaced_with_the_last_good_state(workspace: Workspace) -> None:
+    write_counter(workspace, "stuck", 1)
+    with PluginHarness(workspace.root, RuntimeConfig(entry_points=False,
+                                                     lifecycle_timeout=3.0)) as h:
+        assert h.plugin("stuck").error == ""
+        h.send("stuck", "add", 3)
+        assert h.reload("stuck")  # the snapshot: n = 3
+        pid = h.send("stuck", "get")["pid"]
+        with pytest.raises(sdk.MessageTimeout):
+            h.send("stuck", "stall", timeout=0.2)
+        write_counter(workspace, "stuck", 2)
+        assert h.reload("stuck")
+        after = h.send("stuck", "get")
+        assert (after["n"], after["version"]) == (3, 2)
+        assert after["pid"] != pid
+
+
+def test_check_says_how_each_isolated_plugin_is_protected(workspace: Workspace,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    workspace.plugin("boxed", isolation="process")
+    workspace.plugin("open")
+    assert cli.main(["check", str(workspace.root), "--json"]) == 0
+    report = {p["id"]: p for p in json.loads(capsys.readouterr().out)["plugins"]}
+    assert report["boxed"]["isolation"] == "process"
+    assert report["boxed"]["sandbox"] == sandbox.probe()
+    assert report["open"]["isolation"] == "none" and "sandbox" not in report["open"]
+    assert cli.main(["check", str(workspace.root)]) == 0
+    line = f"{workspace.root / 'boxed' / 'plugin.toml'}: isolation: runs in its own process"
+    assert capsys.readouterr().out.startswith(line)
+
+
+def test_a_missing_protection_is_named_with_its_reason() -> None:
+    assert sandbox.describe({"landlock": "on", "seccomp": "missing: libseccomp not found"}) \
+        == "runs in its own process; this machine lacks seccomp (libseccomp not found)"
+
+
+def test_profiling_samples_an_isolated_plugin_in_its_process(harness: PluginHarness) -> None:
+    plugin = harness.host.instance("counter")
+
+    async def spin_while_recording() -> Any:
+        recording = asyncio.ensure_future(plugin.record_profile(0.5))
+        await asyncio.sleep(0)  # its first step sends the request: recording starts first
+        await harness.host.bus.send(DRIVER, "counter", "spin", 0.3)
+        return await recording
+
+    profiles = {"counter": harness.runtime.run(spin_while_recording())}
+    profile = Profile.from_speedscope(profiles["counter"])
+    assert profile.plugin_seconds().get("counter", 0) > 0.1
+    assert "TestPlugin.spin" in {f.name for f in profile.functions()}
+    merged = Profile(frames=[], samples=[]).with_processes(profiles)
+    assert merged.plugin_seconds()["counter"] == pytest.approx(profile.plugin_seconds()["counter"])
+    assert merged.frames[0].name == "counter (isolated process)"
+
+
+def test_isolated_plugin_sees_providers_come_and_go(harness: PluginHarness) -> None:
+    assert harness.send("counter", "providers", "secret.service") == ["secret"]
+    harness.runtime.run(harness.host.stop("secret"))
+    assert harness.send("counter", "providers", "secret.service") == []
+    assert harness.runtime.run(harness.host.start("secret"))
+    assert harness.send("counter", "providers", "secret.service") == ["secret"]

@@ -13,8 +13,10 @@ the bridge or another plugin exists in this process.
 from __future__ import annotations
 
 import asyncio
+import copy
 import ctypes
 import faulthandler
+import importlib
 import inspect
 import itertools
 import json
@@ -32,6 +34,7 @@ from typing import Any
 from logomesh_studio import sdk
 from logomesh_studio.runtime.isolation import sandbox
 from logomesh_studio.runtime.isolation.frames import (
+    ChannelError,
     Frame,
     FrameProtocol,
     error_from_json,
@@ -51,17 +54,22 @@ _encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 def child_main(argv: list[str]) -> int:
     """Run one isolated plugin: ``argv`` is ``[FD]``, the channel's file descriptor
-    (also reached as ``logomesh-studio _isolated-child FD``, hidden from the help)."""
+    (also reached as ``logomesh-studio _isolated-child FD``, hidden from the help).
+    Until its boot frame arrives the process is a warm spare, imported and waiting."""
     sock = socket.socket(fileno=int(argv[0]))
-    boot = read_frame(sock)
     _die_with_parent()
+    try:
+        boot = read_frame(sock)
+    except ChannelError:  # a spare the runtime no longer needs
+        return 0
     faulthandler.enable()
-    _set_limits(boot.get("limits") or {})
+    limits = boot.get("limits") or {}
+    _set_limits(limits)
+    os.chdir(boot["folder"])
     sys.dont_write_bytecode = True  # the plugin folder is read-only in the sandbox
     loop = asyncio.new_event_loop()  # its self-pipe is a socket: made before seccomp
     plan = sandbox.plan_for(Path(boot["folder"]), Path(boot["data_dir"]),
-                            (boot.get("limits") or {}).get("files", ()),
-                            bool((boot.get("limits") or {}).get("network")))
+                            limits.get("files", ()), bool(limits.get("network")))
     report = sandbox.apply(plan) if boot.get("sandbox", True) else {}
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]  # the plugin's modules come from its import root, after the stdlib
@@ -82,7 +90,7 @@ def _die_with_parent() -> None:
     except (OSError, AttributeError):  # not Linux: the runtime closes the channel instead
         pass
     if os.getppid() == 1:  # the runtime is already gone
-        os._exit(1)
+        os._exit(0)
 
 
 def _set_limits(limits: dict[str, Any]) -> None:
@@ -220,6 +228,8 @@ class _Child:
                 task.cancel()
         elif op == "providers":
             self.providers = frame["table"]
+        elif op == "profile":
+            self._profile(frame)
         elif op in _LIFECYCLE:
             self._spawn(frame["id"], _LIFECYCLE[op](self, frame))
 
@@ -295,10 +305,7 @@ class _Child:
             stage = "instantiate"
             instance = cls()
             stage = "initialize"
-            log = logging.Logger(f"logomesh.plugin.{self.plugin_id}", logging.DEBUG)
-            log.addHandler(_ChannelLog(self))
-            context = sdk.PluginContext(self.plugin_id, self.boot.get("config") or {}, log)
-            sdk._bind(context, _Port(self))
+            context = self._new_context()
             await _awaited(instance.initialize(context))
             state = self.boot.get("state")
             if state is not None:
@@ -312,11 +319,22 @@ class _Child:
                         "traceback": detail.text, "path": detail.path, "line": detail.line})
             return
         self.instance, self.context = instance, context
-        overrides = type(instance).execute is not sdk.Plugin.execute
-        self._send({"op": "ready", "handles": type(instance).handled_types(),
-                    "execute": overrides, "state_version": type(instance).state_version,
-                    "class": type(instance).__name__, "sandbox": self.report,
+        self._send({"op": "ready", **self._description(instance), "sandbox": self.report,
                     "pid": os.getpid()})
+
+    def _new_context(self) -> sdk.PluginContext:
+        log = logging.Logger(f"logomesh.plugin.{self.plugin_id}", logging.DEBUG)
+        log.addHandler(_ChannelLog(self))
+        context = sdk.PluginContext(self.plugin_id, self.boot.get("config") or {}, log)
+        sdk._bind(context, _Port(self))
+        return context
+
+    @staticmethod
+    def _description(instance: sdk.Plugin) -> Frame:
+        """What the runtime needs to route to ``instance``."""
+        return {"handles": type(instance).handled_types(),
+                "execute": type(instance).execute is not sdk.Plugin.execute,
+                "state_version": type(instance).state_version}
 
     def _import_class(self) -> type[sdk.Plugin]:
         module_name, _, attr = self.boot["entry"].partition(":")
@@ -349,11 +367,82 @@ class _Child:
             raise TypeError(f"on_before_reload() must return a dict, not "
                             f"{type(state).__name__}")
         try:
-            json.loads(_encode(state))
+            _encode(state)
         except (TypeError, ValueError, RecursionError) as exc:
             raise TypeError(f"the state on_before_reload() returns must be JSON to reach "
                             f"a new process of an isolated plugin ({exc})") from None
         return {"state": state, "version": type(instance).state_version}
+
+    async def _reload(self, frame: Frame) -> Frame:
+        """Reload the plugin in place, as the runtime does in-process: on any failure
+        the old instance keeps running with its state and modules (a ``failed`` answer)."""
+        old, old_context = self.instance, self.context
+        if old is None:
+            raise sdk.PluginError(f"{self.plugin_id} is not running")
+        stage = "on_before_reload"
+        old_modules = _modules_under(self.folder)
+        try:
+            state = old.on_before_reload()
+            if not isinstance(state, dict):
+                raise TypeError(f"on_before_reload() must return a dict, not "
+                                f"{type(state).__name__}")
+            if type(old).on_before_reload is sdk.Plugin.on_before_reload:
+                state = {**state, "config": dict(self.boot.get("config") or {})}
+            snapshot = _as_json(state)
+            for name in old_modules:
+                sys.modules.pop(name, None)
+            importlib.invalidate_caches()
+            stage = "import"
+            cls = self._import_class()
+            stage = "instantiate"
+            new = cls()
+            if type(old).on_before_reload is not sdk.Plugin.on_before_reload \
+                    or cls.on_after_reload is not sdk.Plugin.on_after_reload:
+                state = copy.deepcopy(state)  # its own hooks may change what they get
+            stage = "initialize"
+            context = self._new_context()
+            await _awaited(new.initialize(context))
+            stage = "on_after_reload"
+            await self._restore(new, state, type(old).state_version)
+        except MemoryError:
+            _out_of_memory()
+        except BaseException as exc:  # whatever the new version raised: roll back
+            for name in _modules_under(self.folder):
+                if name not in old_modules:
+                    sys.modules.pop(name, None)
+            sys.modules.update(old_modules)
+            detail = plugin_traceback(exc, self.folder)
+            return {"failed": {"stage": stage, "error": detail.error,
+                               "traceback": detail.text, "path": detail.path,
+                               "line": detail.line}}
+        self.instance, self.context = new, context
+        try:
+            await _awaited(old.cleanup())
+        except Exception:
+            if old_context is not None:
+                old_context.log.warning("cleanup of the old version failed", exc_info=True)
+        return {**self._description(new), "snapshot": snapshot}
+
+    def _profile(self, frame: Frame) -> None:
+        """Sample this process's loop thread for ``seconds`` from now (calls that arrive
+        with this frame are in it); answers the profile as speedscope JSON. The process
+        hosts its plugin as the runtime hosts the others, so it profiles it with the
+        devtools profiler the Studio uses on the runtime thread."""
+        from logomesh_studio.devtools.profiler import Profiler
+
+        profiler = Profiler(float(frame.get("interval", 0.001)), self._thread,
+                            switch_interval=0.001, name=self.plugin_id,
+                            plugin_roots={self.plugin_id: str(self.folder)})
+        profiler.start()
+
+        async def recorded() -> Any:
+            try:
+                await asyncio.sleep(float(frame["seconds"]))
+            finally:
+                profile = profiler.stop()
+            return profile.to_speedscope()
+
+        self._spawn(frame["id"], recorded())
 
     async def _restore_frame(self, frame: Frame) -> None:
         if self.instance is None:
@@ -362,7 +451,24 @@ class _Child:
 
 
 _LIFECYCLE = {"cleanup": _Child._cleanup, "snapshot": _Child._snapshot,
-              "restore": _Child._restore_frame}
+              "restore": _Child._restore_frame, "reload": _Child._reload}
+
+
+def _modules_under(folder: Path) -> dict[str, Any]:
+    """The loaded modules whose files are under ``folder`` (the plugin's own). Not
+    plugin_record.modules_under: importing that module would load pydantic here."""
+    prefix = os.path.join(os.path.realpath(folder), "")
+    return {name: module for name, module in list(sys.modules.items())
+            if (path := getattr(module, "__file__", None))
+            and os.path.realpath(path).startswith(prefix)}
+
+
+def _as_json(state: dict[str, Any]) -> Any:
+    """``state`` as the JSON a fresh process could restore, or None if it is not JSON."""
+    try:
+        return json.loads(_encode(state))
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 async def _awaited(value: Any) -> Any:

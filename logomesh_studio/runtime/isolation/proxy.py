@@ -40,6 +40,10 @@ STOP_GRACE = 2.0
 """Seconds a stopping process gets to exit after its channel closed, before SIGKILL."""
 
 
+Launch = Callable[[], tuple[subprocess.Popen[bytes], socket.socket]]
+"""Gives a started process, waiting for its boot frame, and the runtime's channel end."""
+
+
 def child_command(fd: int) -> list[str]:
     """The command that starts an isolated plugin's process on channel ``fd``."""
     if getattr(sys, "frozen", False):  # the packaged app: the same executable
@@ -69,6 +73,21 @@ class ChildSpec:
         if state is not None:
             frame["state"], frame["state_version"] = state["state"], state["version"]
         return frame
+
+
+def launch() -> tuple[subprocess.Popen[bytes], socket.socket]:
+    """Start a process for an isolated plugin; it imports the SDK and waits for its boot
+    frame (so one can be started ahead, as a warm spare)."""
+    ours, theirs = socket.socketpair()
+    try:
+        popen = subprocess.Popen(child_command(theirs.fileno()), pass_fds=(theirs.fileno(),),
+                                 stdin=subprocess.DEVNULL)
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    return popen, ours
 
 
 class _ChildFailed(Exception):
@@ -118,7 +137,8 @@ class IsolatedPlugin(sdk.Plugin):
 
     def __init__(self, spec: ChildSpec, events: EventHub,
                  on_crash: Callable[[IsolatedPlugin, sdk.PluginCrashed], None],
-                 providers: Callable[[], dict[str, list[str]]]) -> None:
+                 providers: Callable[[], dict[str, list[str]]],
+                 start: Launch = launch) -> None:
         super().__init__()
         # A class per instance: what it handles is known once its process is up.
         self.__class__ = type("IsolatedPlugin", (IsolatedPlugin,), {"_handler_table": {}})
@@ -128,13 +148,15 @@ class IsolatedPlugin(sdk.Plugin):
         self._events = events
         self._on_crash = on_crash
         self._providers = providers
+        self._launch = start
         self._process: _Process | None = None
         self._booting: asyncio.Future[Frame] | None = None
         self._up: asyncio.Future[None] | None = None
         self._calls: dict[int, asyncio.Future[Frame]] = {}
         self._ids = itertools.count(1)
-        self._stopping = False
+        self._stopping = self._abandoned = False
         self._snapshot: Frame | None = None
+        self.state_version_in_child = 1
 
     # -- lifecycle (called by the host) ----------------------------------------------------
 
@@ -148,16 +170,11 @@ class IsolatedPlugin(sdk.Plugin):
         loop = asyncio.get_running_loop()
         self._up = self._up if self._up is not None and not self._up.done() \
             else loop.create_future()
-        ours, theirs = socket.socketpair()
         try:
-            popen = subprocess.Popen(child_command(theirs.fileno()), pass_fds=(theirs.fileno(),),
-                                     stdin=subprocess.DEVNULL, cwd=self.spec.folder)
+            popen, ours = self._launch()
         except OSError as exc:
-            ours.close()
             raise PluginLoadError(self.spec.plugin_id, "start", PluginTraceback(
                 f"could not start the plugin's process: {exc}", "")) from None
-        finally:
-            theirs.close()
         ours.setblocking(False)
         process: _Process | None = None
 
@@ -178,20 +195,50 @@ class IsolatedPlugin(sdk.Plugin):
             self._booting = None
         if ready["op"] == "failed":
             self._kill(process)
-            raise PluginLoadError(self.spec.plugin_id, ready["stage"], PluginTraceback(
-                ready["error"], ready["traceback"], ready["path"], ready["line"]))
-        cls = type(self)
-        cls._handler_table = dict.fromkeys(ready["handles"], "_forward")
-        if ready["execute"]:
-            cls.execute = IsolatedPlugin._execute_in_child  # type: ignore[method-assign,assignment]
+            raise _load_error(self.spec.plugin_id, ready)
+        self._describe(ready)
         self.sandbox, self.pid = ready["sandbox"], ready["pid"]
+        if state is not None:
+            self._snapshot = state
         if self._up is not None and not self._up.done():
             self._up.set_result(None)
+
+    def _describe(self, plugin: Frame) -> None:
+        """Route what the plugin's (new) class handles to its process."""
+        cls = type(self)
+        cls._handler_table = dict.fromkeys(plugin["handles"], "_forward")
+        if plugin["execute"]:
+            cls.execute = IsolatedPlugin._execute_in_child  # type: ignore[method-assign,assignment]
+        elif "execute" in vars(cls):
+            del cls.execute
+        self.state_version_in_child = int(plugin["state_version"])
+
+    async def reload_in_place(self) -> None:
+        """Have the process reload the plugin's code with its state; PluginLoadError if
+        the new version fails (the old one keeps running there), PluginCrashed or
+        TimeoutError if the process cannot do it (then start a fresh one)."""
+        reply = await self._request(self._live(), {"op": "reload"})
+        value = reply.get("value") or {}
+        if "failed" in value:
+            raise _load_error(self.spec.plugin_id, value["failed"])
+        if value.get("snapshot") is not None:
+            self._snapshot = {"state": value["snapshot"],
+                              "version": self.state_version_in_child}
+        self._describe(value)
+
+    async def replace_process(self) -> None:
+        """Start a fresh process with the last good state snapshot, ending the current one
+        (wedged or gone): calls wait for the new one."""
+        old = self._process
+        self._up = asyncio.get_running_loop().create_future()  # no crash report for this end
+        if old is not None:
+            self._kill(old)
+        await self.spawn(self._snapshot)
 
     async def cleanup(self) -> None:
         self._stopping = True
         process = self._process
-        if process is None or process.exited.done():
+        if process is None or process.exited.done() or self._abandoned:
             return
         try:
             await self._request(process, {"op": "cleanup"})
@@ -215,8 +262,20 @@ class IsolatedPlugin(sdk.Plugin):
         snapshot for a fresh process."""
         process = self._live()
         reply = await self._request(process, {"op": "snapshot"})
-        self._snapshot = reply
-        return reply
+        snapshot: Frame = reply["value"]
+        self._snapshot = snapshot
+        return snapshot
+
+    def update_providers(self, table: dict[str, list[str]]) -> None:
+        """Tell the process which plugins provide which capabilities now."""
+        if self._process is not None and not self._process.exited.done():
+            self._process.channel.send({"op": "providers", "table": table})
+
+    async def record_profile(self, seconds: float, interval: float = 0.001) -> Any:
+        """Profile the plugin in its process for ``seconds``: speedscope JSON."""
+        reply = await self._request(self._live(), {"op": "profile", "seconds": seconds,
+                                                   "interval": interval})
+        return reply.get("value")
 
     async def on_after_reload(self, state: dict[str, Any]) -> None:
         carried = state.get("isolated_state")
@@ -368,6 +427,11 @@ class IsolatedPlugin(sdk.Plugin):
             self._up.set_exception(crash)
             self._up.exception()  # retrieved: nobody may be waiting
 
+    def abandon(self) -> None:
+        """End a process a fresh one replaces (wedged or gone): no crash is reported."""
+        self._stopping = self._abandoned = True
+        self.kill()
+
     def kill(self) -> None:
         """End the process now (SIGKILL)."""
         if self._process is not None:
@@ -378,6 +442,12 @@ class IsolatedPlugin(sdk.Plugin):
         process.channel.close()
         with contextlib.suppress(ProcessLookupError):
             process.popen.kill()
+
+
+def _load_error(plugin_id: str, failed: Frame) -> PluginLoadError:
+    return PluginLoadError(plugin_id, str(failed["stage"]), PluginTraceback(
+        str(failed["error"]), str(failed["traceback"]), str(failed["path"]),
+        int(failed["line"])))
 
 
 def _settle(future: asyncio.Future[int], code: int) -> None:

@@ -139,9 +139,11 @@ def _seccomp(network: bool) -> str:
     return ON
 
 
-def summary(report: dict[str, str]) -> str:
-    """One line for a sandbox report: ``"landlock, seccomp"`` or what is missing."""
-    missing = [f"{name} {state}" for name, state in report.items() if state != ON]
+def describe(report: dict[str, str]) -> str:
+    """One line on how an isolated plugin is protected, naming what is missing and why."""
+    missing = {name: state for name, state in report.items() if state != ON}
     if not missing:
-        return "sandboxed (" + ", ".join(report) + ")"
-    return "partly sandboxed: " + "; ".join(missing)
+        return f"runs in its own process, sandboxed ({', '.join(report)})"
+    lacks = "; ".join(f"{name} ({state.removeprefix('missing: ')})"
+                      for name, state in missing.items())
+    return f"runs in its own process; this machine lacks {lacks}"

@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import socket
+import subprocess
 import tempfile
 import time
+import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from logomesh_studio import sdk
-from logomesh_studio.runtime.events import PluginFailed, PluginLoaded, PluginStopped
-from logomesh_studio.runtime.isolation.proxy import ChildSpec, IsolatedPlugin
+from logomesh_studio.runtime.events import (
+    Event,
+    PluginFailed,
+    PluginLoaded,
+    PluginStopped,
+    ReloadCompleted,
+)
+from logomesh_studio.runtime.isolation.proxy import ChildSpec, IsolatedPlugin, launch
 from logomesh_studio.runtime.manifest import Limits
 from logomesh_studio.runtime.plugin_record import (
     FAILED,
@@ -48,11 +57,47 @@ def data_dir(workspace: Path | None, plugin_id: str) -> Path:
 
 
 class Supervisor:
-    """Creates the host's isolated plugins and restarts them when they crash."""
+    """Creates the host's isolated plugins and restarts them when they crash.
+
+    It keeps one warm spare process (started, SDK imported, waiting for its boot frame),
+    so a start or a restart does not wait for Python to start: each plugin that takes
+    the spare has the next one started behind it.
+    """
 
     def __init__(self, host: PluginHost) -> None:
         self.host = host
         self._crashes: dict[str, collections.deque[float]] = {}
+        self._spare: tuple[subprocess.Popen[bytes], socket.socket] | None = None
+        self._plugins: weakref.WeakSet[IsolatedPlugin] = weakref.WeakSet()
+        self._unsubscribe = host.events.subscribe(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        """Plugins came or went: isolated plugins get the new providers table (their
+        ``ctx.providers()`` answers from it, as it cannot wait for the runtime)."""
+        if isinstance(event, PluginLoaded | PluginStopped | ReloadCompleted) and self._plugins:
+            table = self._providers()
+            for plugin in list(self._plugins):
+                plugin.update_providers(table)
+
+    def _launch(self) -> tuple[subprocess.Popen[bytes], socket.socket]:
+        spare, self._spare = self._spare, None
+        if spare is None or spare[0].poll() is not None:
+            if spare is not None:
+                spare[1].close()
+            spare = launch()
+        try:
+            self._spare = launch()
+        except OSError:  # no spare this time; the next start tries again
+            self._spare = None
+        return spare
+
+    def close(self) -> None:
+        """End the spare process (the host is shutting down)."""
+        self._unsubscribe()
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            spare[1].close()  # it exits at the end of its channel
+            spare[0].wait()
 
     def create(self, record: PluginRecord) -> IsolatedPlugin:
         """The stand-in for ``record``'s plugin (its process starts in ``initialize``)."""
@@ -65,7 +110,27 @@ class Supervisor:
                          data_dir=folder, config=dict(manifest.config),
                          limits=manifest.limits or Limits())
         self._crashes.pop(record.id, None)  # a start by the user ends a crash streak
-        return IsolatedPlugin(spec, host.events, self._crashed, self._providers)
+        plugin = IsolatedPlugin(spec, host.events, self._crashed, self._providers, self._launch)
+        self._plugins.add(plugin)
+        return plugin
+
+    async def record_profiles(self, seconds: float, interval: float = 0.001
+                              ) -> dict[str, Any]:
+        """Profile every running isolated plugin in its process at once: plugin id ->
+        speedscope JSON (a plugin whose process could not be profiled is left out)."""
+        plugins = {pid: r.loaded.instance for pid, r in self.host.records.items()
+                   if r.loaded is not None and isinstance(r.loaded.instance, IsolatedPlugin)}
+        results = await asyncio.gather(*(p.record_profile(seconds, interval)
+                                         for p in plugins.values()), return_exceptions=True)
+        return {pid: result for pid, result in zip(plugins, results, strict=True)
+                if not isinstance(result, BaseException)}
+
+    @staticmethod
+    def state(instance: sdk.Plugin) -> dict[str, Any]:
+        """``PluginInfo`` fields of an isolated plugin: its sandbox report and process."""
+        if not isinstance(instance, IsolatedPlugin):
+            return {}
+        return {"sandbox": dict(instance.sandbox), "pid": instance.pid}
 
     def _providers(self) -> dict[str, list[str]]:
         bus = self.host.bus
