@@ -243,6 +243,11 @@ def _serve_dap(runtime: RuntimeThread, port: int) -> DapServer:
     except OSError as exc:
         raise SystemExit(f"run: --dap {port}: cannot listen on 127.0.0.1:{port}: {exc}") from None
     print(f"run: debug adapter (DAP) listening on {host}:{bound}", file=sys.stderr, flush=True)
+    for info in runtime.host.plugins():  # each isolated plugin is debugged in its process
+        if info.isolation == "process" and info.pid:
+            where = runtime.run(runtime.host.isolation.debug_address(info.id))
+            print(f"run: debug adapter (DAP) of isolated plugin {info.id} listening on "
+                  f"{where[0]}:{where[1]}", file=sys.stderr, flush=True)
     return server
 
 

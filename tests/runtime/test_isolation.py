@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
+import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any
 import pytest
 
 from logomesh_studio import cli, sdk
+from logomesh_studio.devtools.dap_client import DapClient
 from logomesh_studio.devtools.profiler import Profile
 from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.events import Event, ReloadFailed
@@ -25,6 +29,7 @@ from logomesh_studio.runtime.isolation.supervisor import MAX_CRASHES
 from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.testing import DRIVER, PluginHarness
 from tests.conftest import Workspace
+from tests.debug_plugins import ALPHA, BETA
 
 GUARDED = """
 import gc, os, socket, subprocess, sys
@@ -398,3 +403,62 @@ def test_isolated_plugin_sees_providers_come_and_go(harness: PluginHarness) -> N
     assert harness.send("counter", "providers", "secret.service") == []
     assert harness.runtime.run(harness.host.start("secret"))
     assert harness.send("counter", "providers", "secret.service") == ["secret"]
+
+
+def test_a_dap_session_debugs_an_isolated_plugin(workspace: Workspace) -> None:
+    """Attach to the debugger in the plugin's process, stop at a breakpoint, read a
+    variable, step, continue: the sender gets its answer, the plugin serves on."""
+    workspace.plugin("alpha", ALPHA, isolation="process", permissions=["send:beta"])
+    workspace.plugin("beta", BETA)
+    source = workspace.root / "alpha" / workspace.package_name("alpha") / "__init__.py"
+    lines = source.read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if text.endswith("# double-compute"))
+    events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+
+    def event(name: str) -> dict[str, Any]:
+        while True:
+            found = events.get(timeout=30)
+            if found["event"] == name:
+                return dict(found.get("body", {}))
+
+    with PluginHarness(workspace.root) as h:
+        address = h.runtime.run(h.host.isolation.debug_address("alpha"))
+        client = DapClient(*address, on_event=events.put)
+        try:
+            client.request("initialize", {"adapterID": "logomesh", "linesStartAt1": True})
+            event("initialized")
+            client.request("attach", {})
+            placed = client.request("setBreakpoints", {"source": {"path": str(source)},
+                                                       "breakpoints": [{"line": line}]})
+            assert placed["breakpoints"][0]["verified"]
+            client.request("configurationDone")
+            answer = h.runtime.submit(h.host.bus.send(DRIVER, "alpha", "double", {"n": 4}))
+            assert event("stopped")["reason"] == "breakpoint"
+            frames = client.request("stackTrace", {"threadId": 1})["stackFrames"]
+            assert (frames[0]["name"], frames[0]["line"]) == ("double", line)
+            scopes = client.request("scopes", {"frameId": frames[0]["id"]})["scopes"]
+            local = {v["name"]: v for v in client.request(
+                "variables", {"variablesReference": scopes[0]["variablesReference"]}
+            )["variables"]}
+            assert local["payload"]["value"] == "{'n': 4}"
+            assert client.request("evaluate", {"expression": "payload['n'] + 1",
+                                               "frameId": frames[0]["id"]})["result"] == "5"
+            client.request("next", {"threadId": 1})
+            assert event("stopped")["reason"] == "step"
+            client.request("continue", {"threadId": 1})
+            assert answer.result(30) == {"doubled": 8}
+            client.request("disconnect")
+        finally:
+            client.close()
+        assert h.send("alpha", "double", {"n": 5}) == {"doubled": 10}
+
+
+def test_run_with_dap_prints_where_each_isolated_plugin_is_debugged(workspace: Workspace
+                                                                    ) -> None:
+    workspace.plugin("boxed", isolation="process")
+    done = subprocess.run([sys.executable, "-m", "logomesh_studio.cli", "run",
+                           str(workspace.root), "--dap", "0", "--for", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"debug adapter \(DAP\) of isolated plugin boxed listening on "
+                     r"127\.0\.0\.1:\d+", done.stderr)

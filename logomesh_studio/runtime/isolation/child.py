@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from logomesh_studio import sdk
+from logomesh_studio.runtime.events import Event, LogRecorded, ReloadCompleted
 from logomesh_studio.runtime.isolation import sandbox
 from logomesh_studio.runtime.isolation.frames import (
     ChannelError,
@@ -68,13 +69,16 @@ def child_main(argv: list[str]) -> int:
     os.chdir(boot["folder"])
     sys.dont_write_bytecode = True  # the plugin folder is read-only in the sandbox
     loop = asyncio.new_event_loop()  # its self-pipe is a socket: made before seccomp
+    # The debugger's listening socket, for the same reason (served only when asked).
+    debug_listener = socket.create_server(("127.0.0.1", 0)) if boot.get("debuggable", True) \
+        else None
     plan = sandbox.plan_for(Path(boot["folder"]), Path(boot["data_dir"]),
                             limits.get("files", ()), bool(limits.get("network")))
     report = sandbox.apply(plan) if boot.get("sandbox", True) else {}
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]  # the plugin's modules come from its import root, after the stdlib
     sys.path.append(boot["import_root"])
-    child = _Child(boot, loop, report)
+    child = _Child(boot, loop, report, debug_listener)
     try:
         loop.run_until_complete(child.serve(sock))
     finally:
@@ -118,9 +122,13 @@ class _ChannelLog(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             tb = _FORMATTER.formatException(record.exc_info) if record.exc_info else ""
-            self._child.post({"op": "log", "level": record.levelname,
-                              "message": record.getMessage(), "path": record.pathname,
-                              "line": record.lineno, "traceback": tb, "time": record.created})
+            event = LogRecorded(plugin_id=self._child.plugin_id, level=record.levelname,
+                                message=record.getMessage(), path=record.pathname,
+                                line=record.lineno, traceback=tb, time=record.created)
+            self._child.post({"op": "log", "level": event.level, "message": event.message,
+                              "path": event.path, "line": event.line,
+                              "traceback": event.traceback, "time": event.time})
+            self._child.emit(event)
         except Exception:
             self.handleError(record)
 
@@ -159,7 +167,7 @@ class _Child:
     """The plugin instance and the child's end of the channel."""
 
     def __init__(self, boot: Frame, loop: asyncio.AbstractEventLoop,
-                 report: dict[str, str]) -> None:
+                 report: dict[str, str], debug_listener: socket.socket | None = None) -> None:
         self.boot = boot
         self.plugin_id: str = boot["plugin_id"]
         self.folder = Path(boot["folder"])
@@ -174,6 +182,8 @@ class _Child:
         self._calls: dict[int, asyncio.Task[None]] = {}
         self._ids = itertools.count(1)
         self._thread = threading.get_ident()
+        self._debug_listener = debug_listener
+        self._debugging: Any = None  # (DapServer, address, ChildTarget) once served
 
     # -- channel ------------------------------------------------------------------------
 
@@ -230,6 +240,8 @@ class _Child:
             self.providers = frame["table"]
         elif op == "profile":
             self._profile(frame)
+        elif op == "debug":
+            self._debug(frame["id"])
         elif op in _LIFECYCLE:
             self._spawn(frame["id"], _LIFECYCLE[op](self, frame))
 
@@ -241,6 +253,9 @@ class _Child:
         try:
             if instance is None:
                 raise sdk.PluginError(f"{self.plugin_id} is not running")
+            if self._debugging is not None:
+                for hook in list(self._debugging[2].hooks):
+                    hook(frame["source"], self.plugin_id, frame["type"])
             if frame.get("execute"):
                 result = instance.execute(frame.get("payload"))
             else:
@@ -421,7 +436,31 @@ class _Child:
         except Exception:
             if old_context is not None:
                 old_context.log.warning("cleanup of the old version failed", exc_info=True)
+        self.emit(ReloadCompleted(plugin_id=self.plugin_id, version="", cause="reload",
+                                  timings={}))  # the debugger places its breakpoints again
         return {**self._description(new), "snapshot": snapshot}
+
+    def _debug(self, number: int) -> None:
+        """Serve the debugger (DAP) on its control thread; answer its address."""
+        if self._debugging is None:
+            if self._debug_listener is None:
+                self._answer_error(number, sdk.PluginError(
+                    f"{self.plugin_id}: its process was started without a debugger"))
+                return
+            from logomesh_studio.runtime.isolation.debugging import ChildTarget, serve
+
+            target = ChildTarget(self.plugin_id, self.folder, self.loop, lambda: self.instance)
+            server, address = serve(target, self._debug_listener)
+            self._debugging = (server, address, target)
+        self._answer(number, list(self._debugging[1]))
+
+    def emit(self, event: Event) -> None:
+        """An event for the debug session, if one is being served (from any thread)."""
+        if self._debugging is not None:
+            if threading.get_ident() == self._thread:
+                self._debugging[2].emit(event)
+            else:
+                self.loop.call_soon_threadsafe(self._debugging[2].emit, event)
 
     def _profile(self, frame: Frame) -> None:
         """Sample this process's loop thread for ``seconds`` from now (calls that arrive

@@ -266,6 +266,12 @@ class IsolatedPlugin(sdk.Plugin):
         self._snapshot = snapshot
         return snapshot
 
+    async def debug_address(self) -> tuple[str, int]:
+        """Where the plugin's process serves its debugger (DAP), started on first ask."""
+        reply = await self._request(self._live(), {"op": "debug"})
+        host, port = reply["value"]
+        return str(host), int(port)
+
     def update_providers(self, table: dict[str, list[str]]) -> None:
         """Tell the process which plugins provide which capabilities now."""
         if self._process is not None and not self._process.exited.done():

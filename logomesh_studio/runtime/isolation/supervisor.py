@@ -125,6 +125,15 @@ class Supervisor:
         return {pid: result for pid, result in zip(plugins, results, strict=True)
                 if not isinstance(result, BaseException)}
 
+    async def debug_address(self, plugin_id: str) -> tuple[str, int]:
+        """Where isolated plugin ``plugin_id``'s process serves the Debug Adapter
+        Protocol (127.0.0.1 and a free port): attach Studio or VS Code there."""
+        record = self.host.records.get(plugin_id)
+        plugin = record.loaded.instance if record is not None and record.loaded else None
+        if not isinstance(plugin, IsolatedPlugin):
+            raise KeyError(f"{plugin_id!r} is not a running isolated plugin")
+        return await plugin.debug_address()
+
     @staticmethod
     def state(instance: sdk.Plugin) -> dict[str, Any]:
         """``PluginInfo`` fields of an isolated plugin: its sandbox report and process."""
