@@ -25,18 +25,19 @@ import asyncio
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
 import textwrap
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 from _workspace import QUIET, emit, write_plugin
+from bus import _stats as stats
+from bus import latencies, percentile, throughput
 
 GOALS = {"p50_us": 60.0, "ratio": 2.5, "msg_per_s": 20_000.0, "restart_ms": 100.0,
          "in_process_ratio": 1.05}
@@ -83,17 +84,6 @@ ECHO_CHILD = textwrap.dedent('''
 ''')
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    return values[min(len(values) - 1, int(fraction * len(values)))]
-
-
-def stats(times: list[float]) -> dict[str, float]:
-    times = sorted(times)
-    return {"p50_us": round(percentile(times, 0.5) * 1e6, 2),
-            "p99_us": round(percentile(times, 0.99) * 1e6, 2),
-            "mean_us": round(statistics.fmean(times) * 1e6, 2)}
-
-
 def socketpair_baseline(count: int) -> list[float]:
     """Round trips of one JSON frame through a bare echo child over a socketpair."""
     ours, theirs = socket.socketpair()
@@ -125,27 +115,6 @@ def _exactly(sock: socket.socket, size: int) -> bytes:
     return data
 
 
-async def latencies(call: Callable[[], Awaitable[Any]], count: int) -> list[float]:
-    for _ in range(count // 10):
-        await call()
-    clock, times = time.perf_counter, []
-    for _ in range(count):
-        start = clock()
-        await call()
-        times.append(clock() - start)
-    return times
-
-
-async def throughput(calls: list[Callable[[], Awaitable[Any]]], per_sender: int) -> float:
-    async def sender(call: Callable[[], Awaitable[Any]]) -> None:
-        for _ in range(per_sender):
-            await call()
-
-    start = time.perf_counter()
-    await asyncio.gather(*(sender(call) for call in calls))
-    return len(calls) * per_sender / (time.perf_counter() - start)
-
-
 def isolated(manifest: Path) -> None:
     with manifest.open("a") as f:
         f.write('isolation = "process"\n')
@@ -157,7 +126,7 @@ async def measure_isolation(requests: int) -> None:
     from logomesh_studio.runtime.host import PluginHost
 
     base = socketpair_baseline(requests)
-    baseline = stats(base)
+    baseline = stats(sorted(base))
     emit("isolation", "baseline_socketpair", **baseline, requests=requests)
     with tempfile.TemporaryDirectory(prefix="logomesh-bench-") as tmp:
         root = Path(tmp)
