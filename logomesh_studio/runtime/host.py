@@ -12,7 +12,7 @@ import gc
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from logomesh_studio import sdk
 from logomesh_studio.runtime.bus import CommunicationBridge
@@ -44,6 +44,9 @@ from logomesh_studio.runtime.reload import Reloader
 from logomesh_studio.runtime.resolver import Resolution, resolve
 from logomesh_studio.runtime.tracebacks import PluginTraceback
 from logomesh_studio.runtime.watchdog import LifecycleWatchdog
+
+if TYPE_CHECKING:
+    from logomesh_studio.runtime.isolation.supervisor import Supervisor
 
 
 @contextlib.contextmanager
@@ -81,11 +84,22 @@ class PluginHost:
         self.lifecycle = Lifecycle(self.config, self.events, self.bus, self.importer,
                                    self.watchdog)
         """The lifecycle steps (instantiate, initialize, cleanup) the reloader shares."""
+        self.lifecycle.isolate = lambda record: self.isolation.create(record)
+        self._isolation: Supervisor | None = None
         self.lock = asyncio.Lock()
         """Held while plugins start, stop, reload or leave: one lifecycle change at a time."""
         self.reloader = Reloader(self)
         self.entry_point_paths: list[str] | None = None
         """Where to look for installed plugins (None: sys.path)."""
+
+    @property
+    def isolation(self) -> Supervisor:
+        """Starts and restarts isolated plugins (made on first use)."""
+        if self._isolation is None:
+            from logomesh_studio.runtime.isolation.supervisor import Supervisor
+
+            self._isolation = Supervisor(self)
+        return self._isolation
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -100,7 +114,14 @@ class PluginHost:
             description=m.description, capabilities=tuple(m.capabilities),
             dependencies=dict(m.dependencies), permissions=tuple(m.permissions),
             handles=handles, error=record.error.error if record.error else "",
-            traceback=record.error.text if record.error else "")
+            traceback=record.error.text if record.error else "", isolation=m.isolation,
+            **self._isolation_state(record))
+
+    def _isolation_state(self, record: PluginRecord) -> dict[str, Any]:
+        """The sandbox and process of an isolated plugin's running process."""
+        if self._isolation is None or record.loaded is None:
+            return {}
+        return self._isolation.state(record.loaded.instance)
 
     def plugins(self) -> list[PluginInfo]:
         """Snapshots of every known plugin, in load order then by id."""
@@ -272,6 +293,8 @@ class PluginHost:
                     await self._stop(pid, reason="shutdown")
             for pid in list(self.records):
                 await self._stop(pid, reason="shutdown")
+        if self._isolation is not None:
+            self._isolation.close()
         self.importer.close()
 
     async def execute(self, plugin_id: str, input: Any = None) -> Any:
