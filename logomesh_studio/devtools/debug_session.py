@@ -47,6 +47,9 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+# The session tracing each thread: a second one would replace its trace function.
+_tracing_threads: dict[int, DebugSession] = {}
+_tracing_lock = threading.Lock()
 
 
 class SessionState(StrEnum):
@@ -310,6 +313,14 @@ class DebugSession:
 
     async def _attach(self) -> None:
         # On the runtime thread: settrace applies to the calling thread only.
+        thread = threading.get_ident()
+        with _tracing_lock:
+            other = _tracing_threads.get(thread)
+            if other is not None and other is not self and other.active:
+                raise RuntimeError(f"{other.plugin_id} is being debugged on this runtime "
+                                   "already (in Studio or by a DAP client): stop that "
+                                   "session first")
+            _tracing_threads[thread] = self
         self.debugger.attach()
         self._unhook = self._target.add_delivery_hook(self._on_delivery)
 
@@ -317,6 +328,9 @@ class DebugSession:
         unhook, self._unhook = self._unhook, None
         if unhook is not None:
             unhook()
+        with _tracing_lock:
+            if _tracing_threads.get(threading.get_ident()) is self:
+                del _tracing_threads[threading.get_ident()]
         self.debugger.detach()
 
     def _end(self, error: str = "") -> None:
