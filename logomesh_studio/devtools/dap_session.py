@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +22,18 @@ from logomesh_studio.devtools.dap_client import DapClient, DapRequestFailed
 from logomesh_studio.devtools.debug_session import (
     BreakpointsChanged,
     DebugEnded,
-    DebugEvent,
-    DebugListener,
     DebugResumed,
     DebugStopped,
+    SessionBase,
     SessionState,
     first_source_file,
 )
-from logomesh_studio.devtools.debugger import EvaluationError, Stop, TargetNotStopped
+from logomesh_studio.devtools.debugger import EvaluationError, TargetNotStopped
 from logomesh_studio.devtools.workspace_breakpoints import (
     ANY_TYPE,
     MessageBreakpoint,
     SourceBreakpoint,
     WorkspaceBreakpoints,
-    next_executable_line,
     validate_breakpoint,
 )
 
@@ -103,12 +100,13 @@ class RemoteDebugger:
             raise EvaluationError(getattr(exc, "message", str(exc))) from None
 
 
-class DapSession:
+class DapSession(SessionBase):
     """Debug ``plugin_id`` (whose folder is ``root``) through the DAP server at
     ``address``; :meth:`start_soon`, then :meth:`stop_soon`."""
 
     def __init__(self, address: tuple[str, int], plugin_id: str, root: Path,
                  timeout: float = 10.0) -> None:
+        super().__init__()
         self.plugin_id = plugin_id
         self.root = Path(root)
         self.address = address
@@ -116,40 +114,14 @@ class DapSession:
         self.debugger = RemoteDebugger(self)
         self._client: DapClient | None = None
         self._lock = threading.RLock()
-        self._listeners: tuple[DebugListener, ...] = ()
         self._source: dict[tuple[str, int], SourceBreakpoint] = {}
         self._messages: dict[tuple[str, str], MessageBreakpoint] = {}
-        self._state = SessionState.IDLE
-        self._stop: Stop | None = None
         self._attached = False
-
-    # state (as DebugSession)
-
-    @property
-    def state(self) -> SessionState:
-        return self._state
-
-    @property
-    def active(self) -> bool:
-        return self._state in (SessionState.RUNNING, SessionState.STOPPED)
-
-    @property
-    def current_stop(self) -> Stop | None:
-        return self._stop
 
     @property
     def attached(self) -> bool:
         """True once the adapter has attached and has the breakpoints."""
         return self._attached
-
-    def subscribe(self, listener: DebugListener) -> Callable[[], None]:
-        """Call ``listener(event)`` for each DebugEvent (on the reader thread)."""
-        self._listeners = (*self._listeners, listener)
-
-        def unsubscribe() -> None:
-            self._listeners = tuple(known for known in self._listeners if known is not listener)
-
-        return unsubscribe
 
     def entry_file(self) -> Path | None:
         return first_source_file(self.root)
@@ -296,16 +268,6 @@ class DapSession:
         self._changed()
         return True
 
-    def toggle_breakpoint(self, path: str | os.PathLike[str], line: int) -> SourceBreakpoint | None:
-        path = canonical(path)
-        landing = next_executable_line(path, line)
-        with self._lock:
-            existing = [n for n in (line, landing) if n is not None and (path, n) in self._source]
-        if existing:
-            self.remove_breakpoint(path, existing[0])
-            return None
-        return self.set_breakpoint(path, line)
-
     def set_message_breakpoint(self, plugin_id: str, type: str, enabled: bool = True
                                ) -> MessageBreakpoint:
         breakpoint = MessageBreakpoint(plugin_id, type or ANY_TYPE, enabled)
@@ -387,13 +349,6 @@ class DapSession:
                 return
             self._state, self._stop = SessionState.RUNNING, None
         self._emit(DebugResumed())
-
-    def _emit(self, event: DebugEvent) -> None:
-        for listener in self._listeners:
-            try:
-                listener(event)
-            except Exception:  # a front end's bug must not end the session
-                _log.exception("debug session listener %r failed on %s", listener, event)
 
 
 def _log_failure(command: str, future: concurrent.futures.Future[dict[str, Any]]) -> None:
