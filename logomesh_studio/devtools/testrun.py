@@ -32,8 +32,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
-import logomesh_studio
 from logomesh_studio._argtypes import directory
+from logomesh_studio._children import child_environment
 from logomesh_studio.devtools._testchild import TestOutcome
 from logomesh_studio.runtime.discovery import discover
 
@@ -164,11 +164,42 @@ class _Tally:
                              if duration is None else duration, **extra)
 
 
+OPTIONAL_PYTEST_PLUGINS: dict[str, tuple[str, ...]] = {
+    "pytest_cov": ("--cov", "pytest_cov", "no_cover"),
+    "hypothesispytest": ("hypothesis",),
+    "pytest-qt": ("qtbot", "qapp", "qtmodeltester", "qtlog", "pytestqt", "qt_api"),
+    "timeout": ("timeout",),
+}
+"""Installed pytest plugins (entry-point name: words that show a use) the child loads only
+when the tests or the workspace's pytest settings use them. Auto-loading them costs
+most of pytest's start-up (pytest-qt imports Qt, hypothesis its strategies), which is
+the wait for the first result; coverage is the runner's own, so pytest-cov is never
+needed for it. Other installed plugins still load as usual."""
+_PYTEST_SETTINGS = ("conftest.py", "pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini")
+
+
+def unused_pytest_plugins(workspace: Path, folders: Sequence[Path]) -> list[str]:
+    """The :data:`OPTIONAL_PYTEST_PLUGINS` no test file, conftest or pytest setting of
+    ``workspace`` and the plugin ``folders`` mentions."""
+    sources = [workspace / name for name in _PYTEST_SETTINGS]
+    for folder in folders:
+        sources += [folder / name for name in _PYTEST_SETTINGS]
+        tests = folder / "tests"
+        if tests.is_dir():
+            sources += sorted(tests.rglob("*.py")) + sorted(tests.rglob("*.ini"))
+    text = ""
+    for source in sources:
+        try:
+            text += source.read_text(encoding="utf-8", errors="replace")
+        except OSError:  # absent, or unreadable: pytest will say so itself
+            continue
+    return [name for name, words in OPTIONAL_PYTEST_PLUGINS.items()
+            if not any(word in text for word in words)]
+
+
 def _child_env() -> dict[str, str]:
-    """The environment of the child: this package importable, output unbuffered."""
-    env = dict(os.environ)
-    root = str(Path(logomesh_studio.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    """The environment of the child: this package importable, Qt offscreen."""
+    env = child_environment()
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     return env
 
@@ -225,6 +256,8 @@ class _ChildRun:
         args = [str(self.workspace / s) for s in self.select
                 if _owner(self.workspace, s, self.targets)] \
             if self.select else [str(t.tests_dir) for t in self.targets]
+        for name in unused_pytest_plugins(self.workspace, [t.folder for t in self.targets]):
+            args += ["-p", f"no:{name}"]
         return json.dumps({"workspace": str(self.workspace), "args": args,
                            "pattern": self.pattern, "coverage": self.coverage,
                            "plugins": [{"id": t.id, "folder": str(t.folder)}
@@ -412,6 +445,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("plugins", nargs="*", metavar="PLUGIN", help="plugin ids (default: all)")
     parser.add_argument("-k", dest="pattern", metavar="PATTERN",
                         help="only tests matching this pytest -k expression")
+    parser.add_argument("--select", action="append", default=[], metavar="NODEID",
+                        help="only this test, by pytest node id relative to the workspace "
+                             "(e.g. counter/tests/test_counter.py::test_count); repeatable")
     parser.add_argument("--json", action="store_true",
                         help="print records as JSON lines (test, plugin_started, summary)")
     parser.add_argument("--no-coverage", dest="coverage", action="store_false",
@@ -425,8 +461,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def cmd_test(args: argparse.Namespace) -> int:
     """Run the tests and print records as they arrive; the exit code."""
     failed = False
-    records = run_tests(args.workspace, args.plugins, pattern=args.pattern,
-                        coverage=args.coverage, timeout=args.timeout)
+    records = run_tests(args.workspace, args.plugins, select=args.select,
+                        pattern=args.pattern, coverage=args.coverage, timeout=args.timeout)
     with closing(records):  # stops the test process however this loop ends
         try:
             for record in records:

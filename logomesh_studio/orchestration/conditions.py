@@ -194,6 +194,29 @@ def compile_condition(text: str) -> Condition:
     return Condition(text, context_names, tree.body)
 
 
+def rename_name(text: str, old: str, new: str) -> str:
+    """``text`` with every context name ``old`` read as ``new`` (``old.x`` too, not ``a.old``
+    or ``"old"``); unchanged if it does not parse. Renaming a task in the editor uses it."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, RecursionError, MemoryError):
+        return text
+    lead = len(text) - len(text.lstrip())
+    lines = text[lead:].split("\n")
+    starts = [lead]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    spots = []
+    for node, _ in _nodes(tree):
+        if isinstance(node, ast.Name) and node.id == old:
+            line = lines[node.lineno - 1]  # col_offset counts UTF-8 bytes
+            column = len(line.encode()[:node.col_offset].decode())
+            spots.append(starts[node.lineno - 1] + column)
+    for spot in sorted(spots, reverse=True):
+        text = text[:spot] + new + text[spot + len(old):]
+    return text
+
+
 def _nodes(tree: ast.AST) -> list[tuple[ast.AST, int]]:
     """Every node of ``tree`` with its depth (iteratively: a deep tree must not recurse)."""
     found, stack = [], [(tree, 0)]

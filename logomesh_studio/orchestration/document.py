@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import difflib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -29,17 +29,24 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
+from logomesh_studio.orchestration import graph as graphs
 from logomesh_studio.orchestration import yaml_text
+from logomesh_studio.orchestration._tree_child import TreeBuild
+from logomesh_studio.orchestration.conditions import rename_name
 from logomesh_studio.orchestration.io import _compose as compose
 from logomesh_studio.orchestration.model import PLUGIN_ID, Phase, Problem, Task
-from logomesh_studio.orchestration.validation import check_all
+from logomesh_studio.orchestration.validation import CheckCache, check_all
 from logomesh_studio.orchestration.workspace_view import WorkspaceView
 from logomesh_studio.runtime.payload import find_invalid
+from logomesh_studio.runtime.templates import rename_reference
 
 TASK_FIELDS = tuple(Task.model_fields)
 PHASE_FIELDS = tuple(name for name in Phase.model_fields if name != "tasks")
 MODES = ("sequential", "parallel", "conditional")
 LAYOUT = "layout"
+BACKGROUND_LINES = 1000
+"""Files of this many lines or more build their round-trip tree in a child process
+(:meth:`OrchestrationDocument.prepare_edits`); ruamel reads about 3,000 lines a second."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,16 +112,19 @@ class OrchestrationDocument:
         self._newline = "\r\n" if "\r\n" in text else "\n"
         self._yaml = yaml_text.make_yaml(text)
         # Reading needs only PyYAML (libyaml, ~15x faster); the round-trip tree is built
-        # by the first edit, so opening a big file to look at it stays fast.
+        # by the first edit (or ahead of it, see prepare_edits), so opening a big file to
+        # look at it stays fast.
         self._root: Any = None
-        self._loaded: tuple[Any, dict[tuple[Any, ...], int], list[Problem]] | None = None
+        self._build: TreeBuild | None = None
+        self._loaded: tuple[Any, Mapping[tuple[Any, ...], int], list[Problem]] | None = None
         self._undo: list[_Step] = []
         self._redo: list[_Step] = []
         self._state = 0
         self._next_state = 1
         self._saved_state = 0
         self._texts: dict[int, str] = {0: text}
-        self._plain: tuple[int, dict[str, Any], dict[tuple[Any, ...], int]] | None = None
+        self._plain: tuple[int, dict[str, Any], Mapping[tuple[Any, ...], int]] | None = None
+        self._checks = CheckCache()
         self._reader = yaml_text.TreeReader()
         self._listeners: list[Callable[[str], None]] = []
 
@@ -144,6 +154,22 @@ class OrchestrationDocument:
         root["participants"] = yaml_text.node([])
         root["phases"] = yaml_text.node([])
         return cls(yaml_text.dumps(yaml_text.make_yaml(), root))
+
+    def prepare_edits(self) -> bool:
+        """Start building the round-trip tree of a big file (:data:`BACKGROUND_LINES`
+        lines or more) in a child process, so the first edit only has to unpickle it;
+        True if started. Smaller files build it at the first edit in a few ms."""
+        if self._root is not None or self._build is not None or \
+                self._original.count("\n") < BACKGROUND_LINES:
+            return False
+        data, _, problems = self._read()
+        if problems or not isinstance(data, dict):
+            return False  # edits are refused until the YAML is fixed anyway
+        try:
+            self._build = TreeBuild(self._original)
+        except OSError:  # no child process to be had: the first edit builds it here
+            return False
+        return True
 
     def text(self) -> str:
         """The YAML that :meth:`save` writes."""
@@ -185,7 +211,7 @@ class OrchestrationDocument:
             return data if isinstance(data, dict) else {}
         return self._tree_data()[0]
 
-    def _tree_data(self) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
+    def _tree_data(self) -> tuple[dict[str, Any], Mapping[tuple[Any, ...], int]]:
         if self._plain is None or self._plain[0] != self._state:
             self._plain = (self._state, *self._reader.read(self._root))
         return self._plain[1], self._plain[2]
@@ -251,7 +277,12 @@ class OrchestrationDocument:
         self._apply(f"add task {name}", *_chain(steps))
 
     def set_task(self, phase: str, task: str, **fields: Any) -> None:
-        """Set fields of a task (``None`` removes an optional one); renaming moves its layout."""
+        """Set fields of a task (``None`` removes an optional one).
+
+        Renaming a task moves its layout entry and, when the task writes its name to the
+        context (no ``output_mapping``), points the ``${old...}`` references and condition
+        names of the tasks reading it at the new name, all in the same undo step.
+        """
         self._tree()
         _, found = self._phase(phase)
         t, old = self._task_in(found, task)
@@ -271,6 +302,9 @@ class OrchestrationDocument:
         steps = [self._replace(self._seq(found, "tasks"), t, new)]
         if new_name is not None and new_name != task:
             steps += self._rename_layout(task, new_name)
+            if graphs.writes(yaml_text.plain(old)) == (task,) and \
+                    graphs.writes(yaml_text.plain(new)) == (new_name,):
+                steps += self._rename_readers(task, new_name)
         self._apply(f"edit task {task}", *_chain(steps))
 
     def set_phase(self, phase: str, **fields: Any) -> None:
@@ -429,13 +463,13 @@ class OrchestrationDocument:
             unreadable = []
             data, lines = self._tree_data()
         view = WorkspaceView.of(workspace) if workspace is not None else None
-        found = check_all(str(self.path or "<new>"), data, lines, view)
+        found = check_all(str(self.path or "<new>"), data, lines, view, self._checks)
         return [_located(problem, data) for problem in sorted(
             [*unreadable, *found], key=lambda p: (p.line, p.severity != "error"))]
 
     # -- internals --------------------------------------------------------------------------
 
-    def _read(self) -> tuple[Any, dict[tuple[Any, ...], int], list[Problem]]:
+    def _read(self) -> tuple[Any, Mapping[tuple[Any, ...], int], list[Problem]]:
         """The loaded text as PyYAML reads it: data, field lines, YAML-level problems."""
         if self._loaded is None:
             problems: list[Problem] = []
@@ -451,8 +485,10 @@ class OrchestrationDocument:
             if first is None and not isinstance(data, dict):
                 first = Problem("", 1, "(document)", "must be a mapping of fields")
             if first is None:
+                build, self._build = self._build, None
+                root = build.tree() if build is not None else None
                 try:
-                    self._root = self._yaml.load(self._original)
+                    self._root = root if root is not None else self._yaml.load(self._original)
                 except YAMLError as exc:
                     first = Problem("", 1, "(syntax)", str(exc).splitlines()[0])
             if first is not None:
@@ -533,6 +569,26 @@ class OrchestrationDocument:
         renamed = CommentedMap((new if k == old else k, v) for k, v in layout.items())
         renamed.fa.set_block_style()
         return [_set_key(self._root, LAYOUT, renamed)]
+
+    def _rename_readers(self, old: str, new: str) -> list[Edit]:
+        """Steps pointing the tasks that read context key ``old`` from task ``old`` at ``new``."""
+        readers = {edge.target for edge in graphs.build(self.data()).edges
+                   if edge.source == old and edge.key == old}
+        steps = []
+        for phase in self._seq(self._root, "phases"):
+            tasks = self._seq(phase, "tasks")
+            for t, task in enumerate(tasks):
+                if not isinstance(task, CommentedMap) or task.get("name") not in readers:
+                    continue
+                edited = copy.deepcopy(task)
+                if "input" in edited:
+                    edited["input"] = _map_strings(
+                        edited["input"], lambda text: rename_reference(text, old, new))
+                if isinstance(edited.get("condition"), str) and new.isidentifier():
+                    edited["condition"] = _map_strings(
+                        edited["condition"], lambda text: rename_name(text, old, new))
+                steps.append(self._replace(tasks, t, edited))
+        return steps
 
     def _drop_layout(self, node: str) -> list[tuple[Callable[[], None], Callable[[], None]]]:
         layout = self._root.get(LAYOUT)
@@ -653,6 +709,21 @@ def _update(mapping: CommentedMap, fields: dict[str, Any], order: tuple[str, ...
         else:
             mapping.insert(_rank(mapping, key, order), key, _quoted(value) if key == "condition"
                            else yaml_text.node(value))
+
+
+def _map_strings(value: Any, change: Callable[[str], str]) -> Any:
+    """``value`` (a round-trip node, changed in place) with ``change`` applied to every
+    string in it; a string keeps its quoting style."""
+    if isinstance(value, str):
+        changed = change(str(value))
+        return value if changed == value else type(value)(changed)
+    if isinstance(value, dict):
+        for key in value:
+            value[key] = _map_strings(value[key], change)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            value[index] = _map_strings(item, change)
+    return value
 
 
 def _rank(mapping: CommentedMap, key: str, order: tuple[str, ...]) -> int:

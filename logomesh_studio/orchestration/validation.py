@@ -52,7 +52,76 @@ def writes(task: Task) -> list[str]:
     return list(task.output_mapping) or [task.name]
 
 
-def check_document(file: OrchestrationFile) -> list[Problem]:
+class CheckCache:
+    """Per-task results kept between checks of one document as it is edited.
+
+    The editor hands :func:`check_all` the same plain dict for every task an edit did
+    not touch, so a task is validated (and its input read for references) once, not
+    on every keystroke: after one edit of a 1,000-task file, one task is checked again.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: dict[int, tuple[Any, Task | None]] = {}  # id(dict) -> (dict, model)
+        self._inputs: dict[int, tuple[Task, _InputFacts]] = {}  # id(model) -> facts
+
+    def validated(self, data: dict[str, Any]) -> Orchestration | None:
+        """``data`` validated, reusing unchanged tasks' models; None if anything is
+        invalid (the caller then validates in full to report it)."""
+        phases = data.get("phases")
+        if not isinstance(phases, list):
+            return None
+        used: dict[int, tuple[Any, Task | None]] = {}
+        skeleton = []
+        for phase in phases:
+            tasks = phase.get("tasks") if isinstance(phase, dict) else None
+            if not isinstance(tasks, list):
+                return None
+            models = []
+            for task in tasks:
+                hit = self._tasks.get(id(task))
+                if hit is None or hit[0] is not task:
+                    try:
+                        hit = (task, Task.model_validate(task))
+                    except ValidationError:
+                        hit = (task, None)
+                used[id(task)] = hit
+                if hit[1] is None:
+                    return None
+                models.append(hit[1])
+            skeleton.append({**phase, "tasks": models})
+        self._tasks = used
+        try:  # the tasks are models already: pydantic takes them as they are
+            return Orchestration.model_validate({**data, "phases": skeleton})
+        except ValidationError:
+            return None
+
+    def input_facts(self, task: Task) -> _InputFacts:
+        """What :func:`_check_input` reads from ``task.input``, kept per task model."""
+        hit = self._inputs.get(id(task))
+        if hit is None or hit[0] is not task:
+            hit = (task, _input_facts(task))
+            if len(self._inputs) > 4 * max(len(self._tasks), 1000):
+                self._inputs.clear()  # models of tasks edited since
+            self._inputs[id(task)] = hit
+        return hit[1]
+
+
+_InputFacts = tuple[str | None, list[str], list[tuple[str, str]]]
+"""find_invalid's answer for the input, its strings with a malformed reference, and
+every reference with the context key it reads."""
+
+
+def _input_facts(task: Task) -> _InputFacts:
+    malformed, refs = [], []
+    for text in strings_in(task.input):
+        found = references(text)
+        if text.count("${") > len(found):
+            malformed.append(text)
+        refs += [(ref, _TOP.match(ref).group(0)) for ref in found]  # type: ignore[union-attr]
+    return find_invalid(task.input, "input"), malformed, refs
+
+
+def check_document(file: OrchestrationFile, cache: CheckCache | None = None) -> list[Problem]:
     """Problems visible in the file alone (errors and warnings)."""
     doc = file.document
     problems: list[Problem] = []
@@ -83,7 +152,7 @@ def check_document(file: OrchestrationFile) -> list[Problem]:
             problems += _check_target(file, loc, task, participants)
             used.add(task.target)
             problems += _check_condition(file, loc, task, phase.mode, known)
-            problems += _check_input(file, loc, task, known)
+            problems += _check_input(file, loc, task, known, cache)
             for key in writes(task):
                 where = (*loc, "output_mapping", key) if task.output_mapping else (*loc, "name")
                 if key in writers:
@@ -102,12 +171,14 @@ def check_document(file: OrchestrationFile) -> list[Problem]:
 
 
 def check_all(path: str, data: Any, lines: Mapping[tuple[Any, ...], int],
-              workspace: WorkspaceView | None = None) -> list[Problem]:
+              workspace: WorkspaceView | None = None,
+              cache: CheckCache | None = None) -> list[Problem]:
     """Every problem of plain ``data`` in one pass, sorted by line.
 
     Schema errors (unknown fields, wrong types) do not hide the other checks: the
     fields they name are set aside and everything else is checked as usual (and
     against ``workspace`` when given); problems those fields would cause are dropped.
+    ``cache`` keeps per-task results between calls on successive edits of one document.
     """
     from logomesh_studio.orchestration.io import _reason
 
@@ -116,16 +187,19 @@ def check_all(path: str, data: Any, lines: Mapping[tuple[Any, ...], int],
                         f"must be a mapping of fields, not {type(data).__name__}")]
     problems: list[Problem] = []
     bad: list[tuple[Any, ...]] = []
-    try:
-        document = Orchestration.model_validate(data)
-    except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            loc = tuple(err["loc"])
-            problems.append(Problem(path, line_of(lines, loc), field_path(loc), _reason(err)))
-            bad.append(loc)
-        document = _salvage(data, set(bad))
+    document = cache.validated(data) if cache is not None else None
+    if document is None:
+        try:
+            document = Orchestration.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                loc = tuple(err["loc"])
+                problems.append(Problem(path, line_of(lines, loc), field_path(loc),
+                                        _reason(err)))
+                bad.append(loc)
+            document = _salvage(data, set(bad))
     file = OrchestrationFile(path, "", document, lines)
-    checked = check_document(file)
+    checked = check_document(file, cache)
     if workspace is not None:
         checked += check_workspace(file, workspace)
     hidden = [field_path(loc) for loc in bad]
@@ -210,23 +284,21 @@ def _check_condition(file: OrchestrationFile, loc: tuple[Any, ...], task: Task, 
 
 
 def _check_input(file: OrchestrationFile, loc: tuple[Any, ...], task: Task,
-                 known: set[str]) -> list[Problem]:
+                 known: set[str], cache: CheckCache | None = None) -> list[Problem]:
     problems = []
-    invalid = find_invalid(task.input, "input")
+    invalid, malformed, refs = cache.input_facts(task) if cache is not None \
+        else _input_facts(task)
     if invalid:
         field, _, reason = invalid.partition(": ")
         parts = tuple(key or int(index)
                       for key, index in _PATH_PART.findall(field))
         problems.append(file.problem((*loc, *parts), f"{reason} (quote the value)"))
-    for text in strings_in(task.input):
-        found = references(text)
-        if text.count("${") > len(found):
-            problems.append(file.problem((*loc, "input"), f"{text[:60]!r} has a malformed "
-                                         "reference (write ${name} or ${name.key[0]})"))
-        for ref in found:
-            top = _TOP.match(ref).group(0)  # type: ignore[union-attr]
-            if top not in known:
-                problems.append(file.problem((*loc, "input"), f"${{{ref}}}: {_unknown(top, known)}"))
+    for text in malformed:
+        problems.append(file.problem((*loc, "input"), f"{text[:60]!r} has a malformed "
+                                     "reference (write ${name} or ${name.key[0]})"))
+    for ref, top in refs:
+        if top not in known:
+            problems.append(file.problem((*loc, "input"), f"${{{ref}}}: {_unknown(top, known)}"))
     return problems
 
 

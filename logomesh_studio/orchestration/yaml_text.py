@@ -11,12 +11,18 @@ from __future__ import annotations
 import datetime
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+import yaml as pyyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import CommentMark
+from ruamel.yaml.representer import RoundTripRepresenter
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.scalarbool import ScalarBoolean
+from ruamel.yaml.scalarint import OctalInt
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 from ruamel.yaml.tokens import CommentToken
 
@@ -55,9 +61,73 @@ def indentation(text: str) -> tuple[int, int, int]:
     return mapping, offset + 2, offset
 
 
+class PyYAMLResolver(VersionedResolver):
+    """ruamel's resolver with PyYAML's implicit types, so the editor and the engine agree.
+
+    The engine reads files with PyYAML (YAML 1.1: ``yes``/``no``/``on``/``off`` are
+    booleans, ``010`` is octal 8, ``1:30`` is 90); ruamel reads YAML 1.2 by default
+    (``yes`` is a string, ``010`` is 10). Reading and writing through PyYAML's own
+    table means the editor sees every value as the engine will, and a string like
+    ``"yes"`` that PyYAML would read as a boolean is written quoted. Setting ruamel's
+    ``version`` instead would write a ``%YAML 1.1`` directive into the file.
+    """
+
+    processing_version = (1, 1)  # how ruamel's constructor reads ints and floats
+
+    @property
+    def versioned_resolver(self) -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
+        return _PYYAML_RESOLVERS
+
+
+_PYYAML_RESOLVERS: dict[Any, list[tuple[str, re.Pattern[str]]]] = {
+    first: list(entries) for first, entries in pyyaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+class SpelledBool(ScalarBoolean):
+    """A boolean written another way than ``true``/``false`` (``yes``, ``Off``...),
+    kept so that an edit elsewhere in the file does not respell it."""
+
+    spelling: str
+
+    def __new__(cls, value: bool, spelling: str) -> SpelledBool:
+        made: SpelledBool = super().__new__(cls, value)
+        made.spelling = spelling
+        return made
+
+    def __getnewargs__(self) -> tuple[bool, str]:  # type: ignore[override]  # deepcopy, pickle
+        return bool(self), self.spelling
+
+
+class _Constructor(RoundTripConstructor):
+    def construct_yaml_bool(self, node: Any) -> Any:
+        value = super().construct_yaml_bool(node)
+        if node.value in ("true", "false") or not isinstance(value, bool):
+            return value
+        return SpelledBool(value, node.value)
+
+
+class _Representer(RoundTripRepresenter):
+    def represent_spelled_bool(self, data: SpelledBool) -> Any:
+        return self.represent_scalar("tag:yaml.org,2002:bool", data.spelling)
+
+    def represent_octal_int(self, data: Any) -> Any:
+        """Octal as YAML 1.1 (and PyYAML) writes it: ``010``, not 1.2's ``0o10``."""
+        digits = f"{data:0{data._width}o}" if data._width is not None else format(data, "o")
+        return self.insert_underscore("0", digits, data._underscore,
+                                      anchor=data.yaml_anchor(any=True))
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:bool", _Constructor.construct_yaml_bool)
+_Representer.add_representer(SpelledBool, _Representer.represent_spelled_bool)
+_Representer.add_representer(OctalInt, _Representer.represent_octal_int)
+
+
 def make_yaml(text: str = "") -> YAML:
     """A round-trip YAML instance with ``text``'s indentation, no line wrapping."""
     yaml = YAML(typ="rt")
+    yaml.Resolver = PyYAMLResolver
+    yaml.Constructor = _Constructor
+    yaml.Representer = _Representer
     yaml.preserve_quotes = True
     mapping, sequence, offset = indentation(text)
     yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
@@ -80,6 +150,8 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, ScalarBoolean):
+        return bool(value)
     if isinstance(value, str):
         return str(value)
     if isinstance(value, int):
@@ -172,15 +244,17 @@ class TreeReader:
 
     Edits never change a task's mapping in place (they swap in an edited copy), so a
     task's plain data and lines are kept per mapping object: after one edit of a
-    1,000-task file only that task is read again.
+    1,000-task file only that task is read again, and the same plain dict stands for
+    every unchanged task (so checks can keep their results per task too).
     """
 
     def __init__(self) -> None:
         self._tasks: dict[int, tuple[Any, Any, dict[tuple[Any, ...], int]]] = {}
 
-    def read(self, root: Any) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    def read(self, root: Any) -> tuple[Any, Mapping[tuple[Any, ...], int]]:
         """``(plain data, field path -> 1-based line)`` of ``root``."""
         lines: dict[tuple[Any, ...], int] = {}
+        tasks: dict[tuple[int, int], dict[tuple[Any, ...], int]] = {}
         if not isinstance(root, CommentedMap):
             return plain(root), lines
         used: dict[int, tuple[Any, Any, dict[tuple[Any, ...], int]]] = {}
@@ -190,17 +264,19 @@ class TreeReader:
         for key, value in root.items():
             _line(root, key, (), lines)
             if key == "phases" and isinstance(value, CommentedSeq):
-                data[key] = [self._phase(phase, (key, p), lines, used)
+                data[key] = [self._phase(phase, p, lines, tasks, used)
                              for p, phase in enumerate(value)]
                 _item_lines(value, (key,), lines)
             else:
                 data[key] = plain(value)
                 _all_lines(value, (key,), lines)
         self._tasks = used
-        return data, lines
+        return data, TreeLines(lines, tasks)
 
-    def _phase(self, phase: Any, loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int],
+    def _phase(self, phase: Any, p: int, lines: dict[tuple[Any, ...], int],
+               tasks: dict[tuple[int, int], dict[tuple[Any, ...], int]],
                used: dict[int, Any]) -> Any:
+        loc = ("phases", p)
         if not isinstance(phase, CommentedMap):
             _all_lines(phase, loc, lines)
             return plain(phase)
@@ -209,14 +285,14 @@ class TreeReader:
             _line(phase, key, loc, lines)
             if key == "tasks" and isinstance(value, CommentedSeq):
                 _item_lines(value, (*loc, key), lines)
-                out[key] = [self._task(task, (*loc, key, t), lines, used)
-                            for t, task in enumerate(value)]
+                out[key] = [self._task(task, (p, t), tasks, used) for t, task in enumerate(value)]
             else:
                 out[key] = plain(value)
                 _all_lines(value, (*loc, key), lines)
         return out
 
-    def _task(self, task: Any, loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int],
+    def _task(self, task: Any, where: tuple[int, int],
+              tasks: dict[tuple[int, int], dict[tuple[Any, ...], int]],
               used: dict[int, Any]) -> Any:
         cached = self._tasks.get(id(task))
         if cached is None or cached[0] is not task:
@@ -224,9 +300,44 @@ class TreeReader:
             _all_lines(task, (), relative)
             cached = (task, plain(task), relative)
         used[id(task)] = cached
-        for sub, line in cached[2].items():
-            lines[(*loc, *sub)] = line
+        tasks[where] = cached[2]
         return cached[1]
+
+
+class TreeLines(Mapping[tuple[Any, ...], int]):
+    """Field path -> line, with each task's fields looked up in that task's own table
+    (so reading the tree does not copy every field's line of every task)."""
+
+    def __init__(self, lines: dict[tuple[Any, ...], int],
+                 tasks: dict[tuple[int, int], dict[tuple[Any, ...], int]]) -> None:
+        self._lines = lines
+        self._tasks = tasks
+
+    def _split(self, loc: tuple[Any, ...]) -> tuple[dict[tuple[Any, ...], int], tuple[Any, ...]]:
+        if len(loc) > 4 and loc[0] == "phases" and loc[2] == "tasks":
+            table = self._tasks.get((loc[1], loc[3]))
+            if table is not None:
+                return table, loc[4:]
+        return self._lines, loc
+
+    def __getitem__(self, loc: tuple[Any, ...]) -> int:
+        table, key = self._split(tuple(loc))
+        return table[key]
+
+    def __contains__(self, loc: object) -> bool:
+        if not isinstance(loc, tuple):
+            return False
+        table, key = self._split(loc)
+        return key in table
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        yield from self._lines
+        for (p, t), table in self._tasks.items():
+            for sub in table:
+                yield ("phases", p, "tasks", t, *sub)
+
+    def __len__(self) -> int:
+        return len(self._lines) + sum(len(table) for table in self._tasks.values())
 
 
 def _line(mapping: CommentedMap, key: Any, loc: tuple[Any, ...],

@@ -76,5 +76,20 @@ def references(value: Any) -> list[str]:
     return [ref for text in strings_in(value) for ref in _REF.findall(text)]
 
 
+def rename_reference(text: str, old: str, new: str) -> str:
+    """``text`` with every reference to context key ``old`` (``${old}``, ``${old.a[0]}``)
+    pointing at ``new`` instead; other references and text are left as they are."""
+    def renamed(match: re.Match[str]) -> str:
+        path = match.group(1)
+        if path != old and not path.startswith((f"{old}.", f"{old}[")):
+            return match.group(0)
+        start, end = match.span(1)
+        whole = match.group(0)
+        offset = match.start(0)
+        return whole[:start - offset] + new + path[len(old):] + whole[end - offset:]
+
+    return _REF.sub(renamed, text) if "${" in text else text
+
+
 def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)

@@ -8,6 +8,7 @@ and calls a few hooks (``open_file``, ``confirm_close``), so this loop stays in 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,10 @@ from logomesh_studio.studio.widgets.code_view import CodeView
 if TYPE_CHECKING:
     from logomesh_studio.studio.main_window import MainWindow
 
+OPEN_FILES_KEY = "editor/open_files"
+"""Settings key: JSON ``{workspace: {"files": [...], "current": path}}``."""
+MAX_REMEMBERED_WORKSPACES = 20
+
 
 class AuthoringTools(QObject):
     """Editor, tests and scaffolding for ``window``; built before its docks."""
@@ -40,6 +45,7 @@ class AuthoringTools(QObject):
         self.editor = EditorPane(window)
         self.tests = TestsPane(self.client, window)
         self._dialog: NewPluginDialog | None = None
+        self._keep_open_files = True  # off while tabs are being restored or closed for good
         self.panels = PluginPanels(self.client, window, self)
         self.test_debug = TestDebugRun(self._start_test_session, self)
         self.export = MessageExport(window.messages, self.client, self)
@@ -52,6 +58,9 @@ class AuthoringTools(QObject):
 
     def _wire_signals(self) -> None:
         self.editor.tabs.sig_view_opened.connect(self._on_editor_view_opened)
+        self.editor.tabs.sig_current_changed.connect(self._on_editor_tabs_changed)
+        self.editor.tabs.sig_view_closed.connect(self._on_editor_tabs_changed)
+        self.client.sig_workspace_opened.connect(self._on_client_workspace_opened)
         self.editor.tabs.sig_error.connect(self._on_editor_error)
         self.editor.sig_file_saved.connect(self._on_editor_file_saved)
         self.editor.sig_open_external_requested.connect(self.window.open_external)
@@ -154,10 +163,61 @@ class AuthoringTools(QObject):
     def confirm_close(self) -> bool:
         """Ask about unsaved edits before the window closes; False keeps it open. When it
         closes, a test run in progress is stopped (its child process killed)."""
+        self.remember_open_files()
+        self._keep_open_files = False  # closing every tab now is not the user's choice
         if not self.editor.tabs.close_all():
+            self._keep_open_files = True
+            self.remember_open_files()
             return False
         self.tests.process.stop()
         return True
+
+    # open files per workspace, in the Studio settings
+
+    def _saved_open_files(self) -> dict[str, dict[str, object]]:
+        try:
+            saved = json.loads(str(self.window.settings.value(OPEN_FILES_KEY, "") or "{}"))
+        except ValueError:
+            return {}
+        return saved if isinstance(saved, dict) else {}
+
+    def remember_open_files(self) -> None:
+        """Save which files of the workspace are open in the editor, and the current one."""
+        workspace = self.client.workspace
+        if workspace is None or not self._keep_open_files:
+            return
+        root = workspace.resolve()
+        files = [view.path for view in self.editor.tabs.views()
+                 if view.path and Path(view.path).resolve().is_relative_to(root)]
+        current = self.editor.tabs.current_view()
+        saved = self._saved_open_files()
+        saved.pop(str(root), None)
+        saved[str(root)] = {"files": files,  # most recent workspace last
+                            "current": current.path if current is not None else None}
+        kept = dict(list(saved.items())[-MAX_REMEMBERED_WORKSPACES:])
+        self.window.settings.setValue(OPEN_FILES_KEY, json.dumps(kept))
+
+    def _on_client_workspace_opened(self, workspace: str) -> None:
+        if not workspace:
+            return
+        entry = self._saved_open_files().get(str(Path(workspace).resolve()))
+        files = entry.get("files") if isinstance(entry, dict) else None
+        if not isinstance(entry, dict) or not isinstance(files, list):
+            return
+        self._keep_open_files = False
+        try:
+            for path in files:
+                if isinstance(path, str) and os.path.isfile(path):
+                    self.editor.open_file(path)
+            current = entry.get("current")
+            view = self.editor.tabs.view_for(current) if isinstance(current, str) else None
+            if view is not None:
+                self.editor.tabs.tabs.setCurrentWidget(view)
+        finally:
+            self._keep_open_files = True
+
+    def _on_editor_tabs_changed(self, _: object = None) -> None:
+        self.remember_open_files()
 
     # slots
 

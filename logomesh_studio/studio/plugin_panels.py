@@ -3,7 +3,8 @@
 For each plugin whose manifest names a panel factory (``module:function`` in a module
 beside its package), Studio imports that module on the GUI thread, calls the factory
 with a :class:`StudioPanelLink` and docks the widget it returns, with a View menu
-entry. The link is the panel's only way to its plugin: messages sent through the
+entry. When the plugin hot-reloads, its panel module is imported again and the dock
+gets a new widget from it, so an edit of the panel shows at once. The link is the panel's only way to its plugin: messages sent through the
 RuntimeClient as the developer. A factory that fails (import error, exception, not a
 widget) gets a dock showing its traceback; Studio carries on.
 """
@@ -114,12 +115,14 @@ class PluginPanels(QObject):
         self.client = client
         self.window = window
         self.docks: dict[str, QDockWidget] = {}
+        self._sources: dict[str, tuple[Path, Path]] = {}  # plugin id -> folder, manifest
         self.menu = QMenu("Plugin &Panels", window)
         self.menu.setIcon(icon("panel"))
         self.menu.setObjectName("plugin_panels_menu")
         self._update_menu()
         self.client.sig_plugins_listed.connect(self._on_client_plugins_listed)
         self.client.sig_workspace_opened.connect(self._on_client_workspace_opened)
+        self.client.sig_reload_completed.connect(self._on_client_reload_completed)
 
     def _on_client_plugins_listed(self, infos: list) -> None:
         present = {info.id for info in infos}
@@ -135,13 +138,50 @@ class PluginPanels(QObject):
             self._remove(plugin_id)
         self._update_menu()
 
+    def _on_client_reload_completed(self, event: Any) -> None:
+        dock = self.docks.get(event.plugin_id)
+        if dock is None:
+            return
+        made = self._make_panel(event.plugin_id, *self._sources[event.plugin_id])
+        if made is None:  # the new manifest names no panel any more
+            self._remove(event.plugin_id)
+            self._update_menu()
+            return
+        title, widget = made
+        old = dock.widget()
+        dock.setWidget(widget)  # the same dock: it stays where the user put it
+        dock.setWindowTitle(title)
+        if old is not None:
+            old.deleteLater()
+
     def _add(self, plugin_id: str, folder: Path, manifest_path: Path) -> None:
+        made = self._make_panel(plugin_id, folder, manifest_path)
+        if made is None:
+            return
+        title, widget = made
+        dock = QDockWidget(title, self.window)
+        dock.setObjectName(f"panel_{plugin_id}_dock")
+        dock.setWindowIcon(icon("panel"))
+        dock.setWidget(widget)
+        dock.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        # Where the user left it last time (saved layout), else beside the messages.
+        messages = self.window.findChild(QDockWidget, "messages_dock")
+        if not self.window.restoreDockWidget(dock) and messages is not None:
+            self.window.tabifyDockWidget(messages, dock)
+        self.docks[plugin_id] = dock
+        self._sources[plugin_id] = (folder, manifest_path)
+
+    def _make_panel(self, plugin_id: str, folder: Path, manifest_path: Path
+                    ) -> tuple[str, QWidget] | None:
+        """The dock title and a new widget from the panel module (imported afresh), or
+        None if the manifest names no panel; a failing factory gives an error view."""
         try:
             ui = load_manifest(manifest_path).ui
         except ManifestError:
-            return  # the plugin tree reports manifest problems
+            return None  # the plugin tree reports manifest problems
         if ui is None:
-            return
+            return None
         title = ui.title or plugin_id
         link = StudioPanelLink(self.client, plugin_id, self)
         try:
@@ -155,20 +195,11 @@ class PluginPanels(QObject):
             self.sig_panel_failed.emit(plugin_id, error.strip().splitlines()[-1])
         link.sig_callback_failed.connect(
             lambda text, p=plugin_id: self.sig_panel_failed.emit(p, text.strip().splitlines()[-1]))
-        dock = QDockWidget(title, self.window)
-        dock.setObjectName(f"panel_{plugin_id}_dock")
-        dock.setWindowIcon(icon("panel"))
         widget.setMinimumSize(120, 80)
-        dock.setWidget(widget)
-        dock.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
-        self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        # Where the user left it last time (saved layout), else beside the messages.
-        messages = self.window.findChild(QDockWidget, "messages_dock")
-        if not self.window.restoreDockWidget(dock) and messages is not None:
-            self.window.tabifyDockWidget(messages, dock)
-        self.docks[plugin_id] = dock
+        return title, widget
 
     def _remove(self, plugin_id: str) -> None:
+        self._sources.pop(plugin_id, None)
         dock = self.docks.pop(plugin_id)
         self.window.removeDockWidget(dock)
         dock.deleteLater()

@@ -269,3 +269,22 @@ def test_every_template_passes_its_own_tests_with_coverage_of_80_percent(tmp_pat
         summary = summaries[plugin_id]
         assert summary.ok and summary.total >= 3 and summary.passed == summary.total, summary
         assert summary.coverage is not None and summary.coverage >= 80, summary
+
+
+def test_pytest_plugins_the_tests_do_not_use_are_not_loaded(workspace):
+    add_plugin(workspace, "lean", """
+        def test_runs_without_the_optional_plugins(request):
+            manager = request.config.pluginmanager
+            # (spelled in pieces: naming a plugin in a test is what makes it load)
+            names = ("hypo" + "thesispytest", "pytest-qt", "time" + "out", "pytest" + "_cov")
+            loaded = [name for name in names if manager.has_plugin(name)]
+            assert loaded == []
+    """)
+    add_plugin(workspace, "uses-qt", """
+        def test_gets_the_fixture_of_the_plugin_it_uses(qtbot):
+            assert qtbot is not None
+    """)
+    lean = collect(workspace, ["lean"], coverage=False)
+    assert outcomes(lean) == {"test_runs_without_the_optional_plugins": "passed"}
+    uses_qt = collect(workspace, ["uses-qt"], coverage=False)
+    assert outcomes(uses_qt) == {"test_gets_the_fixture_of_the_plugin_it_uses": "passed"}

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
+from logomesh_studio.runtime.config import RuntimeConfig
+from logomesh_studio.studio.client import RuntimeClient
+from logomesh_studio.studio.main_window import MainWindow
 from logomesh_studio.studio.widgets.editor_tabs import (
     CANCEL,
     DIRTY_MARK,
@@ -90,6 +94,37 @@ def test_saving_an_edit_writes_the_file_and_the_plugin_hot_reloads(studio, works
     assert editor.tabs.tabs.tabText(editor.tabs.tabs.indexOf(view)) == "__init__.py"
     assert studio.send("beta", "alpha", "ping") == {"version": 2}
     assert not editor.action_save.isEnabled()
+
+
+def test_open_tabs_come_back_when_the_workspace_is_opened_again(
+        studio, workspace, qtbot, settings, theme):
+    workspace.plugin("alpha", VERSION_1)
+    workspace.plugin("beta")
+    studio.open(workspace.root)
+    authoring = studio.window.authoring
+    first, second = plugin_file(workspace, "alpha"), plugin_file(workspace, "beta")
+    closed = workspace.root / "alpha" / "plugin.toml"
+    for path in (first, closed, second):
+        authoring.open_file(str(path))
+    authoring.editor.tabs.close_view(authoring.editor.tabs.view_for(closed))
+    authoring.open_file(str(first))  # the current tab
+    assert studio.window.close()
+
+    client = RuntimeClient(RuntimeConfig(entry_points=False))
+    again = MainWindow(client, settings, theme)
+    again.show()
+    try:
+        assert again.authoring.editor.tabs.views() == []
+        with qtbot.waitSignal(client.sig_workspace_loaded, timeout=TIMEOUT_MS):
+            again.open_workspace(workspace.root)
+        tabs = again.authoring.editor.tabs
+        assert [Path(view.path) for view in tabs.views()] == [first, second]
+        assert Path(tabs.current_view().path) == first
+    finally:
+        again.close()
+        client.close_now()
+        shiboken6.delete(again)
+        shiboken6.delete(client)
 
 
 def test_the_editor_gutter_toggles_breakpoints_like_the_debugger(studio, workspace):

@@ -282,3 +282,48 @@ def test_orchestration_editor_offers_to_reload_a_file_changed_on_disk(qtbot, edi
     editor.banner_reload.click()
     assert editor.document.data()["name"] == "changed-outside"
     assert not editor.banner.isVisible()
+
+
+
+def test_orchestration_editor_zoomed_out_draws_nodes_in_one_overview_and_keeps_selection(
+        qtbot, monkeypatch):
+    from PySide6.QtGui import QPainterPath
+
+    from logomesh_studio.orchestration import graph as graphs
+    from logomesh_studio.studio.panes.orchestration.items import DETAIL_LOD, TaskItem
+    from logomesh_studio.studio.panes.orchestration.scene import OrchestrationScene
+    from logomesh_studio.studio.panes.orchestration.view import GraphView
+    from logomesh_studio.studio.theme import color
+
+    phases = "".join(f"\n- name: p{p}\n  mode: parallel\n  tasks:" + "".join(
+        f"\n  - {{name: t{p}-{t}, target: alpha}}" for t in range(12)) for p in range(6))
+    document = OrchestrationDocument("name: big\ninitiator: boss\nparticipants: [alpha]\n"
+                                     f"phases:{phases}\n")
+    scene = OrchestrationScene()
+    scene.show_graph(graphs.build(document.data()))
+    view = GraphView()
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    view.setScene(scene)
+    view.show()
+    painted = []
+    real_paint = TaskItem.paint
+    monkeypatch.setattr(TaskItem, "paint", lambda item, *args: painted.append(item.name)
+                        or real_paint(item, *args))
+    view.fit()  # 72 nodes in 900 pixels: below the zoom that shows their text
+    assert view.transform().m11() < DETAIL_LOD
+
+    node = scene.tasks["t2-5"]
+    spot = view.mapFromScene(node.sceneBoundingRect().center())
+    before = view.viewport().grab().toImage().pixelColor(spot)
+    assert painted == []  # no node painted itself...
+    area = QPainterPath()
+    area.addRect(node.sceneBoundingRect().adjusted(-2, -2, 2, 2))
+    scene.setSelectionArea(area)
+    assert scene.selected_tasks() == [node]  # ...yet each is there to select...
+    after = view.viewport().grab().toImage().pixelColor(spot)
+    assert after == color("accent") != before  # ...and the overview shows the selection
+
+    view.zoom(4)  # close up, each node paints itself again
+    view.viewport().grab()
+    assert "t2-5" in painted

@@ -52,3 +52,23 @@ def test_a_panel_reply_callback_that_raises_is_reported(studio, workspace):
                                  timeout=TIMEOUT_MS) as failed:
         studio.open(workspace.root)
     assert failed.args[0] == "sloppy" and "KeyError" in failed.args[1]
+
+
+def test_a_panel_shows_its_edit_after_the_plugin_hot_reloads(studio, workspace):
+    folder = workspace.plugin("shown", ui={"panel": "shown_panel:make_panel"})
+    panel = folder / "shown_panel.py"
+    source = ("from PySide6.QtWidgets import QLabel\n\n\n"
+              "def make_panel(link):\n    return QLabel({text!r})\n")
+    panel.write_text(source.format(text="before the edit"))
+    studio.open(workspace.root)
+    panels = studio.window.authoring.panels
+    studio.qtbot.waitUntil(lambda: "shown" in panels.docks, timeout=TIMEOUT_MS)
+    dock = panels.docks["shown"]
+    assert dock.widget().text() == "before the edit"
+
+    with studio.qtbot.waitSignal(studio.client.sig_reload_completed, timeout=TIMEOUT_MS,
+                                 check_params_cb=lambda event: event.plugin_id == "shown"):
+        panel.write_text(source.format(text="after the edit"))
+
+    assert panels.docks["shown"] is dock  # the same dock, where the user left it
+    assert dock.widget().text() == "after the edit"

@@ -4,8 +4,10 @@ in the editor's gutter, runs of the real ``logomesh-studio test``."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QUrl
 
 from logomesh_studio.studio.panes.tests_model import FAILED, NOT_RUN, PASSED, RUNNING
@@ -129,13 +131,12 @@ def test_the_filter_keeps_matching_tests_and_their_parents(studio, workspace):
 
 # -- runs of the real `logomesh-studio test` ----------------------------------------------------
 
-REAL_TESTS = '''import time
-from pathlib import Path
+REAL_TESTS = '''from pathlib import Path
 
 from logomesh_studio.testing import PluginHarness
 
 WORKSPACE = Path(__file__).resolve().parents[2]
-FLAG = Path({flag!r})
+GATE = Path({gate!r})  # a named pipe: opening it waits for the GUI test to open the other end
 
 
 def test_double():
@@ -149,17 +150,16 @@ def test_halve():
 
 
 def test_waits_for_the_gui():
-    deadline = time.monotonic() + 30
-    while not FLAG.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert FLAG.exists()
+    assert GATE.read_text() == "go"
 '''
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe")
 def test_a_real_run_streams_results_then_coverage_and_runs_failed_again(
         studio, workspace, tmp_path):
-    flag = tmp_path / "go"
-    folder = make_plugin(workspace, REAL_TESTS.format(flag=str(flag)))
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    folder = make_plugin(workspace, REAL_TESTS.format(gate=str(gate)))
     studio.open(workspace.root)
     source = folder / workspace.package_name("calc") / "__init__.py"
     view = studio.window.authoring.open_file(str(source))
@@ -177,9 +177,11 @@ def test_a_real_run_streams_results_then_coverage_and_runs_failed_again(
     assert outcome("test_double") == PASSED and pane.running
     assert "assert 2.0 == 3" in model.node(model.test_index(
         "calc/tests/test_calc.py::test_halve")).message
-    flag.touch()
+    opened = threading.Thread(target=gate.write_text, args=("go",))  # blocks until read
+    opened.start()
     with studio.qtbot.waitSignal(pane.sig_run_finished, timeout=TIMEOUT_MS) as finished:
         pass
+    opened.join()
     assert finished.args == [1]  # a test failed
     assert outcome("test_waits_for_the_gui") == PASSED
     covered, missing = view.coverage
@@ -191,6 +193,24 @@ def test_a_real_run_streams_results_then_coverage_and_runs_failed_again(
         assert pane.run_failed()
         assert outcome("test_halve") == RUNNING and outcome("test_double") == PASSED
     assert outcome("test_halve") == FAILED and outcome("test_double") == PASSED
+
+
+def test_run_selected_runs_the_selected_test_by_node_id_not_its_namesakes(studio, workspace):
+    folder = make_plugin(workspace, "def test_same():\n    assert True\n")
+    (folder / "tests" / "test_other.py").write_text("def test_same():\n    assert False\n")
+    studio.open(workspace.root)
+    pane = studio.window.authoring.tests
+    pane.action_coverage.setChecked(False)
+    with studio.qtbot.waitSignal(pane.sig_run_finished, timeout=TIMEOUT_MS):
+        assert pane.run_all()
+    ran = []
+    pane.process.sig_record.connect(
+        lambda record: ran.append(record["nodeid"]) if record["kind"] == "test" else None)
+    pane.select_test("calc/tests/test_calc.py::test_same")
+    with studio.qtbot.waitSignal(pane.sig_run_finished, timeout=TIMEOUT_MS) as finished:
+        assert pane.run_selected()
+    assert ran == ["calc/tests/test_calc.py::test_same"]  # not calc/tests/test_other.py's
+    assert finished.args == [0]
 
 
 def test_rerun_on_save_runs_the_plugins_tests_after_its_reload(studio, workspace):

@@ -369,3 +369,159 @@ def test_problems_report_duplicate_keys_and_edits_wait_for_the_fix(tmp_path):
                for p in document.problems())
     with pytest.raises(ValueError, match="fixed"):
         document.add_phase("a", "sequential")
+
+
+YAML_11_SCALARS = """\
+name: scalars
+initiator: boss
+participants: [alpha]
+phases:
+- name: p
+  mode: sequential
+  required: no       # YAML 1.1 (PyYAML, the engine): false; YAML 1.2: the string "no"
+  tasks:
+  - name: t
+    target: alpha
+    type: work
+    required: On
+    timeout: 010     # octal in YAML 1.1: 8 seconds
+    input: {flags: [yes, No, off, y, n], mode: 0755, time: 1:30, big: 1e3, ok: true}
+"""
+
+
+def test_the_document_reads_every_scalar_as_the_engine_does(tmp_path):
+    path = write(tmp_path, YAML_11_SCALARS)
+    document = OrchestrationDocument.load(path)
+    engine = loads(path.read_text()).document.to_json()
+    document.set_position("t", 1, 2)  # now read from the round-trip tree
+    edited = document.data()
+    assert edited["phases"][0]["required"] is False
+    task = edited["phases"][0]["tasks"][0]
+    assert task["required"] is True and task["timeout"] == 8
+    assert task["input"] == {"flags": [True, False, False, "y", "n"], "mode": 0o755, "time": 90,
+                             "big": "1e3", "ok": True}
+    assert task["input"] == engine["phases"][0]["tasks"][0]["input"]
+    assert document.problems() == []
+
+
+def test_an_edit_keeps_yes_no_spellings_and_quotes_strings_the_engine_would_read_as_bools(
+        tmp_path):
+    document = OrchestrationDocument.load(write(tmp_path, YAML_11_SCALARS))
+    document.set_task("p", "t", input={"answer": "yes", "mode": "010", "flag": "on"},
+                      condition="input != None")
+    assert sorted(changed_lines(YAML_11_SCALARS, document.text())) == [
+        '+    condition: "input != None"',
+        "+    input: {answer: 'yes', mode: '010', flag: 'on'}",
+        "-    input: {flags: [yes, No, off, y, n], mode: 0755, time: 1:30, big: 1e3, ok: true}"]
+    task = loads(document.text()).document.phases[0].tasks[0]
+    assert task.input == {"answer": "yes", "mode": "010", "flag": "on"}
+    assert task.required is True and task.timeout == 8
+
+
+RENAMES = """\
+name: renames
+initiator: boss
+participants: [alpha]
+phases:
+- name: first
+  mode: sequential
+  tasks:
+  - name: fetch
+    target: alpha
+    type: work
+  - name: mapped
+    target: alpha
+    type: work
+    output_mapping: {words: text}
+- name: second
+  mode: sequential
+  tasks:
+  - name: use
+    target: alpha
+    type: work
+    input:
+      all: "${fetch}"
+      first: ['${fetch.items[0]}', "${ fetch }"]
+      note: "from ${fetch.text} ok"   # mixed text
+      other: "${input.fetch}"
+      words: "${words}"
+    condition: "fetch.count > 0 and 'fetch' != words"
+layout:
+  fetch: {x: 10, y: 20}
+"""
+
+
+def test_renaming_a_task_rewrites_the_references_to_it_in_one_undo_step(tmp_path):
+    document = OrchestrationDocument.load(write(tmp_path, RENAMES))
+    document.set_task("first", "fetch", name="download")
+    assert sorted(changed_lines(RENAMES, document.text())) == sorted([
+        "-  - name: fetch", "+  - name: download",
+        '-      all: "${fetch}"', '+      all: "${download}"',
+        """-      first: ['${fetch.items[0]}', "${ fetch }"]""",
+        """+      first: ['${download.items[0]}', "${ download }"]""",
+        '-      note: "from ${fetch.text} ok"   # mixed text',
+        '+      note: "from ${download.text} ok" # mixed text',  # the comment is kept
+        """-    condition: "fetch.count > 0 and 'fetch' != words\"""",
+        """+    condition: "download.count > 0 and 'fetch' != words\"""",
+        "-  fetch: {x: 10, y: 20}", "+  download: {x: 10, y: 20}"])
+    assert document.problems() == []
+    assert document.undo() and document.text() == RENAMES and not document.can_undo
+
+
+def test_renaming_a_task_with_an_output_mapping_leaves_references_to_its_keys(tmp_path):
+    document = OrchestrationDocument.load(write(tmp_path, RENAMES))
+    document.set_task("first", "mapped", name="mapper")
+    assert changed_lines(RENAMES, document.text()) == ["-  - name: mapped", "+  - name: mapper"]
+
+
+def test_problems_after_an_edit_check_again_only_the_edited_task(tmp_path, monkeypatch):
+    from logomesh_studio.orchestration import validation
+
+    document = OrchestrationDocument.load(write(tmp_path, HAND_WRITTEN))
+    document.set_task("first", "two", input={"nested": "${nowhere}"})
+    [before] = document.problems()
+    validated = []
+    real = validation.Task.model_validate
+    monkeypatch.setattr(validation.Task, "model_validate",
+                        lambda data, **kw: validated.append(data["name"]) or real(data, **kw))
+
+    document.set_task("second", "three", condition="len(")
+    validated.clear()  # the edit itself checked its fields
+    problems = document.problems()
+
+    assert validated == ["three"]  # "one" and "two" were not validated again
+    assert before in problems and len(problems) == 2  # their problems are still reported
+    assert {p.task for p in problems} == {"two", "three"}
+    document.undo()
+    assert document.problems() == [before]
+
+
+def test_prepare_edits_builds_a_big_files_tree_in_a_child_and_edits_match(tmp_path,
+                                                                          monkeypatch):
+    from logomesh_studio.orchestration import document as documents
+
+    monkeypatch.setattr(documents, "BACKGROUND_LINES", 10)  # HAND_WRITTEN counts as big
+    path = write(tmp_path, HAND_WRITTEN)
+    prepared, plain = OrchestrationDocument.load(path), OrchestrationDocument.load(path)
+    assert prepared.prepare_edits()
+
+    def refuse(text):
+        raise AssertionError("built in process")
+
+    monkeypatch.setattr(prepared._yaml, "load", refuse)  # the tree must come from the child
+    for document in (prepared, plain):
+        document.set_task("first", "two", target="alpha")
+        document.add_task("second", "four", "gamma", type="work", input={"text": "${by}"})
+        document.set_task("second", "three", condition="len(")
+    assert prepared.text() == plain.text()
+    assert prepared.problems() == plain.problems()  # same lines too
+    assert any(p.field.endswith("condition") for p in prepared.problems())
+    for _ in range(3):
+        prepared.undo()
+    assert prepared.text() == HAND_WRITTEN
+
+
+def test_prepare_edits_leaves_small_and_broken_files_to_the_first_edit(tmp_path):
+    assert not OrchestrationDocument.load(write(tmp_path, HAND_WRITTEN)).prepare_edits()
+    broken = OrchestrationDocument.load(write(tmp_path, "name: [unclosed\n" * 2000, "broken"))
+    assert not broken.prepare_edits()

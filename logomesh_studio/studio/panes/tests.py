@@ -41,13 +41,7 @@ from logomesh_studio.studio.panes.tests_model import (
 from logomesh_studio.studio.panes.tests_process import TestRunProcess
 from logomesh_studio.studio.widgets.search_field import SearchField
 
-_PARAMS = re.compile(r"\[.*\]$")
 _LOCATION = re.compile(r"(?P<path>(?:[A-Za-z]:)?[^\s:\"'<>()]+\.py):(?P<line>\d+)")
-
-
-def _keyword(test: TestNode) -> str:
-    """The ``-k`` word selecting ``test``: its function name without parameters."""
-    return _PARAMS.sub("", test.key.rpartition("::")[2])
 
 
 class TestsPane(QWidget):
@@ -172,12 +166,12 @@ class TestsPane(QWidget):
 
     def run_all(self) -> bool:
         """Run every plugin's tests."""
-        return self._run([], self.model.all_tests(), "")
+        return self._run([], self.model.all_tests())
 
     def run_plugins(self, plugin_ids: list[str]) -> bool:
         """Run the tests of ``plugin_ids``."""
         tests = [t for p in plugin_ids if (n := self.model.plugin_node(p)) for t in n.tests()]
-        return self._run(plugin_ids, tests, "")
+        return self._run(plugin_ids, tests)
 
     def run_selected(self) -> bool:
         """Run the selected plugins, files and tests."""
@@ -193,20 +187,21 @@ class TestsPane(QWidget):
         return self.run_tests(self.model.failed_tests())
 
     def run_tests(self, tests: list[TestNode]) -> bool:
-        """Run ``tests`` (by name, within their plugins)."""
+        """Run ``tests``, each by its pytest node id (a test of the same name elsewhere
+        does not run)."""
         if not tests:
             return False
         plugins = sorted({test.plugin().key for test in tests})
-        pattern = " or ".join(sorted({_keyword(test) for test in tests}))
-        return self._run(plugins, tests, pattern)
+        return self._run(plugins, tests, [test.key for test in tests])
 
-    def _run(self, plugins: list[str], tests: list[TestNode], pattern: str) -> bool:
+    def _run(self, plugins: list[str], tests: list[TestNode], select: list[str] | None = None
+             ) -> bool:
         workspace = self.client.workspace
         if workspace is None:
             self._show_status("Open a workspace to run its tests", error=True)
             return False
         self.model.begin_run(tests)
-        self.process.start(workspace, plugins, pattern, self.action_coverage.isChecked())
+        self.process.start(workspace, plugins, select or (), self.action_coverage.isChecked())
         what = ", ".join(plugins) if plugins else "every plugin"
         self._show_status(f"Running the tests of {what}…")
         return True

@@ -18,12 +18,12 @@ from PySide6.QtCore import QObject, QProcess, Signal
 _OUTPUT_LIMIT = 200_000  # characters of non-JSON output kept for the details view
 
 
-def test_command(workspace: Path | str, plugins: Sequence[str] = (), pattern: str = "",
+def test_command(workspace: Path | str, plugins: Sequence[str] = (), select: Sequence[str] = (),
                  coverage: bool = True) -> list[str]:
-    """The arguments after the Python executable for one run."""
+    """The arguments after the Python executable for one run (``select``: node ids)."""
     args = ["-m", "logomesh_studio.cli", "test", str(workspace), *plugins, "--json"]
-    if pattern:
-        args += ["-k", pattern]
+    for nodeid in select:
+        args += ["--select", nodeid]
     if not coverage:
         args.append("--no-coverage")
     return args
@@ -49,13 +49,14 @@ class TestRunProcess(QObject):
     def running(self) -> bool:
         return self._process is not None
 
-    def start(self, workspace: Path | str, plugins: Sequence[str] = (), pattern: str = "",
-              coverage: bool = True) -> None:
-        """Start a run (stopping one in progress)."""
+    def start(self, workspace: Path | str, plugins: Sequence[str] = (),
+              select: Sequence[str] = (), coverage: bool = True) -> None:
+        """Start a run of ``plugins`` (all if empty), only the node ids in ``select`` if
+        given (stopping a run in progress)."""
         self.stop()
         process = QProcess(self)
         process.setProgram(sys.executable)
-        process.setArguments(test_command(workspace, plugins, pattern, coverage))
+        process.setArguments(test_command(workspace, plugins, select, coverage))
         process.setWorkingDirectory(str(workspace))
         process.readyReadStandardOutput.connect(self._on_process_ready_read)
         process.finished.connect(self._on_process_finished)

@@ -44,6 +44,7 @@ class EditorTabs(QWidget):
 
     sig_view_opened = Signal(object)  # CodeView: a new tab (wire breakpoints, coverage)
     sig_current_changed = Signal(object)  # CodeView | None
+    sig_view_closed = Signal(str)  # path of a tab that closed
     sig_file_saved = Signal(str)  # path
     sig_error = Signal(str)  # a file could not be read or written
 
@@ -168,6 +169,7 @@ class EditorTabs(QWidget):
         if view.path and self.view_for(view.path) is None:
             self._watcher.removePath(view.path)
         view.deleteLater()
+        self.sig_view_closed.emit(view.path or "")
 
     # changes on disk
 

@@ -1,14 +1,17 @@
 """What the scene draws: phase lanes, task nodes and the edges between them.
 
 Items only draw; the document holds the data. Each keeps ``boundingRect``/``shape``
-to a stored rectangle, caches its pixels per device (``DeviceCoordinateCache``) and
-paints less when zoomed out (level of detail), so 1,000 nodes pan smoothly.
+to a stored rectangle and caches its pixels per device (``DeviceCoordinateCache``);
+its text is laid out once (``QStaticText``), not on every paint. Zoomed out below
+:data:`DETAIL_LOD`, nodes and edges stop painting themselves (``ItemHasNoContents``:
+Qt no longer calls into Python for each) and one :class:`OverviewItem` draws them all
+as plain boxes and lines in a few calls; they stay selectable and movable.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QStaticText
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
 from logomesh_studio.orchestration.graph import LANE_HEADER, LANE_HEIGHT, NODE_HEIGHT, NODE_WIDTH
@@ -38,7 +41,8 @@ class LaneItem(QGraphicsItem):
         self.setZValue(-10)
         self.setData(KIND, LANE)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # No pixel cache: a lane is as wide as the graph, so caching it would allocate and
+        # fill a pixmap the width of the whole graph at every zoom step, for two fills.
 
     def boundingRect(self) -> QRectF:
         return self._rect
@@ -92,6 +96,9 @@ class TaskItem(QGraphicsItem):
         self.problem = ""
         self.edges: list[EdgeItem] = []
         self._rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
+        self._name_text = _static(name)
+        self._call_text = _static(f"{target} · {type}" if type else f"{target} · execute()")
+        self._status_text = _static("")
         self.setData(KIND, TASK)
         flag = QGraphicsItem.GraphicsItemFlag
         self.setFlags(flag.ItemIsSelectable | flag.ItemIsMovable | flag.ItemSendsGeometryChanges)
@@ -109,6 +116,11 @@ class TaskItem(QGraphicsItem):
     def set_state(self, state: str, duration: float | None = None) -> None:
         """Show a run state (``""`` for none) and, once finished, the duration."""
         self.state, self.duration = state, duration
+        status = state
+        if duration is not None and state in (Status.COMPLETED, Status.FAILED):
+            status += f" · {duration * 1000:.1f} ms"
+        self._status_text = _static(status)
+        self._overview_changed()
         self.update()
 
     def set_problem(self, problem: str) -> None:
@@ -118,7 +130,13 @@ class TaskItem(QGraphicsItem):
             tip = f"{self.name}: {self.target}" + (
                 f" · {self.message_type}" if self.message_type else "")
             self.setToolTip(f"{tip}\n⚠ {problem}" if problem else tip)
+            self._overview_changed()
             self.update()
+
+    def _overview_changed(self, moved: bool = False) -> None:
+        overview = getattr(self.scene(), "overview", None)
+        if overview is not None:
+            overview.invalidate(moved)
 
     def in_port(self) -> QPointF:
         return self.pos() + QPointF(NODE_WIDTH / 2, 0)
@@ -130,23 +148,27 @@ class TaskItem(QGraphicsItem):
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             for edge in self.edges:
                 edge.adjust()
+            self._overview_changed(moved=True)
+        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self._overview_changed()
         return super().itemChange(change, value)
+
+    def colors(self, fill: QColor) -> tuple[QColor, QColor | None]:
+        """``(border, state colour or None)`` of the node drawn over ``fill``."""
+        accent = theme.color(STATE_COLORS[self.state]) if self.state in STATE_COLORS else None
+        border = theme.color("error") if self.problem else (accent or fill.darker(150))
+        if self.isSelected():
+            border = theme.color("accent")
+        return border, accent
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         palette = self.scene().palette() if self.scene() else None
         fill = palette.window().color() if palette else QColor("white")
-        accent = theme.color(STATE_COLORS[self.state]) if self.state in STATE_COLORS else None
+        border, accent = self.colors(fill)
         if accent is not None:
             fill = QColor(accent)
             fill.setAlpha(60)
-        border = theme.color("error") if self.problem else (accent or fill.darker(150))
-        if self.isSelected():
-            border = theme.color("accent")
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < DETAIL_LOD:
-            painter.fillRect(self._rect, accent or border)
-            return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         pen = QPen(border)
         pen.setWidthF(2.5 if self.isSelected() or self.problem else 1.2)
@@ -160,20 +182,14 @@ class TaskItem(QGraphicsItem):
         font = QFont(painter.font())
         font.setBold(True)
         painter.setFont(font)
-        inner = self._rect.adjusted(12, 6, -10, -6)
-        painter.drawText(inner, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self.name)
+        painter.drawStaticText(QPointF(12, 6), self._name_text)
         font.setBold(False)
         painter.setFont(font)
         painter.setPen(theme.color("muted"))
-        call = (f"{self.target} · {self.message_type}" if self.message_type
-                else f"{self.target} · execute()")
-        painter.drawText(inner.adjusted(0, 20, 0, 0), Qt.AlignmentFlag.AlignLeft, call)
-        status = self.state
-        if self.duration is not None and self.state in (Status.COMPLETED, Status.FAILED):
-            status += f" · {self.duration * 1000:.1f} ms"
-        if status:
+        painter.drawStaticText(QPointF(12, 26), self._call_text)
+        if self.state:
             painter.setPen(accent or text)
-            painter.drawText(inner.adjusted(0, 38, 0, 0), Qt.AlignmentFlag.AlignLeft, status)
+            painter.drawStaticText(QPointF(12, 44), self._status_text)
         if self.problem:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(theme.color("error"))
@@ -214,11 +230,67 @@ class EdgeItem(QGraphicsPathItem):
         self._ends = (start, end)
         self.setPath(path)
 
+    def ends(self) -> QLineF:
+        """The straight line from source to target (how the overview draws it)."""
+        return QLineF(*self._ends)
+
+
+class OverviewItem(QGraphicsItem):
+    """Every node and edge at once, as boxes and straight lines, for zoomed-out views.
+
+    Nodes and edges set ``ItemHasNoContents`` while zoomed out (see
+    :meth:`OrchestrationScene.set_detailed`): this item then draws them in a handful
+    of ``drawRects``/``drawLines`` calls instead of a Python ``paint`` per item.
+    """
+
+    def __init__(self, tasks: dict[str, TaskItem], edges: list[EdgeItem], rect: QRectF) -> None:
+        super().__init__()
+        self._tasks, self._edges, self._rect = tasks, edges, rect
+        self._lines: list[QLineF] | None = None
+        self._boxes: list[tuple[QColor, list[QRectF]]] | None = None
+        self.setZValue(-5)  # over the lanes, under nothing else that paints when zoomed out
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def invalidate(self, moved: bool = False) -> None:
+        """Recompute the boxes' colours (and, when a node ``moved``, the geometry) at the
+        next paint."""
+        self._boxes = None
+        if moved:
+            self._lines = None
+        if self.isVisible():
+            self.update()
+
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < DETAIL_LOD:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # zoomed out:
-            painter.setPen(self.pen())  # a straight line reads the same, far cheaper
-            painter.drawLine(*self._ends)
-            return
-        super().paint(painter, option, widget)
+        if self._lines is None:
+            self._lines = [edge.ends() for edge in self._edges]
+            self._boxes = None
+        if self._boxes is None:
+            palette = self.scene().palette() if self.scene() else None
+            fill = palette.window().color() if palette else QColor("white")
+            boxes: dict[int, tuple[QColor, list[QRectF]]] = {}
+            for task in self._tasks.values():
+                border, accent = task.colors(fill)
+                color = accent or border
+                boxes.setdefault(color.rgba(), (color, []))[1].append(
+                    QRectF(task.pos(), task.boundingRect().size()))
+            self._boxes = list(boxes.values())
+        pen = QPen(theme.color("muted"))
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.drawLines(self._lines)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for color, rects in self._boxes:
+            painter.setBrush(color)
+            painter.drawRects(rects)
+
+
+def _static(text: str) -> QStaticText:
+    """``text`` laid out once for every later paint."""
+    static = QStaticText(text)
+    static.setTextFormat(Qt.TextFormat.PlainText)
+    static.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
+    return static

@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtWidgets import (
+    QGraphicsItem,
     QGraphicsScene,
     QGraphicsSceneDragDropEvent,
     QGraphicsSceneMouseEvent,
@@ -22,7 +23,12 @@ from logomesh_studio.orchestration.graph import (
     NODE_WIDTH,
     Graph,
 )
-from logomesh_studio.studio.panes.orchestration.items import EdgeItem, LaneItem, TaskItem
+from logomesh_studio.studio.panes.orchestration.items import (
+    EdgeItem,
+    LaneItem,
+    OverviewItem,
+    TaskItem,
+)
 
 TARGET_MIME = "application/x-logomesh-target"
 """Drag data of the palette: a task target (plugin id or capability:<name>), UTF-8."""
@@ -41,6 +47,8 @@ class OrchestrationScene(QGraphicsScene):
         self.lanes: list[LaneItem] = []
         self.tasks: dict[str, TaskItem] = {}
         self.edges: list[EdgeItem] = []
+        self.overview: OverviewItem | None = None
+        self.detailed = True
         self._press: dict[str, QPointF] = {}
 
     def show_graph(self, graph: Graph) -> None:
@@ -48,7 +56,7 @@ class OrchestrationScene(QGraphicsScene):
         selected = {item.name for item in self.selected_tasks()}
         selected_lanes = {lane.name for lane in self.lanes if lane.isSelected()}
         self.clear()
-        self.lanes, self.tasks, self.edges = [], {}, []
+        self.lanes, self.tasks, self.edges, self.overview = [], {}, [], None
         right = max([n.x + NODE_WIDTH for n in graph.nodes.values()] + [LANE_HEADER + 400]) \
             + NODE_GAP * 4
         for lane in graph.lanes:
@@ -68,7 +76,32 @@ class OrchestrationScene(QGraphicsScene):
             self.edges.append(edge_item)
         bottom = max(len(graph.lanes) * LANE_HEIGHT, max(
             [n.y for n in graph.nodes.values()] + [0.0]) + LANE_HEIGHT)
-        self.setSceneRect(QRectF(-MARGIN, -MARGIN, right + 2 * MARGIN, bottom + 2 * MARGIN))
+        rect = QRectF(-MARGIN, -MARGIN, right + 2 * MARGIN, bottom + 2 * MARGIN)
+        self.setSceneRect(rect)
+        self.overview = OverviewItem(self.tasks, self.edges, rect)
+        self.addItem(self.overview)
+        if self.detailed:  # new items are drawn in full already
+            self.overview.setVisible(False)
+        else:
+            self._apply_detail()
+
+    def set_detailed(self, detailed: bool) -> None:
+        """Draw each node and edge in full (True), or all at once as boxes and lines."""
+        if detailed != self.detailed:
+            self.detailed = detailed
+            self._apply_detail()
+
+    def _apply_detail(self) -> None:
+        no_contents = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+        cache = QGraphicsItem.CacheMode.DeviceCoordinateCache if self.detailed \
+            else QGraphicsItem.CacheMode.NoCache
+        for task in self.tasks.values():
+            task.setFlag(no_contents, not self.detailed)
+            task.setCacheMode(cache)
+        for edge in self.edges:
+            edge.setFlag(no_contents, not self.detailed)
+        if self.overview is not None:
+            self.overview.setVisible(not self.detailed)
 
     def selected_tasks(self) -> list[TaskItem]:
         return [item for item in self.selectedItems() if isinstance(item, TaskItem)]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
-from PySide6.QtWidgets import QGraphicsView, QWidget
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
+
+from logomesh_studio.studio.panes.orchestration.items import DETAIL_LOD
+from logomesh_studio.studio.panes.orchestration.scene import OrchestrationScene
 
 ZOOM_STEP = 1.15
 MIN_SCALE, MAX_SCALE = 0.05, 4.0
@@ -31,6 +34,7 @@ class GraphView(QGraphicsView):
         current = self.transform().m11()
         factor = max(MIN_SCALE / current, min(MAX_SCALE / current, factor))
         self.scale(factor, factor)
+        self._sync_detail()
 
     def fit(self) -> None:
         """Show every item (F)."""
@@ -43,6 +47,17 @@ class GraphView(QGraphicsView):
             self.resetTransform()
             self.scale(1.5, 1.5)
             self.centerOn(rect.center())
+        self._sync_detail()
+
+    def setScene(self, scene: QGraphicsScene | None) -> None:  # noqa: N802 (Qt's name)
+        super().setScene(scene)
+        self._sync_detail()
+
+    def _sync_detail(self) -> None:
+        """Full nodes from :data:`DETAIL_LOD` up, the scene's overview below it."""
+        scene = self.scene()
+        if isinstance(scene, OrchestrationScene):
+            scene.set_detailed(self.transform().m11() >= DETAIL_LOD)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
