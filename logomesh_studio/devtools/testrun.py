@@ -32,8 +32,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
-import logomesh_studio
 from logomesh_studio._argtypes import directory
+from logomesh_studio._children import child_environment
 from logomesh_studio.devtools._testchild import TestOutcome
 from logomesh_studio.runtime.discovery import discover
 
@@ -198,10 +198,8 @@ def unused_pytest_plugins(workspace: Path, folders: Sequence[Path]) -> list[str]
 
 
 def _child_env() -> dict[str, str]:
-    """The environment of the child: this package importable, output unbuffered."""
-    env = dict(os.environ)
-    root = str(Path(logomesh_studio.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    """The environment of the child: this package importable, Qt offscreen."""
+    env = child_environment()
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     return env
 

@@ -31,6 +31,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from logomesh_studio.orchestration import graph as graphs
 from logomesh_studio.orchestration import yaml_text
+from logomesh_studio.orchestration._tree_child import TreeBuild
 from logomesh_studio.orchestration.conditions import rename_name
 from logomesh_studio.orchestration.io import _compose as compose
 from logomesh_studio.orchestration.model import PLUGIN_ID, Phase, Problem, Task
@@ -43,6 +44,9 @@ TASK_FIELDS = tuple(Task.model_fields)
 PHASE_FIELDS = tuple(name for name in Phase.model_fields if name != "tasks")
 MODES = ("sequential", "parallel", "conditional")
 LAYOUT = "layout"
+BACKGROUND_LINES = 1000
+"""Files of this many lines or more build their round-trip tree in a child process
+(:meth:`OrchestrationDocument.prepare_edits`); ruamel reads about 3,000 lines a second."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +112,10 @@ class OrchestrationDocument:
         self._newline = "\r\n" if "\r\n" in text else "\n"
         self._yaml = yaml_text.make_yaml(text)
         # Reading needs only PyYAML (libyaml, ~15x faster); the round-trip tree is built
-        # by the first edit, so opening a big file to look at it stays fast.
+        # by the first edit (or ahead of it, see prepare_edits), so opening a big file to
+        # look at it stays fast.
         self._root: Any = None
+        self._build: TreeBuild | None = None
         self._loaded: tuple[Any, Mapping[tuple[Any, ...], int], list[Problem]] | None = None
         self._undo: list[_Step] = []
         self._redo: list[_Step] = []
@@ -148,6 +154,22 @@ class OrchestrationDocument:
         root["participants"] = yaml_text.node([])
         root["phases"] = yaml_text.node([])
         return cls(yaml_text.dumps(yaml_text.make_yaml(), root))
+
+    def prepare_edits(self) -> bool:
+        """Start building the round-trip tree of a big file (:data:`BACKGROUND_LINES`
+        lines or more) in a child process, so the first edit only has to unpickle it;
+        True if started. Smaller files build it at the first edit in a few ms."""
+        if self._root is not None or self._build is not None or \
+                self._original.count("\n") < BACKGROUND_LINES:
+            return False
+        data, _, problems = self._read()
+        if problems or not isinstance(data, dict):
+            return False  # edits are refused until the YAML is fixed anyway
+        try:
+            self._build = TreeBuild(self._original)
+        except OSError:  # no child process to be had: the first edit builds it here
+            return False
+        return True
 
     def text(self) -> str:
         """The YAML that :meth:`save` writes."""
@@ -463,8 +485,10 @@ class OrchestrationDocument:
             if first is None and not isinstance(data, dict):
                 first = Problem("", 1, "(document)", "must be a mapping of fields")
             if first is None:
+                build, self._build = self._build, None
+                root = build.tree() if build is not None else None
                 try:
-                    self._root = self._yaml.load(self._original)
+                    self._root = root if root is not None else self._yaml.load(self._original)
                 except YAMLError as exc:
                     first = Problem("", 1, "(syntax)", str(exc).splitlines()[0])
             if first is not None:

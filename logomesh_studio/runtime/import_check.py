@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-import logomesh_studio
+from logomesh_studio._children import child_environment
 from logomesh_studio.runtime.discovery import PluginSource
 from logomesh_studio.runtime.manifest import Manifest, Problem
 
@@ -57,7 +57,7 @@ def _run_child(sources: list[PluginSource], timeout: float,
     with tempfile.TemporaryFile("w+") as errors:
         child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE, stderr=errors, text=True,
-                                 env=_child_environment())
+                                 env=child_environment())
         assert child.stdin is not None and child.stdout is not None
         lines = _lines_of(child.stdout)
         try:
@@ -98,14 +98,6 @@ def _run_child(sources: list[PluginSource], timeout: float,
 
 def _problem(source: PluginSource, reason: str) -> Problem:
     return Problem(str(source.manifest_path), "entry", reason)
-
-
-def _child_environment() -> dict[str, str]:
-    """The parent's environment, with this copy of logomesh_studio first on the path."""
-    root = str(Path(logomesh_studio.__file__).resolve().parents[1])
-    inherited = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([root, inherited] if inherited
-                                                         else [root])}
 
 
 def _lines_of(stream: IO[str]) -> queue.Queue[str | None]:

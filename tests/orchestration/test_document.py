@@ -494,3 +494,34 @@ def test_problems_after_an_edit_check_again_only_the_edited_task(tmp_path, monke
     assert {p.task for p in problems} == {"two", "three"}
     document.undo()
     assert document.problems() == [before]
+
+
+def test_prepare_edits_builds_a_big_files_tree_in_a_child_and_edits_match(tmp_path,
+                                                                          monkeypatch):
+    from logomesh_studio.orchestration import document as documents
+
+    monkeypatch.setattr(documents, "BACKGROUND_LINES", 10)  # HAND_WRITTEN counts as big
+    path = write(tmp_path, HAND_WRITTEN)
+    prepared, plain = OrchestrationDocument.load(path), OrchestrationDocument.load(path)
+    assert prepared.prepare_edits()
+
+    def refuse(text):
+        raise AssertionError("built in process")
+
+    monkeypatch.setattr(prepared._yaml, "load", refuse)  # the tree must come from the child
+    for document in (prepared, plain):
+        document.set_task("first", "two", target="alpha")
+        document.add_task("second", "four", "gamma", type="work", input={"text": "${by}"})
+        document.set_task("second", "three", condition="len(")
+    assert prepared.text() == plain.text()
+    assert prepared.problems() == plain.problems()  # same lines too
+    assert any(p.field.endswith("condition") for p in prepared.problems())
+    for _ in range(3):
+        prepared.undo()
+    assert prepared.text() == HAND_WRITTEN
+
+
+def test_prepare_edits_leaves_small_and_broken_files_to_the_first_edit(tmp_path):
+    assert not OrchestrationDocument.load(write(tmp_path, HAND_WRITTEN)).prepare_edits()
+    broken = OrchestrationDocument.load(write(tmp_path, "name: [unclosed\n" * 2000, "broken"))
+    assert not broken.prepare_edits()

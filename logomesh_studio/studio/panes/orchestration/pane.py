@@ -272,6 +272,7 @@ class OrchestrationPane(QWidget):
         self.run_monitor.refresh_history()
         self.inspector.show_nothing()
         self.refresh()
+        document.prepare_edits()  # a big file's tree builds on the other core meanwhile
 
     def _name(self) -> str:
         if self.document is None:
