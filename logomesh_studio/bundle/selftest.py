@@ -14,7 +14,7 @@ import io
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.runtime.senders import DEVELOPER
@@ -136,6 +136,15 @@ def send_every_type(runtime: RuntimeThread, test: SelfTest) -> None:
                 test.fail(f"{what}: {type(exc).__name__}: {exc}")
             else:
                 test.ok(f"{what}: handled")
+
+
+def send_through_client(client: Any, test: SelfTest) -> None:
+    """:func:`send_every_type` on the runtime of Studio's RuntimeClient, if it has one.
+    (A shortcut past the client's typed commands: the window's self-test should send
+    through ``client.send`` instead.)"""
+    runtime = client.runtime
+    if runtime is not None:
+        send_every_type(runtime, test)
 
 
 def load_errors(runtime: RuntimeThread) -> dict[str, str]:

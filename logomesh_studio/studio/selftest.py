@@ -13,7 +13,7 @@ import time
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget, QPlainTextEdit
 
-from logomesh_studio.bundle.selftest import SelfTest, send_every_type
+from logomesh_studio.bundle.selftest import SelfTest, send_through_client
 from logomesh_studio.runtime.events import WorkspaceLoaded
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.main_window import MainWindow
@@ -78,8 +78,7 @@ def attach(window: MainWindow, client: RuntimeClient, test: SelfTest) -> None:
             if not listed():
                 test.fail(f"the plugin tree did not list every plugin within {LIST_PATIENCE} s")
             open_every_pane(window, test)
-            if client.runtime is not None:
-                send_every_type(client.runtime, test)
+            send_through_client(client, test)
         finally:
             window.close()
 
