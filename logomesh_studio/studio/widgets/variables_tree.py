@@ -18,8 +18,8 @@ from PySide6.QtGui import QBrush, QFontDatabase
 from PySide6.QtWidgets import QWidget
 
 from logomesh_studio.studio import theme
+from logomesh_studio.studio.widgets.item_models import TreeModel
 from logomesh_studio.studio.widgets.json_tree import ValueTreeView
-from logomesh_studio.studio.widgets.tree_model import TreeModel
 
 _Index = QModelIndex | QPersistentModelIndex
 _SHOWN = 160  # characters of a value shown in its cell; the tooltip has the rest
