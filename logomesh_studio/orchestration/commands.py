@@ -122,7 +122,11 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
         engine = OrchestrationEngine(runtime.host)
         if engine.store.notice:
             print(f"warning: {engine.store.notice}", file=sys.stderr)
+        notice = engine.store.notice
         outcome = _execute(runtime, engine, args.resume, file, input)
+        if engine.store.notice != notice:  # found damaged during the run
+            print(f"warning: {engine.store.notice[len(notice):].lstrip('; ')}",
+                  file=sys.stderr)
         if outcome == EXIT_INVALID and file is not None and args.workspace is None:
             _hint_workspace(runtime, file, workspace)
     except KeyboardInterrupt:  # before _execute waited on the run: loading, say, or starting
@@ -281,13 +285,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
         runs = []
     else:
         store = RunStore(path)
-        if store.notice:
-            print(f"warning: {store.notice}", file=sys.stderr)
         try:
             store.recover()
             runs = store.runs(args.limit)
         finally:
             store.close()
+            if store.notice:  # damaged at open, or found damaged while reading
+                print(f"warning: {store.notice}", file=sys.stderr)
     try:
         _print_runs(runs, args)
         sys.stdout.flush()

@@ -14,9 +14,10 @@ process does not lose): :meth:`RunStore.recover` marks a run whose process died
 ``interrupted`` and each of its tasks that was sent but has no result
 ``may_have_run``.
 
-A file that is not a database or is damaged is moved aside when the store opens
-(``runs.sqlite.corrupt-<time>``) and a fresh history starts; :attr:`RunStore.notice`
-says so and where the old one went.
+A file that is not a database or is damaged is moved aside (``runs.sqlite.corrupt-<time>``)
+and a fresh history starts, whether the damage shows when the store opens or later, when
+a read or a commit fails with it (the read is answered from the fresh history, the
+commit is made there); :attr:`RunStore.notice` says so and where the old one went.
 """
 
 from __future__ import annotations
@@ -30,10 +31,10 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from logomesh_studio.orchestration.records import (
     ACTIVE,
@@ -79,6 +80,7 @@ _UPSERT = {
 _FINISH = "UPDATE runs SET status = ?, error = ?, finished = ? WHERE id = ?"
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 BUSY_TIMEOUT = 1.0
 """Seconds one commit waits for another process's write lock before it is retried."""
@@ -133,6 +135,7 @@ class RunStore:
         self.path = str(path)
         self.notice = ""
         """Set when the store found a damaged history and moved it aside: what it did."""
+        self._generation = 0  # +1 each time a damaged file is replaced (the writer reopens)
         self.commits = 0
         self.commit_seconds = 0.0
         self._memory = self.path == ":memory:"
@@ -161,8 +164,7 @@ class RunStore:
     @property
     def journal_mode(self) -> str:
         """SQLite's journal mode for this database (``wal``)."""
-        with self._db_lock:
-            return str(self._db.execute("PRAGMA journal_mode").fetchone()[0])
+        return self._read(lambda db: str(db.execute("PRAGMA journal_mode").fetchone()[0]))
 
     @property
     def problem(self) -> StoreProblem | None:
@@ -202,11 +204,43 @@ class RunStore:
         except sqlite3.DatabaseError as exc:
             if self._memory or not _damaged(exc):
                 raise
-            moved = self._move_aside()
-            self.notice = (f"the run history {self.path} was damaged ({exc}); it was moved "
-                           f"to {moved} and a fresh history started")
-            _log.warning("%s", self.notice)
-            return self._open_schema()
+            return self._start_fresh(exc)
+
+    def _start_fresh(self, exc: sqlite3.DatabaseError) -> sqlite3.Connection:
+        """Move the damaged file aside, say so, and open a fresh history."""
+        moved = self._move_aside()
+        notice = (f"the run history {self.path} was damaged ({exc}); it was moved to {moved} "
+                  "and a fresh history started")
+        self.notice = f"{self.notice}; {notice}" if self.notice else notice
+        _log.warning("%s", notice)
+        return self._open_schema()
+
+    def _replace_damaged(self, exc: sqlite3.DatabaseError, generation: int) -> None:
+        """A read or a commit found the open history damaged: replace it with a fresh one
+        (once: ``generation`` is what the caller used, no-op if replaced since). Caller
+        holds ``_db_lock``."""
+        if generation != self._generation:
+            return
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        self._db = self._start_fresh(exc)
+        self._generation += 1
+
+    def _read(self, read: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``read(db)`` on the reading connection. A history found damaged now is handled
+        as at open (moved aside, a fresh one started) and ``read`` runs again there."""
+        with self._db_lock:
+            generation = self._generation
+            try:
+                return read(self._db)
+            except sqlite3.DatabaseError as exc:
+                if self._memory or not _damaged(exc):
+                    raise
+                with contextlib.suppress(sqlite3.Error):
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                self._replace_damaged(exc, generation)
+            return read(self._db)
 
     def _open_schema(self) -> sqlite3.Connection:
         db = self._connect(self.path)
@@ -385,6 +419,7 @@ class RunStore:
     # -- the writer thread -----------------------------------------------------------------
 
     def _write_loop(self) -> None:
+        generation = self._generation
         try:
             db = self._db if self._memory else self._open_writer()
         except sqlite3.Error as exc:
@@ -399,13 +434,26 @@ class RunStore:
                     break  # close() gave up waiting
                 ticket, batch, self._pending = self._requested, self._pending, {}
             try:
+                if db is not None and generation != self._generation:
+                    db.close()  # the file was replaced: write to the fresh one
+                    db = None
                 if db is None:
+                    generation = self._generation
                     db = self._open_writer()
                 self._commit(db, batch)
-            except sqlite3.Error as exc:
+                if generation != self._generation:  # replaced meanwhile: write it again
+                    raise _Replaced
+            except (sqlite3.Error, _Replaced) as exc:
                 with self._changed:
                     batch.update(self._pending)  # what was staged since is newer: it wins
                     self._pending = batch
+                if isinstance(exc, _Replaced):
+                    continue
+                if (isinstance(exc, sqlite3.DatabaseError) and not self._memory
+                        and _damaged(exc)):
+                    with self._db_lock:
+                        self._replace_damaged(exc, generation)
+                    continue  # at once, into the fresh history
                 self._failed(exc)
                 with self._changed:
                     self._changed.wait_for(lambda: self._closing, RETRY_DELAY)
@@ -474,7 +522,7 @@ class RunStore:
     def recover(self) -> list[str]:
         """Mark runs whose process on this machine has died as ``interrupted``, and their
         tasks that were sent with no result recorded as ``may_have_run``; their ids."""
-        with self._reading() as db:
+        def mark(db: sqlite3.Connection) -> list[tuple[str, int]] | None:
             rows = db.execute(
                 f"SELECT id, owner_pid FROM runs WHERE status IN ({','.join('?' * len(ACTIVE))})"
                 " AND owner_host = ?", (*sorted(ACTIVE), self._host)).fetchall()
@@ -489,7 +537,12 @@ class RunStore:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
                 _log.warning("cannot mark interrupted runs in %s yet: %s", self.path, exc)
-                return []
+                return None
+            return dead
+
+        dead = self._read(mark)
+        if dead is None:
+            return []
         for run_id, _ in dead:
             self.forget_started(run_id)
         self._forget_stale_journals()
@@ -498,7 +551,7 @@ class RunStore:
     def interrupt(self, run_id: str, why: str) -> None:
         """Mark ``run_id`` interrupted because ``why`` (for a front end whose runtime no
         longer answers), its sent tasks without a result ``may_have_run``."""
-        with self._reading() as db:
+        def mark(db: sqlite3.Connection) -> None:
             db.execute("BEGIN IMMEDIATE")
             try:
                 self._interrupt(db, run_id, why)
@@ -506,6 +559,8 @@ class RunStore:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+        self._read(mark)
         self.forget_started(run_id)
 
     def _interrupt(self, db: sqlite3.Connection, run_id: str, why: str) -> None:
@@ -546,46 +601,41 @@ class RunStore:
         names = [p.name for p in folder.iterdir() if p.name not in self._journals]
         if not names:
             return
-        with self._reading() as db:
-            finished = {row[0] for row in db.execute(
-                f"SELECT id FROM runs WHERE status IN ({','.join('?' * len(FINISHED))})",
-                tuple(FINISHED))}
+        finished = self._read(lambda db: {row[0] for row in db.execute(
+            f"SELECT id FROM runs WHERE status IN ({','.join('?' * len(FINISHED))})",
+            tuple(FINISHED))})
         for name in names:
             if name in finished:
                 with contextlib.suppress(OSError):
                     (folder / name).unlink()
 
-    @contextlib.contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._db_lock:
-            yield self._db
-
     def runs(self, limit: int = 100) -> list[RunSummary]:
         """The newest ``limit`` runs, newest first."""
-        with self._reading() as db:
-            rows = db.execute(
-                "SELECT id, orchestration, path, status, error, progress, created, finished, "
-                "resumed_from, (SELECT count(*) FROM tasks WHERE tasks.run_id = runs.id AND "
-                "tasks.may_have_run) FROM runs ORDER BY created DESC LIMIT ?",
-                (limit,)).fetchall()
+        rows = self._read(lambda db: db.execute(
+            "SELECT id, orchestration, path, status, error, progress, created, finished, "
+            "resumed_from, (SELECT count(*) FROM tasks WHERE tasks.run_id = runs.id AND "
+            "tasks.may_have_run) FROM runs ORDER BY created DESC LIMIT ?", (limit,)).fetchall())
         return [RunSummary(*row) for row in rows]
 
     def run(self, run_id: str) -> RunRecord:
         """The whole stored run (KeyError if the store has no such run)."""
-        with self._reading() as db:
-            row = db.execute(
-                "SELECT id, orchestration, path, status, error, input, context, metrics, "
-                "progress, created, finished, resumed_from FROM runs WHERE id = ?",
-                (run_id,)).fetchone()
-            if row is None:
-                raise KeyError(run_id)
-            phases = db.execute(
-                "SELECT idx, name, mode, status, required, error, started, duration FROM phases "
-                "WHERE run_id = ? ORDER BY idx", (run_id,)).fetchall()
-            tasks = db.execute(
-                "SELECT phase_idx, name, target, status, provider, input, outputs, error, "
-                "skipped_by, started, duration, reused, may_have_run FROM tasks "
-                "WHERE run_id = ? ORDER BY phase_idx, idx", (run_id,)).fetchall()
+        def read(db: sqlite3.Connection) -> tuple[Any, list[Any], list[Any]]:
+            return (
+                db.execute(
+                    "SELECT id, orchestration, path, status, error, input, context, metrics, "
+                    "progress, created, finished, resumed_from FROM runs WHERE id = ?",
+                    (run_id,)).fetchone(),
+                db.execute(
+                    "SELECT idx, name, mode, status, required, error, started, duration "
+                    "FROM phases WHERE run_id = ? ORDER BY idx", (run_id,)).fetchall(),
+                db.execute(
+                    "SELECT phase_idx, name, target, status, provider, input, outputs, error, "
+                    "skipped_by, started, duration, reused, may_have_run FROM tasks "
+                    "WHERE run_id = ? ORDER BY phase_idx, idx", (run_id,)).fetchall())
+
+        row, phases, tasks = self._read(read)
+        if row is None:
+            raise KeyError(run_id)
         by_phase: dict[int, list[TaskResult]] = {}
         for (p, name, target, status, provider, input_, outputs, error, skipped_by, started,
              duration, reused, may_have_run) in tasks:
@@ -603,12 +653,15 @@ class RunStore:
 
     def document(self, run_id: str) -> tuple[str, str]:
         """``(path, text)`` of the orchestration file as the run read it."""
-        with self._reading() as db:
-            row = db.execute("SELECT path, text FROM documents WHERE run_id = ?",
-                             (run_id,)).fetchone()
+        row = self._read(lambda db: db.execute(
+            "SELECT path, text FROM documents WHERE run_id = ?", (run_id,)).fetchone())
         if row is None:
             raise KeyError(run_id)
         return row[0], row[1]
+
+
+class _Replaced(Exception):
+    """The history file was replaced while a commit went to the old one."""
 
 
 def _damaged(exc: sqlite3.DatabaseError) -> bool:

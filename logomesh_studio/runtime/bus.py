@@ -10,6 +10,7 @@ handler raises, any BaseException included, reaches the sender as a PluginError.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import inspect
 import itertools
@@ -64,6 +65,83 @@ _handling: contextvars.ContextVar[tuple[object, frozenset[str]]] = contextvars.C
 are on it (re-entrant calls skip gates). A task a handler spawns inherits the variable
 but is another task, so its messages wait at the gate like anyone else's."""
 _NO_PERMISSIONS = PermissionSet(())
+
+FAIR_QUOTA = 64
+"""Calls a sender may start between two turns of the fair scheduler without waiting."""
+TURN_SHARE = 4
+"""Calls of each waiting sender the fair scheduler lets start per turn."""
+
+
+class _FairShare:
+    """Fair scheduling of calls per sender, so a plugin flooding the bridge cannot
+    starve the others.
+
+    Calls run inline in the sender's task, so a flood lives in the event loop's ready
+    queue: a handler that spawns two unawaited sends per message doubles it at every
+    turn, and everyone else's messages wait behind all of it. Here a sender starts up
+    to ``FAIR_QUOTA`` calls at once; beyond that its calls wait in a queue of their own
+    (at most ``max_inflight_calls``, counting those running, before ``Overloaded``), and
+    a scheduler, one callback per turn of the loop, lets ``TURN_SHARE`` waiting calls of
+    every sender start, round robin, and gives every sender a fresh quota. A flood thus
+    advances by a bounded share per turn and keeps a bounded number of calls (and so
+    of tasks) alive, while other senders' calls start at once.
+    """
+
+    __slots__ = ("_used", "_queues", "_scheduled")
+
+    def __init__(self) -> None:
+        self._used: dict[str, int] = {}
+        self._queues: dict[str, collections.deque[asyncio.Future[None]]] = {}
+        self._scheduled = False
+
+    def admit(self, source: str) -> bool:
+        """True (and counted) if ``source`` may start a call now."""
+        if source in self._queues:
+            return False  # others of its calls wait already: after them
+        used = self._used.get(source, 0)
+        if used >= FAIR_QUOTA:
+            return False
+        self._used[source] = used + 1
+        return True
+
+    def waiting(self, source: str) -> int:
+        queue = self._queues.get(source)
+        return len(queue) if queue is not None else 0
+
+    async def wait(self, source: str) -> None:
+        """Wait for ``source``'s turn."""
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        self._queues.setdefault(source, collections.deque()).append(turn)
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._turn)
+        try:
+            await turn
+        except BaseException:
+            queue = self._queues.get(source)
+            if queue is not None and turn in queue:
+                queue.remove(turn)
+                if not queue:
+                    del self._queues[source]
+            raise
+
+    def _turn(self) -> None:
+        self._scheduled = False
+        self._used.clear()
+        for source, queue in list(self._queues.items()):
+            started = 0
+            while queue and started < TURN_SHARE:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)
+                    started += 1
+            self._used[source] = started
+            if not queue:
+                del self._queues[source]
+        if self._queues:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._turn)
 _log = logging.getLogger(__name__)
 DeliveryHook = Callable[[str, str, str], None]
 """``hook(source, target, type)``, called right before a handler runs."""
@@ -137,6 +215,7 @@ class CommunicationBridge:
         self._permissions: dict[str, PermissionSet] = {}
         self._busy: dict[str, int] = {}
         """Calls each sender has in flight (bounded by ``max_inflight_calls``)."""
+        self._fair = _FairShare()
         self._ids = itertools.count(1)
         self._order = itertools.count()
         self._hooks: tuple[DeliveryHook, ...] = ()
@@ -358,7 +437,9 @@ class CommunicationBridge:
                        text: str, timeout: float | None, started: float,
                        fallback_execute: bool = False) -> Any:
         """Run ``target``'s handler for one call and return its copied response; every
-        outcome is recorded. The steps: route, handler, admission, call, response."""
+        outcome is recorded. The steps: turn, route, handler, admission, call, response."""
+        if not self._fair.admit(source):
+            await self._wait_turn(call, source, target, type, text, started)
         route = self._routes.get(target)
         if route is None or route.gate is not None:
             route = await self._route(call, source, target, type, text, timeout, started)
@@ -390,6 +471,15 @@ class CommunicationBridge:
             if not route.inflight and route.drained is not None and not route.drained.done():
                 route.drained.set_result(None)
         return self._respond(call, source, target, type, text, started, result)
+
+    async def _wait_turn(self, call: str, source: str, target: str, type: str, text: str,
+                         started: float) -> None:
+        """Wait for the fair scheduler to let ``source``'s call start (see _FairShare);
+        Overloaded if too many of its calls wait or run already."""
+        if self._fair.waiting(source) + self._busy.get(source, 0) >= \
+                self.config.max_inflight_calls:
+            raise self._overloaded(call, source, target, type, text, started)
+        await self._fair.wait(source)
 
     async def _route(self, call: str, source: str, target: str, type: str, text: str,
                      timeout: float | None, started: float) -> _Route:

@@ -22,15 +22,16 @@ class RuntimeConfig:
     history_text_limit: int = 64 * 1024
     """Characters of payload/response JSON a history record keeps (the rest is cut)."""
     max_inflight_calls: int = 1000
-    """Calls one sender may have in flight at once; beyond it a call raises Overloaded
-    (a plugin flooding the bridge is refused while other plugins' calls go on)."""
+    """Calls one sender may have in flight at once, running or waiting for its fair
+    turn (see bus.py); beyond it a call raises Overloaded (a plugin flooding the bridge
+    is refused while other plugins' calls go on)."""
     debounce: float = 0.020
     """Seconds of quiet that end a change on platforms without close-after-write
     events (see runtime/debounce.py)."""
     burst_quiet: float = 0.1
     """Seconds without file events that end a burst (a checkout, a formatter run,
     rapid saves): its trailing reload waits for them."""
-    settle: float = 0.002
+    settle: float = 0.0005
     """Seconds from a completed save (close after write, rename onto the file) to the
     reload, so events already queued join the same batch."""
     permission_changes: str = "refuse"

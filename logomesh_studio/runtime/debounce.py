@@ -45,6 +45,8 @@ class Batch:
     """When the last event reached the loop."""
     saved_at: float = 0.0
     """When the first completed save reached the loop (0: none yet)."""
+    seen_until: float = 0.0
+    """When the observer saw the latest event of this batch."""
     paths: dict[str, list[str]] = field(default_factory=dict)
     """Folder -> changed paths (relative to the workspace), oldest first."""
     saved: dict[str, str] = field(default_factory=dict)
@@ -77,6 +79,10 @@ class SaveDebouncer:
         self._burst = False
         self._closed = False
         self._closes_seen = False  # this platform reports close-after-write
+        self._taken = 0.0  # when the observer saw the last event of the batch taken last
+        self.observed: dict[str, float] = {}
+        """Folder -> when the file observer last saw a change under it, written by the
+        observer's thread before the event reaches the loop (see WorkspaceWatcher)."""
 
     def post(self, relative: tuple[str, ...], seen: float, kind: str) -> None:
         """Record one file event (on the loop); ``seen`` is when the observer saw it."""
@@ -99,6 +105,7 @@ class SaveDebouncer:
                 batch.saved[folder] = path
                 batch.saved_at = batch.saved_at or now
         batch.last_seen = now
+        batch.seen_until = max(batch.seen_until, seen)
         if self._running is not None or now < self._hot_until:
             self._burst = True
         self._schedule(now)
@@ -108,7 +115,8 @@ class SaveDebouncer:
         batch was taken: a failure to load them now may be a half-written file."""
         pending = self._pending
         return (pending is not None and folder in pending.paths) or any(
-            p.startswith(folder + "/") for p in self._writing())
+            p.startswith(folder + "/") for p in self._writing()) or (
+            self.observed.get(folder, 0.0) > self._taken)  # seen, not yet on the loop
 
     def _writing(self) -> list[str]:
         """Paths written and not closed lately."""
@@ -143,6 +151,7 @@ class SaveDebouncer:
             self._schedule(now)
             return
         self._pending = None
+        self._taken = batch.seen_until
         if not self._closes_seen:  # without close events a write never closes
             self._open.clear()
         self._running = asyncio.get_running_loop().create_task(self._apply(batch))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -77,21 +79,24 @@ def _manifests(folder: Path) -> list[Path]:
     for name in MANIFEST_NAMES:
         candidate = folder / name
         try:
-            candidate.stat()
+            mode = candidate.stat().st_mode
         except (FileNotFoundError, NotADirectoryError):
             continue
-        if candidate.is_file():
+        if stat.S_ISREG(mode):
             found.append(candidate)
     return found
 
 
-def load_plugin_folder(folder: Path) -> PluginSource:
-    """Load the manifest of one plugin folder (raises ManifestError)."""
-    try:
-        found = _manifests(folder)
-    except OSError as exc:
-        raise ManifestError([Problem(str(exc.filename or folder), "(folder)",
-                                     f"cannot read this plugin folder: {exc.strerror}")]) from None
+def load_plugin_folder(folder: Path, found: list[Path] | None = None) -> PluginSource:
+    """Load the manifest of one plugin folder (raises ManifestError); ``found``: its
+    manifest files, if the caller already listed them."""
+    if found is None:
+        try:
+            found = _manifests(folder)
+        except OSError as exc:
+            raise ManifestError([Problem(
+                str(exc.filename or folder), "(folder)",
+                f"cannot read this plugin folder: {exc.strerror}")]) from None
     if not found:
         raise ManifestError([Problem(str(folder), "(manifest)",
                                      f"no {' or '.join(MANIFEST_NAMES)} in this folder")])
@@ -113,12 +118,26 @@ def is_plugin_folder(folder: Path) -> bool:
         return True
 
 
-def _workspace_folders(workspace: Path) -> Iterable[Path]:
+def _workspace_folders(workspace: Path) -> Iterable[tuple[Path, list[Path] | None]]:
+    """The plugin folders of ``workspace`` in name order, each with its manifest files
+    (None: the folder cannot be read; loading it reports why). Listed once: with
+    10,000 plugins every stat counts."""
     try:
-        children = sorted(workspace.iterdir())
+        with os.scandir(workspace) as entries:
+            names = sorted(e.name for e in entries if not e.name.startswith((".", "_"))
+                           and e.is_dir())
     except OSError:
         return []
-    return [c for c in children if is_plugin_folder(c)]
+    folders: list[tuple[Path, list[Path] | None]] = []
+    for name in names:
+        folder = workspace / name
+        try:
+            found: list[Path] | None = _manifests(folder)
+        except OSError:
+            found = None
+        if found is None or found:
+            folders.append((folder, found))
+    return folders
 
 
 def _entry_point_source(ep: metadata.EntryPoint, dist: metadata.Distribution) -> PluginSource:
@@ -175,9 +194,9 @@ def discover(workspace: Path | None, *, entry_points: bool = True,
     """Discover every plugin of ``workspace`` plus installed ones; ids must be unique."""
     found = Discovery()
     if workspace is not None:
-        for folder in _workspace_folders(workspace):
+        for folder, manifests in _workspace_folders(workspace):
             try:
-                found.plugins.append(load_plugin_folder(folder))
+                found.plugins.append(load_plugin_folder(folder, manifests))
             except ManifestError as exc:
                 found.reject(exc)
     if entry_points:

@@ -25,11 +25,12 @@ import sys
 from collections.abc import Sequence
 from importlib.machinery import ModuleSpec
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import Any
 
 from logomesh_studio.runtime.discovery import PluginSource
 from logomesh_studio.runtime.manifest import Problem
+from logomesh_studio.runtime.plugin_files import is_under, real_prefix
 
 _NOT_MODULES = frozenset({"tests", "conftest", "setup", "__pycache__"})
 """Folder members that are never imported as the plugin's code (so never a conflict)."""
@@ -113,6 +114,11 @@ class PluginImporter(importlib.abc.MetaPathFinder):
         """The folder being imported and the top-level modules it ships."""
         self._imported: set[str] = set()
         self._added_paths: set[str] = set()
+        self._tops: dict[str, dict[str, Path]] = {}
+        """Import root -> the top-level modules :meth:`check` found there last."""
+        self._unchanged: set[str] = set()
+        """Import roots whose files did not change since their last import (see
+        :meth:`unchanged`)."""
 
     # -- the finder -------------------------------------------------------------------------
 
@@ -130,7 +136,17 @@ class PluginImporter(importlib.abc.MetaPathFinder):
             root = self._owners.get(fullname)
         if root is None:
             return None
-        return importlib.machinery.PathFinder.find_spec(fullname, [root])
+        spec = importlib.machinery.PathFinder.find_spec(fullname, [root])
+        if (spec is not None and root in self._imported and spec.origin is not None
+                and type(spec.loader) is importlib.machinery.SourceFileLoader):
+            spec.loader = _ReloadLoader(fullname, spec.origin)  # imported again: a reload
+        return spec
+
+    def unchanged(self, source: PluginSource) -> None:
+        """Say that ``source``'s files did not change since its last import (a reload
+        that only follows an upstream one): its next import reuses what :meth:`check`
+        found and the finders' directory listings instead of reading the folder again."""
+        self._unchanged.add(str(source.import_root))
 
     def install(self) -> None:
         if self not in sys.meta_path:
@@ -152,8 +168,19 @@ class PluginImporter(importlib.abc.MetaPathFinder):
         standard library, an installed module, another plugin's or anything imported."""
         if source.origin != "workspace":
             return {}
-        modules = top_level_modules(source.import_root)
-        prefix = os.path.join(os.path.realpath(source.import_root), "")
+        root = str(source.import_root)
+        modules = self._tops.get(root) if root in self._unchanged else None
+        if modules is None:
+            modules = self._tops[root] = top_level_modules(source.import_root)
+        try:
+            self._check(source, modules)
+        except ModuleConflict:
+            self._unchanged.discard(root)
+            raise
+        return modules
+
+    def _check(self, source: PluginSource, modules: dict[str, Path]) -> None:
+        prefix = real_prefix(source.import_root)
         for name, path in modules.items():
             clash = _stdlib_clash(name, path)
             if clash:
@@ -168,7 +195,7 @@ class PluginImporter(importlib.abc.MetaPathFinder):
                     "and this one would replace it; give this plugin's module a unique name",
                     str(path))
             file = getattr(module, "__file__", None) or "(built in)"
-            if os.path.realpath(file).startswith(prefix):
+            if is_under(file, source.import_root):
                 continue  # its own, still imported (a reload purges it first)
             owner = self._plugins.get(name)
             if owner is not None:
@@ -179,7 +206,6 @@ class PluginImporter(importlib.abc.MetaPathFinder):
             raise ModuleConflict(
                 f"ImportError: {path.name}: module {name!r} is already imported from {file}; "
                 "give this plugin's module a unique name", str(path))
-        return modules
 
     def import_entry(self, source: PluginSource, modules: dict[str, Path]
                      ) -> tuple[Any, list[str]]:
@@ -191,9 +217,10 @@ class PluginImporter(importlib.abc.MetaPathFinder):
         workspace = source.origin == "workspace"
         if workspace:
             self.install()
-            if root in self._imported:  # again (a reload): read the folder afresh
-                _forget_finders(root)
+            if root in self._imported and root not in self._unchanged:
+                _forget_finders(root)  # again, after a change: read the folder afresh
             self._imported.add(root)
+            self._unchanged.discard(root)
         elif root not in sys.path:
             sys.path.insert(0, root)
             self._added_paths.add(root)
@@ -213,6 +240,27 @@ class PluginImporter(importlib.abc.MetaPathFinder):
                     self._owners[name] = root
                     self._plugins[name] = source.id
         return obj, added
+
+
+class _ReloadLoader(importlib.machinery.SourceFileLoader):
+    """Loads a plugin's top-level module again (a reload): its source is read and
+    compared with what was compiled last time, and unchanged source reuses that code
+    (a dependent that reloads only because an upstream plugin did skips compiling and
+    the bytecode cache)."""
+
+    def get_code(self, fullname: str) -> CodeType:
+        path = self.get_filename(fullname)
+        data = self.get_data(path)
+        cached = _compiled.get(path)
+        if cached is not None and cached[0] == data:
+            return cached[1]
+        code = self.source_to_code(data, path)
+        _compiled[path] = (data, code)
+        return code
+
+
+_compiled: dict[str, tuple[bytes, CodeType]] = {}
+"""Source file -> the source last compiled from it and its code (see _ReloadLoader)."""
 
 
 def added_since(count: int) -> list[str]:

@@ -10,6 +10,7 @@ announces it.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import sys
 from pathlib import Path
@@ -121,7 +122,10 @@ class Lifecycle:
         logger = logging.Logger(f"logomesh.plugin.{record.id}", logging.DEBUG)
         logger.addFilter(_PluginStamp(record.id))
         logger.addHandler(self._log_handler)
-        return sdk.PluginContext(record.id, record.source.manifest.config, logger)
+        # A deep copy: the manifest is shared (load_manifest caches it while the file is
+        # unchanged), so what a plugin does to its config must not reach the next version.
+        return sdk.PluginContext(record.id, copy.deepcopy(record.source.manifest.config),
+                                 logger)
 
     def _import_class(self, record: PluginRecord) -> tuple[type[sdk.Plugin], dict[str, Any]]:
         source = record.source

@@ -268,10 +268,21 @@ def validate_manifest(path: Path, data: dict[str, Any]) -> Manifest:
         raise ManifestError(problems, plugin_id if isinstance(plugin_id, str) else None) from None
 
 
+_parsed: dict[str, tuple[bytes, Manifest]] = {}
+"""Manifest path -> the bytes last read there and their (frozen) Manifest: a hot reload
+re-reads the manifest of every plugin it reloads, and it has rarely changed."""
+
+
 def load_manifest(path: Path) -> Manifest:
     """Read and validate the manifest file at ``path``."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ManifestError([Problem(str(path), "(file)", f"cannot read: {exc.strerror}")]) from None
-    return validate_manifest(path, parse_manifest_text(path, raw))
+    key = str(path)
+    cached = _parsed.get(key)
+    if cached is not None and cached[0] == raw:
+        return cached[1]
+    manifest = validate_manifest(path, parse_manifest_text(path, raw))
+    _parsed[key] = (raw, manifest)
+    return manifest

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import stat
 from pathlib import Path
 
 from logomesh_studio.runtime.watcher import is_ignored
+
+
+@functools.lru_cache(maxsize=65536)
+def real_prefix(folder: Path | str) -> str:
+    """``folder`` resolved, with a trailing separator: what the files under it start
+    with. Cached (resolving walks every path component with a syscall each, several
+    times per plugin per load or reload); a folder is not expected to be re-pointed
+    while the runtime runs."""
+    return os.path.join(os.path.realpath(folder), "")
+
+
+def is_under(filename: str, folder: Path | str) -> bool:
+    """True if the file ``filename`` lives under ``folder`` (following symlinks)."""
+    prefix = real_prefix(folder)
+    return filename.startswith(prefix) or os.path.realpath(filename).startswith(prefix)
+
 
 HASHED_SUFFIXES = (".py", ".toml", ".json", ".yaml", ".yml", ".cfg", ".ini", ".txt")
 SKIPPED_SUBDIRS = ("tests",)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 
 from logomesh_studio import sdk
 from logomesh_studio.runtime.discovery import PluginSource
+from logomesh_studio.runtime.plugin_files import is_under
 from logomesh_studio.runtime.tracebacks import PluginTraceback
 from logomesh_studio.runtime.watchdog import LifecycleGuard, LifecycleTimeout
 
@@ -166,12 +166,11 @@ def _name(func: Any) -> str:
 
 def modules_under(folder: Path, names: Iterable[str]) -> dict[str, Any]:
     """The modules among ``names`` whose files live under ``folder``."""
-    prefix = os.path.join(os.path.realpath(folder), "")
     found = {}
     for name in names:
         module = sys.modules.get(name)
         filename = getattr(module, "__file__", None)
-        if filename and os.path.realpath(filename).startswith(prefix):
+        if filename and is_under(filename, folder):
             found[name] = module
     return found
 

@@ -11,10 +11,12 @@ leaves the old version running with its state untouched.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import heapq
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +55,7 @@ from logomesh_studio.runtime.plugin_record import (
     call_plugin,
     modules_under,
     purge_modules,
+    runtime_cancelled,
 )
 from logomesh_studio.runtime.reload_state import SLOW_COPY_S, copy_state, default_state
 from logomesh_studio.runtime.resolver import resolve
@@ -124,7 +127,8 @@ class Reloader:
                     self._hashes[record.id] = content_hash(record.source.folder)
             debouncer = SaveDebouncer(self._apply, config.settle, config.debounce,
                                       config.burst_quiet)
-            watcher = WorkspaceWatcher(workspace, asyncio.get_running_loop(), debouncer.post)
+            watcher = WorkspaceWatcher(workspace, asyncio.get_running_loop(), debouncer.post,
+                                       debouncer.observed)
             await asyncio.to_thread(watcher.start)
             self._watcher, self._debouncer = watcher, debouncer
             for folder in self._folders.values():
@@ -355,13 +359,13 @@ class Reloader:
         staging = PluginRecord(plan.source)
         old_modules = dict(old.modules)
         try:
-            try:
+            with self._plugin_code(record, "on_before_reload"):
                 state = default_state(old, bus.connections(record.id))
-            except PLUGIN_ERRORS as exc:
-                raise host.lifecycle.failure(record, "on_before_reload", exc) from exc
             purge_modules(old_modules)
             if changed:
                 drop_bytecode(plan.source.folder)
+            else:
+                host.lifecycle.importer.unchanged(plan.source)
             watch.lap("unload")
             loaded = await host.lifecycle.instantiate(staging)
             watch.lap("import")
@@ -397,21 +401,30 @@ class Reloader:
         migrate = new_type.state_version != old_type.state_version
         if migrate or not (_default_hook(old_type, "on_before_reload")
                            and _default_hook(new_type, "on_after_reload")):
-            try:
-                state = copy_state(state)
-            except PLUGIN_ERRORS as exc:
-                raise self.host.lifecycle.failure(staging, "on_before_reload", exc) from exc
+            with self._plugin_code(staging, "on_before_reload"):
+                state = copy_state(state)  # may run the plugin's __reduce__/__deepcopy__
             took = watch.lap("copy")
             if took > SLOW_COPY_S:
                 old.context.log.warning(
                     "copying the reload state took %.2f s, during which no plugin ran; keep "
                     "bulky data out of what on_before_reload returns", took)
         if migrate:
-            try:
+            with self._plugin_code(staging, "migrate_state"):
                 state = loaded.instance.migrate_state(state, old_type.state_version)
-            except PLUGIN_ERRORS as exc:
-                raise self.host.lifecycle.failure(staging, "migrate_state", exc) from exc
         return state
+
+    @contextlib.contextmanager
+    def _plugin_code(self, record: PluginRecord, stage: str) -> Iterator[None]:
+        """Around plugin code the reload calls directly (not through ``call_plugin``):
+        whatever it raises, a BaseException of its own included, fails ``stage`` of
+        ``record`` as a PluginLoadError (the reload rolls back); only a cancellation of
+        the runtime's own goes on as it is."""
+        try:
+            yield
+        except BaseException as exc:
+            if runtime_cancelled(exc):
+                raise
+            raise self.host.lifecycle.failure(record, stage, exc) from exc
 
     async def _commit(self, record: PluginRecord, plan: _Plan, loaded: LoadedPlugin,
                       watch: _Stopwatch) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,9 @@ IGNORED_DIRS = {"__pycache__", ".git", ".hg", ".svn", ".logomesh", ".idea", ".vs
 IGNORED_FILES = ("*.pyc", "*.pyo", "*.swp", "*.swx", "*.swo", "*~", ".#*", "#*#", "4913",
                  "*___jb_tmp___", "*___jb_old___", "*.tmp", "*.kate-swp", ".DS_Store")
 
+_IGNORED_NAME = re.compile("|".join(fnmatch.translate(p) for p in IGNORED_FILES))
+"""IGNORED_FILES as one pattern (checked for every file event and every hashed file)."""
+
 # (path relative to the workspace, perf_counter time the observer saw it, event kind)
 ChangeCallback = Callable[[tuple[str, ...], float, str], None]
 
@@ -42,7 +46,7 @@ def is_ignored(relative: tuple[str, ...]) -> bool:
     if not relative or any(part in IGNORED_DIRS for part in relative[:-1]):
         return True
     name = relative[-1]
-    return name in IGNORED_DIRS or any(fnmatch.fnmatchcase(name, pat) for pat in IGNORED_FILES)
+    return name in IGNORED_DIRS or _IGNORED_NAME.match(name) is not None
 
 
 def _kind(event: FileSystemEvent) -> str | None:
@@ -63,11 +67,12 @@ class _Handler(FileSystemEventHandler):
     """Posts events under ``root`` as paths starting with ``prefix``."""
 
     def __init__(self, root: Path, prefix: tuple[str, ...], loop: asyncio.AbstractEventLoop,
-                 callback: ChangeCallback) -> None:
+                 callback: ChangeCallback, observed: dict[str, float]) -> None:
         self._root = str(root)
         self._prefix = prefix
         self._loop = loop
         self._callback = callback
+        self._observed = observed
 
     def _post(self, path: str | bytes, seen: float, kind: str) -> None:
         path = path.decode() if isinstance(path, bytes) else path
@@ -75,6 +80,7 @@ class _Handler(FileSystemEventHandler):
             return
         relative = (*self._prefix, *Path(path[len(self._root):].lstrip("/\\")).parts)
         if not is_ignored(relative):
+            self._observed[relative[0]] = seen  # read on the loop while it is busy
             self._loop.call_soon_threadsafe(self._callback, relative, seen, kind)
 
     def on_any_event(self, event: FileSystemEvent) -> None:
@@ -90,16 +96,21 @@ class _Handler(FileSystemEventHandler):
 
 class WorkspaceWatcher:
     """Watches a workspace tree and calls ``callback(relative_parts, seen, kind)`` on the
-    loop; plugin folders that are symlinks to elsewhere are followed with ``follow``."""
+    loop; plugin folders that are symlinks to elsewhere are followed with ``follow``.
+
+    ``observed`` (workspace folder -> when the observer last saw a change under it) is
+    written from the observer thread at once, before the callback reaches the loop: a
+    reload running on the loop can tell that its folder changed again meanwhile."""
 
     def __init__(self, root: Path, loop: asyncio.AbstractEventLoop,
-                 callback: ChangeCallback) -> None:
+                 callback: ChangeCallback, observed: dict[str, float] | None = None) -> None:
         self.root = root.resolve()
         self._loop = loop
         self._callback = callback
+        self.observed: dict[str, float] = {} if observed is None else observed
         self._observer = Observer()
-        self._observer.schedule(_Handler(self.root, (), loop, callback), str(self.root),
-                                recursive=True)
+        self._observer.schedule(_Handler(self.root, (), loop, callback, self.observed),
+                                str(self.root), recursive=True)
         self._followed: dict[str, ObservedWatch] = {}
 
     def start(self) -> None:
@@ -111,7 +122,8 @@ class WorkspaceWatcher:
         changes the recursive watch of the workspace does not see."""
         self.unfollow(name)
         self._followed[name] = self._observer.schedule(
-            _Handler(target, (name,), self._loop, self._callback), str(target), recursive=True)
+            _Handler(target, (name,), self._loop, self._callback, self.observed), str(target),
+            recursive=True)
 
     def unfollow(self, name: str) -> None:
         """Stop watching what ``follow(name, ...)`` added (no-op if nothing)."""

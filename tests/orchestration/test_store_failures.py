@@ -200,3 +200,50 @@ def test_a_damaged_history_is_moved_aside_and_a_fresh_one_started(tmp_path, caps
     assert "no orchestration runs" in captured.out
     assert RunStore(path).runs() == []
 
+
+
+def damage_under(store_path: Path) -> bytes:
+    """Overwrite everything past the first pages of an open store's file with garbage, as
+    a failing disk would, and have another connection touch the database (so the
+    store's cached pages go stale); the broken file's bytes."""
+    data = store_path.read_bytes()
+    with open(store_path, "r+b") as file:
+        file.seek(8192)
+        file.write(b"\xff" * (len(data) - 8192))
+    other = sqlite3.connect(store_path, isolation_level=None)
+    other.execute("PRAGMA user_version=2")
+    other.close()
+    return store_path.read_bytes()
+
+
+def filled_store(path: Path) -> RunStore:
+    store = RunStore(path)
+    for i in range(300):
+        store.begin(record(f"r{i}", COMPLETED, input={"pad": "x" * 2000}), "name: demo",
+                    wait=False)
+    store.close()
+    store = RunStore(path)
+    assert len(store.runs(1000)) == 300 and store.notice == ""
+    return store
+
+
+@pytest.mark.parametrize("found_by", ["read", "write"])
+def test_a_history_damaged_after_it_was_opened_is_moved_aside_and_a_fresh_one_started(
+        tmp_path, found_by):
+    path = workspace_store_path(tmp_path)
+    store = filled_store(path)
+    broken = damage_under(path)
+    if found_by == "read":
+        assert store.runs(1000) == []  # answered from the fresh history
+    else:
+        store.begin(record("after", COMPLETED), "name: demo")  # committed to the fresh one
+    [moved] = path.parent.glob("runs.sqlite.corrupt-*[0-9]")
+    kept = moved.read_bytes()  # the broken file is kept (closing it folded its log into
+    assert (len(kept), kept[4096:]) == (len(broken), broken[4096:])  # page 1, no more)
+    assert store.notice.startswith(f"the run history {path} was damaged (")
+    assert store.notice.endswith(f"it was moved to {moved} and a fresh history started")
+    store.begin(record("later", COMPLETED), "name: demo")
+    expected = ["later", "after"] if found_by == "write" else ["later"]
+    assert [run.id for run in store.runs()] == expected
+    store.close()
+    assert [run.id for run in RunStore(path).runs()] == expected  # and it is on disk

@@ -18,6 +18,7 @@ import pytest
 
 from logomesh_studio import sdk
 from logomesh_studio.cli import main
+from logomesh_studio.runtime.bus import FAIR_QUOTA, TURN_SHARE
 from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.discovery import discover
 from logomesh_studio.runtime.events import PluginFailed, PluginStopped
@@ -221,6 +222,58 @@ def test_a_flooding_plugin_is_refused_beyond_its_limit_while_others_flow(workspa
         assert refused and refused[0].source == "flooder"
         assert refused[0].error == ("flooder already has 50 calls in flight (the runtime's "
                                     "max_inflight_calls); wait for answers before sending more")
+
+
+SPAWNER = """
+import asyncio
+from logomesh_studio.sdk import Plugin, handler
+
+
+class TestPlugin(Plugin):
+    @handler("flood")
+    def flood(self, message):
+        loop = asyncio.get_running_loop()
+        for _ in range(2):  # never awaited: each message fires two more at itself
+            loop.create_task(self.ctx.send("spawner", "flood"))
+"""
+
+
+def test_unawaited_sends_flooding_the_bridge_neither_starve_others_nor_grow_unbounded(
+        workspace):
+    workspace.plugin("spawner", SPAWNER, permissions=["send:spawner"])
+    workspace.plugin("steady", FINE)
+    limit = 50
+    with harness(workspace, max_inflight_calls=limit) as h:
+        bus = h.host.bus
+        flooded = [0]
+
+        def count(source: str, target: str, type: str) -> None:
+            flooded[0] += target == "spawner"
+        bus.add_delivery_hook(count)
+        # Between two of steady's messages (one turn of the loop each) the flood may
+        # advance by its fair share of turns, never by everything it queued meanwhile.
+        most_between = 2 * (FAIR_QUOTA + TURN_SHARE)
+
+        async def ping_during_the_flood():
+            await bus.send(DRIVER, "spawner", "flood")
+            answers, gaps, tasks = [], [], []
+            for _ in range(100):
+                before = flooded[0]
+                await asyncio.sleep(0)  # one turn of the loop: the flood runs meanwhile
+                answers.append(await bus.send(DRIVER, "steady", "ping"))
+                gaps.append(flooded[0] - before)
+                tasks.append(len(asyncio.all_tasks()))
+                if gaps[-1] > most_between or tasks[-1] > 4 * limit + most_between:
+                    break  # without fair scheduling both double at every turn
+            return answers, gaps, tasks
+
+        answers, gaps, tasks = h.runtime.run(ping_during_the_flood(), timeout=60)
+        assert answers == ["fine"] * 100  # every message of steady's went through ...
+        assert max(gaps) <= most_between  # ... each after a bounded share of the flood
+        assert max(tasks) <= 4 * limit + most_between  # the flood's live calls are bounded
+        assert flooded[0] > 100  # while the flood went on all along
+        refused = [r for r in bus.history if r.outcome == "refused"]
+        assert refused and {r.source for r in refused} == {"spawner"}
 
 
 def test_overloaded_is_a_plugin_error_naming_the_sender_and_the_limit():

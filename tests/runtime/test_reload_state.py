@@ -13,7 +13,7 @@ from logomesh_studio.runtime.events import LogRecorded
 from logomesh_studio.runtime.reload_state import copy_state
 from logomesh_studio.sdk import MessageTimeout
 from logomesh_studio.testing import PluginHarness
-from tests.runtime.reloading import code, module_file, save
+from tests.runtime.reloading import code, failed, module_file, save
 
 COUNTER = """
 from logomesh_studio.sdk import Plugin, handler
@@ -194,3 +194,47 @@ def test_a_slow_state_copy_is_reported_with_the_plugin_and_time(workspace, monke
         assert event.level == "WARNING"
         assert h.send("alpha", "recall") == {"big": list(range(1000))}
         assert h.host.instance("alpha").data["big"] is not rows  # hooks of its own: a copy
+
+
+CUSTOM_ERROR = """
+class Custom(BaseException):  # not an Exception: the reload calls these hooks directly
+    pass
+"""
+
+RAISING_HOOKS = {
+    # the running version's on_before_reload raises: any reload of it fails
+    "on_before_reload": (code("v1") + CUSTOM_ERROR + textwrap.dedent("""
+        def _before(self):
+            raise Custom("from on_before_reload")
+
+        TestPlugin.on_before_reload = _before
+    """), code("v2")),
+    # the new version's migrate_state raises
+    "migrate_state": (code("v1"), code("v2") + CUSTOM_ERROR + textwrap.dedent("""
+        def _migrate(self, old, old_version):
+            raise Custom("from migrate_state")
+
+        TestPlugin.migrate_state = _migrate
+        TestPlugin.state_version = 2
+    """)),
+}
+
+
+@pytest.mark.parametrize("hook", RAISING_HOOKS)
+def test_a_base_exception_of_its_own_from_a_reload_hook_fails_only_that_reload(workspace,
+                                                                               hook):
+    running, edited = RAISING_HOOKS[hook]
+    workspace.plugin("alpha", running)
+    workspace.plugin("beta", code("b1"))
+    with PluginHarness(workspace.root) as h:
+        h.send("alpha", "remember", {"count": 3})
+        save(module_file(workspace, "alpha"), edited)
+        assert h.reload("alpha") is False
+        failure = h.wait_for(failed("alpha"))
+        assert failure.stage == hook
+        assert f"Custom: from {hook} (" in failure.error  # with the plugin's file:line
+        assert h.send("alpha", "version") == "v1"  # rolled back: the old version runs on
+        assert h.send("alpha", "recall") == {"count": 3}  # with its state
+        save(module_file(workspace, "beta"), code("b2"))
+        assert h.reload("beta") is True  # the runtime and the other plugins go on
+        assert h.send("beta", "version") == "b2"
