@@ -18,6 +18,10 @@
                                                 run plugins' tests with coverage
     logomesh-studio testgen WORKSPACE PLUGIN --from RECORDING [-o FILE]
                                                 regression tests from "run --json" traffic
+    logomesh-studio metrics WORKSPACE --for S [--json]
+                                                per-plugin performance metrics
+    logomesh-studio advise WORKSPACE --for S [--json]
+                                                findings: what slows plugins down, and the fix
 """
 
 from __future__ import annotations
@@ -51,7 +55,9 @@ EXTRA_COMMANDS = {"orchestrate": "logomesh_studio.orchestration.commands",
                   "send": "logomesh_studio.devtools.commands",
                   "new": "logomesh_studio.devtools.scaffold",
                   "test": "logomesh_studio.devtools.testrun",
-                  "testgen": "logomesh_studio.devtools.testgen"}
+                  "testgen": "logomesh_studio.devtools.testgen",
+                  "metrics": "logomesh_studio.devtools.advise_commands",
+                  "advise": "logomesh_studio.devtools.advise_commands"}
 SUBCOMMANDS = ("check", "run", *EXTRA_COMMANDS)
 """The subcommands ``main`` dispatches without building every subparser first."""
 
@@ -100,6 +106,10 @@ def format_event(event: Event) -> str:
         return f"watching  {e['workspace']}"
     if kind == "log":
         return f"log       [{e['plugin_id']}] {e['level']}: {e['message']}"
+    if kind == "advice":
+        from logomesh_studio.devtools.advise_commands import format_finding
+
+        return "\n".join(f"advice    {format_finding(f)}" for f in e["findings"])
     if kind == "message":
         tail = f" {e['error']}" if e["error"] else ""
         return (f"message   {e['source']} -> {e['target']} {e['type']} {e['outcome']} "
@@ -198,10 +208,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     runtime = RuntimeThread(args.workspace, RuntimeConfig(permission_changes=policy))
     runtime.events.subscribe(show)
     done = threading.Event()
+    insights = None
+    if not args.once:
+        from logomesh_studio.devtools.insights import Insights
+
+        insights = Insights(runtime)  # findings print as "advice" events
     server = None
     with stop_on_sigterm():
         try:
             runtime.start()
+            if insights is not None:
+                insights.start()
             if getattr(args, "dap", None) is not None:
                 server = _serve_dap(runtime, args.dap)
             if not args.once:
@@ -213,6 +230,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         finally:
             if server is not None:
                 server.close()
+            if insights is not None:
+                insights.close()
             runtime.stop()
     if not_started:
         print(f"run: {len(not_started)} plugin(s) did not start: {', '.join(not_started)}",

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ._model import Sample
 from ._roots import PluginRoots
@@ -31,7 +31,8 @@ class CpuMeter:
     """Charges thread ``thread_ident``'s time to the plugin on top of its stack; samples at once.
 
     ``plugin_roots`` maps plugin ids to their folders, as for the profiler. Samples
-    older than ``history`` seconds are dropped, so longer windows are cut to it.
+    older than ``history`` seconds are dropped, so longer windows are cut to it;
+    :meth:`held` keeps running totals, tagged by ``message_of`` (see the sampler).
     :meth:`close` (or leaving a ``with`` block) stops the sampling thread.
     """
 
@@ -42,6 +43,7 @@ class CpuMeter:
         interval: float = 0.01,
         *,
         history: float = 10.0,
+        message_of: Callable[[], str | None] | None = None,
     ) -> None:
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval}")
@@ -49,10 +51,12 @@ class CpuMeter:
         self.history = history
         self._lock = threading.Lock()
         self._samples: deque[tuple[float, str | None, float]] = deque()
+        self._held: dict[tuple[str, str | None], float] = defaultdict(float)
         self._sampler = StackSampler(
             thread_ident,
             interval,
             roots=PluginRoots(plugin_roots),
+            message_of=message_of,
             sink=self._record,
             stacks=False,
             thread_name="logomesh-cpu-meter",
@@ -91,6 +95,12 @@ class CpuMeter:
             return {}
         return {plugin: seconds / covered for plugin, seconds in totals.items() if seconds > 0}
 
+    def held(self) -> dict[tuple[str, str | None], float]:
+        """Seconds each plugin's code was on top of the stack since the meter started, per
+        ``(plugin, message)`` as the ``message_of`` hook tagged the samples (None: untagged)."""
+        with self._lock:
+            return dict(self._held)
+
     def close(self) -> None:
         """Stop sampling and join the sampling thread; closing twice is harmless."""
         if not self._closed:
@@ -110,5 +120,7 @@ class CpuMeter:
         with self._lock:
             samples = self._samples
             samples.append((now, sample.plugin, sample.weight))
+            if sample.plugin is not None:
+                self._held[(sample.plugin, sample.message)] += sample.weight
             while samples[0][0] < horizon:
                 samples.popleft()

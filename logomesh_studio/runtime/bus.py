@@ -342,13 +342,14 @@ class CommunicationBridge:
         duration = _perf() - started
         now = time.time()
         keep = self.config.history_text_limit
-        truncated = len(payload) > keep or len(response) > keep
+        response_size = len(response)
+        truncated = len(payload) > keep or response_size > keep
         if truncated:  # the ring must not hold 10,000 copies of megabyte payloads
             payload, response = payload[:keep], response[:keep]
         record = MessageRecorded(id=next(self._ids), call=call, source=source, target=target,
                                  type=type, size=size, duration=duration, outcome=outcome,
                                  error=error, payload=payload, response=response, time=now,
-                                 truncated=truncated)
+                                 truncated=truncated, response_size=response_size)
         self.history.append(record)
         if peer:
             self.traffic.count(source, target, type, duration, now, outcome != OK)

@@ -123,7 +123,8 @@ class MessageRecorded(Event):
     cancelled, timeout, not_found, no_handler or invalid. Payload and response are kept as the
     JSON text that was delivered, so the record can be shown and replayed later;
     text longer than ``RuntimeConfig.history_text_limit`` is cut and ``truncated`` set
-    (such a record cannot be replayed).
+    (such a record cannot be replayed). ``size`` and ``response_size`` are the full
+    JSON lengths in bytes, whatever was cut.
     """
 
     kind: ClassVar[str] = "message"
@@ -139,6 +140,7 @@ class MessageRecorded(Event):
     payload: str = ""
     response: str = ""
     truncated: bool = False
+    response_size: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

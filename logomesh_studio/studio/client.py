@@ -50,6 +50,9 @@ if TYPE_CHECKING:
     import asyncio
 
     from logomesh_studio.devtools.cpu_meter import CpuMeter
+    from logomesh_studio.devtools.findings import Finding
+    from logomesh_studio.devtools.insights import Insights
+    from logomesh_studio.devtools.metrics import MetricsSnapshot
     from logomesh_studio.devtools.profiler import Profile
     from logomesh_studio.orchestration.engine import OrchestrationEngine
     from logomesh_studio.orchestration.records import RunRecord, RunSummary
@@ -133,6 +136,22 @@ def _runs(host: PluginHost, orchestration: str = "", limit: int = 50) -> list[Ru
     return [r for r in runs if not orchestration or r.orchestration == orchestration]
 
 
+# The advisor's machinery per host (devtools/insights.py), attached while it runs.
+_insights: weakref.WeakKeyDictionary[PluginHost, Insights] = weakref.WeakKeyDictionary()
+
+
+def _metrics(host: PluginHost, plugins: list[str] | None = None) -> MetricsSnapshot:
+    return _insights[host].snapshot(plugins)
+
+
+def _findings(host: PluginHost) -> list[Finding]:
+    return _insights[host].findings()
+
+
+def _trace_memory(host: PluginHost, on: bool) -> None:
+    _insights[host].metrics.trace_memory(on)
+
+
 async def _close_engine(host: PluginHost) -> None:
     engine = _engines.pop(host, None)
     if engine is not None:
@@ -167,6 +186,9 @@ COMMANDS: dict[str, Callable[..., Any]] = {
     "orchestration_run": _run_record,
     "orchestration_runs": _runs,
     "orchestration_close": _close_engine,
+    "metrics": _metrics,
+    "findings": _findings,
+    "trace_memory": _trace_memory,
 }
 
 
@@ -206,6 +228,7 @@ class RuntimeClient(QObject):
     sig_command_failed = Signal(str, str)  # command, error
     sig_cpu_updated = Signal(object)  # dict[plugin id, share of the runtime thread's time]
     sig_orchestration_events = Signal(object)  # list of orchestration events, in order
+    sig_advice_found = Signal(object)  # list[Finding]: new (or changed) advisor findings
     _sig_events_queued = Signal()  # emitted from the runtime thread: a queued connection
 
     def __init__(self, config: RuntimeConfig | None = None, parent: QObject | None = None,
@@ -292,6 +315,10 @@ class RuntimeClient(QObject):
         config = dataclasses.replace(self._config or RuntimeConfig(), permission_changes=ASK)
         runtime = RuntimeThread(self._workspace, config)
         runtime.host.bus.grant(DEVELOPER, list(DEVELOPER_PERMISSIONS))
+        from logomesh_studio.devtools.insights import Insights
+
+        # Before the load, so what plugins do in initialize() is counted too.
+        _insights[runtime.host] = Insights(runtime, cpu_interval=CPU_SAMPLE_S)
         self._runtime = runtime
         self._unsubscribe = runtime.events.subscribe(self._enqueue)
         self.watching = False
@@ -300,6 +327,7 @@ class RuntimeClient(QObject):
         try:
             await _asyncio().to_thread(runtime.start)
         except BaseException:
+            _close_insights(runtime)
             if runtime is self._runtime:  # a load that failed (or timed out): nothing runs
                 self._runtime = None
                 if self._unsubscribe is not None:
@@ -322,6 +350,7 @@ class RuntimeClient(QObject):
             return
         self._set_state(STOPPING)
         self._stop_cpu_meter()
+        _close_insights(runtime)
         try:
             await _asyncio().wrap_future(runtime.submit(_close_engine(runtime.host)))
         except Exception:  # the history must not keep the runtime from stopping
@@ -341,6 +370,7 @@ class RuntimeClient(QObject):
         self._stop_cpu_meter()
         runtime, self._runtime = self._runtime, None
         if runtime is not None:
+            _close_insights(runtime)
             if self._unsubscribe is not None:
                 self._unsubscribe()
                 self._unsubscribe = None
@@ -431,6 +461,18 @@ class RuntimeClient(QObject):
     async def plugins(self) -> list[PluginInfo]:
         return await self.call("plugins")
 
+    async def metrics(self, plugin_id: str | None = None) -> MetricsSnapshot:
+        """Performance metrics now: of every plugin, or of ``plugin_id`` only."""
+        return await self.call("metrics", plugins=None if plugin_id is None else [plugin_id])
+
+    async def findings(self) -> list[Finding]:
+        """The advisor's findings now (the rules evaluated afresh)."""
+        return await self.call("findings")
+
+    async def trace_memory(self, on: bool) -> None:
+        """Trace allocations so metrics carry memory per plugin (off by default: slow)."""
+        await self.call("trace_memory", on=on)
+
     async def send(self, source: str, target: str, type: str, payload: Any = None,
                    timeout: float | None = None) -> Any:
         """Send as ``source`` (a plugin id: its permissions apply)."""
@@ -462,25 +504,19 @@ class RuntimeClient(QObject):
     # -- CPU meter --------------------------------------------------------------------------
 
     def _start_cpu_meter(self, runtime: RuntimeThread) -> None:
-        from logomesh_studio.devtools.cpu_meter import CpuMeter
-
-        ident = runtime.thread.ident
-        if ident is None:
+        insights = _insights.get(runtime.host)
+        if insights is None:
             return
-        # Plugin folders arrive with each plugin list (_on_plugins_listed), so reloads count.
-        self._cpu_meter = CpuMeter(ident, interval=CPU_SAMPLE_S)
+        # The advisor's metrics sample the runtime thread anyway: its meter is the column's.
+        insights.start()
+        self._cpu_meter = insights.metrics.meter
         self._cpu_timer.start()
 
     def _stop_cpu_meter(self) -> None:
         self._cpu_timer.stop()
-        meter, self._cpu_meter = self._cpu_meter, None
-        if meter is None:
-            return
-        try:
-            meter.close()
-        except RuntimeError:
-            _log.warning("the CPU meter's sampling thread failed", exc_info=True)
-        self.sig_cpu_updated.emit({})
+        if self._cpu_meter is not None:  # closed with the insights that own it
+            self._cpu_meter = None
+            self.sig_cpu_updated.emit({})
 
     def _on_cpu_timer_timeout(self) -> None:
         if self._cpu_meter is not None:
@@ -507,6 +543,7 @@ class RuntimeClient(QObject):
         queue, pending_messages = self._queue, self._messages
         messages = [pending_messages.popleft() for _ in range(len(pending_messages))]
         logs: list[LogRecorded] = []
+        advice: list[Event] = []
         others: list[Event] = []
         runs: list[Event] = []
         for _ in range(len(queue)):
@@ -515,6 +552,8 @@ class RuntimeClient(QObject):
                 logs.append(event)
             elif type(event) in _RUN_EVENTS:
                 runs.append(event)
+            elif event.kind == "advice":  # devtools.advisor.AdviceFound, imported when needed
+                advice.append(event)
             else:
                 others.append(event)
         if messages:
@@ -523,6 +562,11 @@ class RuntimeClient(QObject):
             self.sig_logs_recorded.emit(logs)
         if runs:
             self.sig_orchestration_events.emit(runs)
+        if advice:
+            from logomesh_studio.devtools.findings import Finding
+
+            self.sig_advice_found.emit([Finding.from_json(f) for e in advice
+                                        for f in e.findings])  # type: ignore[attr-defined]
         for event in others:
             if type(event) is Watching:
                 self.watching = True
@@ -531,3 +575,13 @@ class RuntimeClient(QObject):
                 signal.emit(event)
         if any(not isinstance(e, Watching | WorkspaceLoaded) for e in others):
             self.sig_plugins_changed.emit()
+
+
+def _close_insights(runtime: RuntimeThread) -> None:
+    insights = _insights.pop(runtime.host, None)
+    if insights is None:
+        return
+    try:
+        insights.close()
+    except RuntimeError:  # its sampling thread failed: nothing more to stop
+        _log.warning("the CPU meter's sampling thread failed", exc_info=True)

@@ -44,6 +44,7 @@ from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.authoring import AuthoringTools
 from logomesh_studio.studio.client import ClientState, RuntimeClient
 from logomesh_studio.studio.formatting import clock
+from logomesh_studio.studio.panes.insights import InsightsPane
 from logomesh_studio.studio.panes.logs import LogsPane
 from logomesh_studio.studio.panes.messages import MessagesPane
 from logomesh_studio.studio.panes.orchestration import OrchestrationPane
@@ -83,6 +84,7 @@ _DOCKS = {
     "editor": _Dock("Editor", "edit", "Ctrl+7"),
     "tests": _Dock("Tests", "tests", "Ctrl+8"),
     "orchestration": _Dock("Orchestration", "layout", "Ctrl+9"),
+    "insights": _Dock("Insights", "insights", "Ctrl+Shift+I"),
 }
 """Every pane's dock: title, icon and the shortcut of its View menu toggle."""
 _SPLIT_PANES = ("messages", "plugins", "logs", "reloads", "debugger", "profiler")
@@ -122,6 +124,7 @@ class MainWindow(QMainWindow):
         self.logs = LogsPane(client, self)
         self.reloads = ReloadsPane(client, self)
         self.orchestration = OrchestrationPane(client, self)
+        self.insights = InsightsPane(client, self)
         self.authoring = AuthoringTools(self)
         self._lazy: dict[str, DebuggerPane | ProfilerPane] = {}
         self.docks: dict[str, QDockWidget] = {}
@@ -160,6 +163,7 @@ class MainWindow(QMainWindow):
         editor = self._dock("editor", self.authoring.editor)
         tests = self._dock("tests", self.authoring.tests)
         orchestration = self._dock("orchestration", self.orchestration)
+        insights = self._dock("insights", self.insights)
         # No central widget: every pane is a dock, so any of them can be closed or moved.
         self.setCentralWidget(None)  # type: ignore[arg-type]  # Qt accepts None here
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, plugins)
@@ -172,6 +176,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(messages, editor)
         self.tabifyDockWidget(logs, tests)
         self.tabifyDockWidget(messages, orchestration)
+        self.tabifyDockWidget(logs, insights)
         messages.raise_()
         logs.raise_()
         # Shares of the window (it is not sized yet): the plugin tree's six columns fit
@@ -292,6 +297,10 @@ class MainWindow(QMainWindow):
         for pane in (self.plugins, self.logs, self.reloads):
             pane.sig_open_file_requested.connect(self.open_location)
         self.reloads.sig_plugin_selected.connect(self.plugins.select_plugin)
+        self.insights.sig_plugin_selected.connect(self.plugins.select_plugin)
+        self.insights.sig_open_file_requested.connect(self.open_location)
+        self.insights.sig_show_messages_requested.connect(self._on_insights_show_messages)
+        self.insights.sig_profile_requested.connect(self._on_insights_profile_requested)
         self.orchestration.action_new.triggered.connect(lambda: self._raise_dock("orchestration"))
         self.orchestration.action_open.triggered.connect(
             lambda: self._raise_dock("orchestration"))
@@ -429,6 +438,16 @@ class MainWindow(QMainWindow):
         self.messages.set_filter(plugin=plugin_id)
         self.docks["messages"].show()
         self.docks["messages"].raise_()
+
+    def _on_insights_show_messages(self, plugin_id: str, message_type: str) -> None:
+        self.messages.set_filter(plugin=plugin_id, type=message_type)
+        self._raise_dock("messages")
+
+    def _on_insights_profile_requested(self, plugin_id: str) -> None:
+        self._raise_dock("profiler")
+        self.statusBar().showMessage(
+            f"Record a profile while {plugin_id} works; the flame chart shows where its "
+            "handlers spend the time", 10000)
 
     def _on_plugins_send_message(self, plugin_id: str) -> None:
         self.messages.open_composer(target=plugin_id)

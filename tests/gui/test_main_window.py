@@ -25,7 +25,7 @@ def test_title_names_the_workspace(studio, two_plugins):
 def test_every_pane_is_a_closable_movable_dock_with_a_view_toggle(studio):
     window = studio.window
     assert set(window.docks) == {"plugins", "messages", "logs", "reloads", "debugger",
-                                 "profiler", "editor", "tests", "orchestration"}
+                                 "profiler", "editor", "tests", "orchestration", "insights"}
     for name, dock in window.docks.items():
         assert dock.features() & dock.DockWidgetFeature.DockWidgetClosable
         assert dock.features() & dock.DockWidgetFeature.DockWidgetMovable
