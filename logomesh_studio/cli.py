@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from logomesh_studio._argtypes import directory
 from logomesh_studio.examples import example_workspace
+from logomesh_studio.runtime.isolation import CHILD_COMMAND
 
 if TYPE_CHECKING:
     from logomesh_studio.devtools.dap import DapServer
@@ -161,12 +162,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     invalid = {p.path for p in found.problems} - valid_manifests
     summary = {"found": len(found.plugins) + len(invalid), "loadable": len(resolution.order),
                "with_problems": len(failing) + len(invalid)}
+    isolated = [s for s in found.plugins if s.manifest.isolation == "process"]
+    protections = {}
+    if isolated:
+        from logomesh_studio.runtime.isolation import sandbox
+
+        protections = sandbox.probe()
     if args.json:
         print(json.dumps({
             "ok": not problems,
             **summary,
             "plugins": [{"id": s.id, "version": s.manifest.version, "folder": str(s.folder),
-                         "status": "error" if s.id in failing else "ok"}
+                         "status": "error" if s.id in failing else "ok",
+                         "isolation": s.manifest.isolation,
+                         **({"sandbox": protections} if s in isolated else {})}
                         for s in found.plugins],
             "order": resolution.order,
             "problems": [p.to_json() for p in problems],
@@ -174,6 +183,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         for problem in problems:
             print(problem)
+        for source in isolated:
+            print(f"{source.manifest_path}: isolation: {sandbox.describe(protections)}")
         print(f"{summary['found']} plugins found, {summary['loadable']} loadable, "
               f"{summary['with_problems']} with problems", file=sys.stderr)
     return 1 if problems else 0
@@ -251,6 +262,11 @@ def _serve_dap(runtime: RuntimeThread, port: int) -> DapServer:
     except OSError as exc:
         raise SystemExit(f"run: --dap {port}: cannot listen on 127.0.0.1:{port}: {exc}") from None
     print(f"run: debug adapter (DAP) listening on {host}:{bound}", file=sys.stderr, flush=True)
+    for info in runtime.host.plugins():  # each isolated plugin is debugged in its process
+        if info.isolation == "process" and info.pid:
+            where = runtime.run(runtime.host.isolation.debug_address(info.id))
+            print(f"run: debug adapter (DAP) of isolated plugin {info.id} listening on "
+                  f"{where[0]}:{where[1]}", file=sys.stderr, flush=True)
     return server
 
 
@@ -309,6 +325,10 @@ def _not_a_command(word: str, commands: list[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``logomesh-studio`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == CHILD_COMMAND:  # an isolated plugin's process (hidden)
+        from logomesh_studio.runtime.isolation.child import child_main
+
+        return child_main(argv[1:])
     if argv and argv[0] in SUBCOMMANDS:
         args = _parser().parse_args(argv)
         return int(args.func(args))

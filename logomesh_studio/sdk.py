@@ -24,6 +24,7 @@ __all__ = [
     "PermissionDenied",
     "Plugin",
     "PluginContext",
+    "PluginCrashed",
     "PluginError",
     "PluginNotFound",
     "RemoteError",
@@ -91,6 +92,17 @@ class Overloaded(PluginError):
                          "max_inflight_calls); wait for answers before sending more")
         self.sender = sender
         self.limit = limit
+
+
+class PluginCrashed(PluginError):
+    """An isolated plugin's process ended while a call to it was in flight: the reason
+    names the exit code or signal, and the limit hit when a ``[limits]`` entry ended it
+    (e.g. "memory limit 256 MB"). The runtime restarts the plugin (see the guide)."""
+
+    def __init__(self, plugin_id: str, reason: str) -> None:
+        super().__init__(f"{plugin_id} crashed: {reason}")
+        self.plugin_id = plugin_id
+        self.reason = reason
 
 
 class CapabilityUnavailable(PluginError):
@@ -210,6 +222,8 @@ class Plugin:
         super().__init_subclass__(**kwargs)
         table: dict[str, str] = {}
         for klass in reversed(cls.__mro__):
+            if klass is object or klass is Plugin:  # they declare no handlers (and many
+                continue  # members: skipping them halves the cost of a plugin class)
             for name, member in vars(klass).items():
                 for message_type in getattr(member, _HANDLER_ATTR, ()):
                     table[message_type] = name

@@ -208,8 +208,11 @@ def cmd_profile(args: argparse.Namespace) -> int:
         driver = None
         if args.send:
             driver = runtime.submit(_drive(runtime, args.plugin, args.send, payload, stop))
+        isolated = runtime.submit(runtime.host.isolation.record_profiles(args.duration,
+                                                                         args.interval))
         profile = record_thread(runtime.thread_id, args.duration, args.interval, roots,
                                 name=f"{args.plugin} ({args.workspace})")
+        profile = profile.with_processes(isolated.result(args.duration + 30))
         runtime.call_soon(stop.set)
         load = driver.result(30) if driver is not None else None
     finally:

@@ -8,6 +8,10 @@ The plugin tree reads it once a second for as long as a workspace is open, so it
 samples every 10 ms (a tenth of the profiler's rate), walks each stack only down
 to the first plugin frame, and keeps only the last few seconds of (time, plugin,
 weight), never the stacks.
+
+An isolated plugin runs in a process of its own (:meth:`CpuMeter.set_processes`):
+its share is that process's CPU time over the window, read from ``/proc`` at each
+:meth:`CpuMeter.shares` (Linux; elsewhere isolated plugins get no figure).
 """
 
 from __future__ import annotations
@@ -22,7 +26,19 @@ from ._model import Sample
 from ._roots import PluginRoots
 from ._sampler import StackSampler
 
-__all__ = ["CpuMeter"]
+__all__ = ["CpuMeter", "process_cpu_seconds"]
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` has used; None if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 PluginFolders = Mapping[str, str | os.PathLike[str]]
 
@@ -62,6 +78,8 @@ class CpuMeter:
             thread_name="logomesh-cpu-meter",
         )
         self._closed = False
+        self._processes: dict[str, int] = {}
+        self._readings: dict[int, deque[tuple[float, float]]] = {}
         self._sampler.start()
 
     @property
@@ -72,6 +90,24 @@ class CpuMeter:
     def set_roots(self, plugin_roots: PluginFolders) -> None:
         """Charge samples to these plugin folders from now on (plugins added or reloaded)."""
         self._sampler.set_roots(PluginRoots(plugin_roots))
+
+    def set_processes(self, processes: Mapping[str, int]) -> None:
+        """Charge isolated plugins (id -> process id) with their own process's CPU time."""
+        self._processes = dict(processes)
+        self._readings = {pid: self._readings.get(pid, deque()) for pid in processes.values()}
+        self._read_processes()
+
+    def _read_processes(self) -> None:
+        """Add a reading of each isolated plugin's process CPU time (the last few kept)."""
+        now = time.perf_counter()
+        for pid in self._processes.values():
+            used = process_cpu_seconds(pid)
+            readings = self._readings[pid]
+            if used is None:
+                continue
+            readings.append((now, used))
+            while now - readings[0][0] > self.history:
+                readings.popleft()
 
     def shares(self, window_s: float = 2.0) -> dict[str, float]:
         """Fraction of the last ``window_s`` seconds each plugin's code was on top of the stack.
@@ -91,9 +127,25 @@ class CpuMeter:
             covered += inside
             if plugin is not None:
                 totals[plugin] += inside
-        if covered <= 0:
-            return {}
-        return {plugin: seconds / covered for plugin, seconds in totals.items() if seconds > 0}
+        shares = {plugin: seconds / covered for plugin, seconds in totals.items()
+                  if seconds > 0} if covered > 0 else {}
+        shares.update(self._window_of_processes(window_s))
+        return shares
+
+    def _window_of_processes(self, window_s: float) -> dict[str, float]:
+        """Isolated plugins' shares over the last ``window_s`` (from the readings kept)."""
+        self._read_processes()
+        now, shares = time.perf_counter(), {}
+        for plugin, pid in self._processes.items():
+            readings = self._readings.get(pid)
+            if not readings:
+                continue
+            last_at, last = readings[-1]
+            first_at, first = next(((at, used) for at, used in readings
+                                    if at >= now - window_s), readings[0])
+            if last_at > first_at and last > first:
+                shares[plugin] = (last - first) / (last_at - first_at)
+        return shares
 
     def held(self) -> dict[tuple[str, str | None], float]:
         """Seconds each plugin's code was on top of the stack since the meter started, per

@@ -105,9 +105,12 @@ class DapServer:
         host, port = self._listener.getsockname()[:2]
         return str(host), int(port)
 
-    def start(self) -> tuple[str, int]:
-        """Listen and serve in a daemon thread; returns the address (OSError if taken)."""
-        listener = socket.create_server(self._bind)
+    def start(self, listener: socket.socket | None = None) -> tuple[str, int]:
+        """Listen and serve in a daemon thread; returns the address (OSError if taken).
+        ``listener``: a listening socket opened beforehand (an isolated plugin's process
+        opens it before its sandbox forbids new sockets)."""
+        if listener is None:
+            listener = socket.create_server(self._bind)
         self._listener = listener
         self._thread = threading.Thread(target=self._serve, name="logomesh-dap", daemon=True)
         self._thread.start()

@@ -73,7 +73,7 @@ class Insights:
             self.watch = BlockingWatch(
                 runtime.loop, runtime.thread_id, self.advisor.add_block,
                 threshold=self.settings.blocking_ms / 1000, on_beat=self._on_beat,
-                current=lambda: self.metrics.current, paused=runtime.host.lock.locked,
+                current=self.metrics.current_call, paused=runtime.host.lock.locked,
                 on_detect=self._on_detect)
             self._roots_stale = True
             self._refresh_roots()
@@ -102,6 +102,7 @@ class Insights:
 
     def findings(self) -> list[Finding]:
         """Every finding now."""
+        self.metrics.drain()
         self._refresh_roots()
         if self.watch is not None:
             self.watch.settle()
@@ -128,6 +129,7 @@ class Insights:
     # -- the runtime loop's side ------------------------------------------------------------
 
     def _on_beat(self) -> None:
+        self.metrics.drain()
         self._beats += 1
         if self._roots_stale:
             self._refresh_roots()

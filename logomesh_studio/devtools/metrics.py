@@ -6,11 +6,12 @@
 
 The bus's :class:`MessageRecorded` events give, per (source, target, type): calls, errors,
 latency (a log-spaced histogram: p50/p95/p99 without keeping the values), payload and
-response bytes (the lengths of the bus's one JSON encode, never encoded again). A delivery
-hook marks each handler as it starts: per task while it is in flight (so slow calls can be
-sampled where they wait), and as the current handler for the CPU meter, whose samples give
-the time each handler held the runtime loop. Everything on the hot path is a few dict and
-attribute operations; the figures are assembled only when asked for.
+response bytes (the lengths of the bus's one JSON encode, never encoded again). On the hot
+path the runtime thread only appends each event to a queue (a C call); :meth:`drain`
+counts them in batches, from the runtime loop's heartbeat or before a read. Which handler
+runs is read off the runtime thread's stack (the bus's delivery frame) by the samplers,
+so the CPU meter's samples give the time each handler held the loop at no cost per
+message. Once a large payload shows up, a delivery hook times the copies of the next ones.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import asyncio
 import math
 import os
 import re
+import sys
 import time
 import tracemalloc
 from bisect import bisect_left
-from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import accumulate
 from types import CoroutineType, FrameType, GeneratorType
@@ -52,6 +54,9 @@ _TRACE_LINE = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?
                          re.MULTILINE)
 _NEEDED = re.compile(r"needs the permission '([^']+)'")
 _HANDLER_RAISED = "handler for "
+INBOX = 200_000
+"""Events waiting to be counted at most (a loop that never yields: the oldest go, counted
+in :attr:`Metrics.missed`)."""
 _FAILED = frozenset({Outcome.ERROR, Outcome.TIMEOUT})
 _HANDLED = frozenset({Outcome.OK, Outcome.ERROR, Outcome.TIMEOUT, Outcome.CANCELLED})
 _OK = Outcome.OK
@@ -260,8 +265,13 @@ class Metrics:
         self._by_type: dict[tuple[str, str], list[_Calls]] = {}
         """The same, grouped by (target, type): all senders of one message type."""
         self._pairs: dict[tuple[str, str], _Pair] = {}
-        self._current: tuple[str, str] | None = None
-        self._hooked = 0.0
+        self._inbox: deque[Event] = deque(maxlen=INBOX)
+        self._last_id = 0
+        self.missed = 0
+        """Messages that left the queue uncounted (over :data:`INBOX` between drains)."""
+        self._ident: int | None = None
+        self._hook_log: deque[tuple[float, str, str]] = deque(maxlen=10_000)
+        self._remove_hook: Callable[[], None] | None = None
         self._errors: dict[tuple[str, str], dict[str, _ErrorSite]] = {}
         self._last_trace: dict[str, Frame | None] = {}
         self._slow: dict[tuple[str, str], _Slow] = {}
@@ -272,8 +282,7 @@ class Metrics:
         """Payloads from this size on have their copy cost measured."""
         self.meter: CpuMeter | None = None
         self._memory = False
-        self._remove_hook = bus.add_delivery_hook(self._on_delivery)
-        self._unsubscribe = bus.events.subscribe(self._on_event)
+        self._unsubscribe = bus.events.subscribe(self._inbox.append)
 
     # -- wiring -----------------------------------------------------------------------------
 
@@ -287,6 +296,7 @@ class Metrics:
 
     def start_meter(self, thread_ident: int, interval: float = 0.02) -> CpuMeter:
         """Sample thread ``thread_ident`` (the runtime's) for CPU shares and held time."""
+        self._ident = thread_ident
         if self.meter is None:
             self.meter = CpuMeter(thread_ident, dict(self._folders), interval,
                                   message_of=self.current_message)
@@ -294,7 +304,8 @@ class Metrics:
 
     def close(self) -> None:
         """Stop collecting (the hook and subscription go; the figures stay readable)."""
-        self._remove_hook()
+        if self._remove_hook is not None:
+            self._remove_hook()
         self._unsubscribe()
         if self.meter is not None:
             self.meter.close()
@@ -312,17 +323,26 @@ class Metrics:
 
     # -- the runtime thread's side (hot path) -----------------------------------------------
 
-    def _on_delivery(self, source: str, target: str, type: str) -> None:
-        self._current = (target, type)
-        self._hooked = _now()  # the record's time is time.time(), taken with its duration
+    def drain(self) -> int:
+        """Count the events queued since the last drain (on the runtime loop); how many."""
+        inbox, count, on_log = self._inbox, self._count, self._on_log
+        drained = len(inbox)
+        for _ in range(drained):
+            event = inbox.popleft()
+            kind = type(event)
+            if kind is MessageRecorded:
+                count(event)  # type: ignore[arg-type]  # checked just above
+            elif kind is LogRecorded:
+                on_log(event)  # type: ignore[arg-type]  # checked just above
+        return drained
 
-    def _on_event(self, event: Event) -> None:
-        if type(event) is MessageRecorded:
-            self._count(event)
-        elif type(event) is LogRecorded:
-            self._on_log(event)
+    def _on_delivery(self, source: str, target: str, type: str) -> None:
+        self._hook_log.append((_now(), target, type))  # time.time(), as the record's
 
     def _count(self, record: MessageRecorded) -> None:
+        if record.id != self._last_id + 1 and self._last_id:
+            self.missed += max(record.id - self._last_id - 1, 0)
+        self._last_id = record.id
         outcome = record.outcome
         if outcome not in _HANDLED:  # no handler ran: refused, not found, invalid...
             if outcome == Outcome.REFUSED:
@@ -340,9 +360,8 @@ class Metrics:
         stats.response_bytes += reply
         if size > stats.payload_max:
             stats.payload_max = size
-            if size >= self.large and self._current == key[1:]:
-                # The hook ran after the route, permission check, encode and decode.
-                stats.copy_max = max(stats.copy_max, self._hooked - (record.time - seconds))
+        if size >= self.large:
+            self._large(stats, record)
         if reply > stats.response_max:
             stats.response_max = reply
         latency = stats.latency
@@ -363,6 +382,21 @@ class Metrics:
             pair.in_second += 1
         else:
             pair.roll(now)
+
+    def _large(self, stats: _Calls, record: MessageRecorded) -> None:
+        """A large payload: time its copy from the delivery hook (installed now, for the
+        next ones, if this is the first)."""
+        if self._remove_hook is None:
+            self._remove_hook = self.bus.add_delivery_hook(self._on_delivery)
+            return
+        started, ended = record.time - record.duration, record.time
+        for at, target, type_ in reversed(self._hook_log):
+            if at < started:
+                break
+            if at <= ended and target == record.target and type_ == record.type:
+                # The hook ran after the route, permission check, encode and decode.
+                stats.copy_max = max(stats.copy_max, at - started)
+                break
 
     def _new_calls(self, key: tuple[str, str, str], record: MessageRecorded) -> _Calls:
         pair = self._pairs.get(key[:2])
@@ -412,15 +446,23 @@ class Metrics:
 
     # -- sampling (runtime loop, or the blocking watch's thread) ----------------------------
 
-    def current_message(self) -> str | None:
-        """The handler that started last, as ``target<TAG>type`` (for the CPU meter)."""
-        current = self._current
-        return None if current is None else f"{current[0]}{TAG}{current[1]}"
+    def current_call(self) -> tuple[str, str] | None:
+        """(target, type) of the handler running on the runtime thread now: its innermost
+        delivery frame on the stack (any thread may ask; None before start_meter)."""
+        if self._ident is None:
+            return None
+        frame = sys._current_frames().get(self._ident)
+        while frame is not None:
+            if frame.f_code is _DELIVER:
+                names = frame.f_locals
+                return names["target"], names["type"]
+            frame = frame.f_back
+        return None
 
-    @property
-    def current(self) -> tuple[str, str] | None:
-        """(target, type) of the handler that started last."""
-        return self._current
+    def current_message(self) -> str | None:
+        """:meth:`current_call` as ``target<TAG>type`` (the CPU meter's message tag)."""
+        current = self.current_call()
+        return None if current is None else f"{current[0]}{TAG}{current[1]}"
 
     def sample_slow_calls(self, older_than: float) -> int:
         """On the runtime loop: note where each call in flight for over ``older_than``
@@ -531,6 +573,7 @@ class Metrics:
                  ) -> MetricsSnapshot:
         """The figures now (of ``plugins`` only, if given); CPU shares cover the last
         ``window`` seconds."""
+        self.drain()
         now_perf, now = _perf(), time.time()
         held = self.meter.held() if self.meter is not None else {}
         cpu = self.meter.shares(window) if self.meter is not None else {}

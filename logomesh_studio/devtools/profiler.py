@@ -172,6 +172,22 @@ class Profile:
             plugin_roots=_roots(ext.get("pluginRoots")),
         )
 
+    def with_processes(self, processes: Mapping[str, Mapping[str, Any]]) -> Profile:
+        """This profile plus isolated plugins' profiles recorded in their own processes
+        over the same span (plugin id -> speedscope JSON): each one's samples come after
+        the runtime's, under a root frame naming the process."""
+        frames, samples = list(self.frames), list(self.samples)
+        roots = dict(self.plugin_roots)
+        for plugin, data in processes.items():
+            other = Profile.from_speedscope(data)
+            root, offset = len(frames), len(frames) + 1
+            frames.append(Frame(f"{plugin} (isolated process)"))
+            frames.extend(other.frames)
+            samples.extend(Sample((root, *(offset + i for i in s.stack)), s.weight,
+                                  s.plugin, s.message) for s in other.samples)
+            roots.update(other.plugin_roots)
+        return dataclasses.replace(self, frames=frames, samples=samples, plugin_roots=roots)
+
     def to_collapsed(self, unit: Literal["microseconds", "samples"] = "microseconds") -> str:
         """Brendan Gregg's folded stacks: ``outer (file:line);inner (file:line) value`` lines."""
         return collapsed_stacks(self.frames, self.samples, unit=unit)

@@ -551,6 +551,9 @@ class CommunicationBridge:
             self._record(call, source, target, type, len(text), started, CANCELLED,
                          "cancelled by the sender", text)
             return exc
+        if isinstance(exc, sdk.PluginCrashed) and exc.plugin_id == target:
+            self._record(call, source, target, type, len(text), started, ERROR, str(exc), text)
+            return exc
         return self._remote_error(route, call, source, type, text, started, exc)
 
     def _remote_error(self, route: _Route, call: str, source: str, type: str, text: str,

@@ -7,9 +7,12 @@ A failure in one plugin's import, ``initialize`` or ``cleanup`` marks that plugi
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from logomesh_studio import sdk
 from logomesh_studio.runtime.bus import CommunicationBridge
@@ -42,6 +45,23 @@ from logomesh_studio.runtime.resolver import Resolution, resolve
 from logomesh_studio.runtime.tracebacks import PluginTraceback
 from logomesh_studio.runtime.watchdog import LifecycleWatchdog
 
+if TYPE_CHECKING:
+    from logomesh_studio.runtime.isolation.supervisor import Supervisor
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a workspace loads: each full collection walks
+    every object the load has created so far (about 15 % of loading 10,000 plugins).
+    Whatever the load left in cycles is collected as usual once it is over."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
 
 class PluginHost:
     """Owns the plugins of one workspace and the bridge they talk through.
@@ -64,11 +84,22 @@ class PluginHost:
         self.lifecycle = Lifecycle(self.config, self.events, self.bus, self.importer,
                                    self.watchdog)
         """The lifecycle steps (instantiate, initialize, cleanup) the reloader shares."""
+        self.lifecycle.isolate = lambda record: self.isolation.create(record)
+        self._isolation: Supervisor | None = None
         self.lock = asyncio.Lock()
         """Held while plugins start, stop, reload or leave: one lifecycle change at a time."""
         self.reloader = Reloader(self)
         self.entry_point_paths: list[str] | None = None
         """Where to look for installed plugins (None: sys.path)."""
+
+    @property
+    def isolation(self) -> Supervisor:
+        """Starts and restarts isolated plugins (made on first use)."""
+        if self._isolation is None:
+            from logomesh_studio.runtime.isolation.supervisor import Supervisor
+
+            self._isolation = Supervisor(self)
+        return self._isolation
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -83,7 +114,14 @@ class PluginHost:
             description=m.description, capabilities=tuple(m.capabilities),
             dependencies=dict(m.dependencies), permissions=tuple(m.permissions),
             handles=handles, error=record.error.error if record.error else "",
-            traceback=record.error.text if record.error else "")
+            traceback=record.error.text if record.error else "", isolation=m.isolation,
+            **self._isolation_state(record))
+
+    def _isolation_state(self, record: PluginRecord) -> dict[str, Any]:
+        """The sandbox and process of an isolated plugin's running process."""
+        if self._isolation is None or record.loaded is None:
+            return {}
+        return self._isolation.state(record.loaded.instance)
 
     def plugins(self) -> list[PluginInfo]:
         """Snapshots of every known plugin, in load order then by id."""
@@ -101,6 +139,15 @@ class PluginHost:
     async def load_workspace(self) -> None:
         """Discover, resolve and start every plugin of the workspace, in dependency order."""
         started = time.perf_counter()
+        with _collector_paused():
+            await self._load_workspace()
+        self.events.emit(WorkspaceLoaded(
+            workspace=str(self.workspace or ""),
+            running=tuple(p for p in self.resolution.order if self.records[p].status == RUNNING),
+            failed=tuple(sorted(p for p, r in self.records.items() if r.status == FAILED)),
+            seconds=time.perf_counter() - started))
+
+    async def _load_workspace(self) -> None:
         found = discover(self.workspace, entry_points=self.config.entry_points,
                          entry_point_paths=self.entry_point_paths)
         self.problems = []
@@ -116,11 +163,6 @@ class PluginHost:
         async with self.lock:
             for pid in self.resolution.order:
                 await self.start_locked(pid)
-        self.events.emit(WorkspaceLoaded(
-            workspace=str(self.workspace or ""),
-            running=tuple(p for p in self.resolution.order if self.records[p].status == RUNNING),
-            failed=tuple(sorted(p for p, r in self.records.items() if r.status == FAILED)),
-            seconds=time.perf_counter() - started))
 
     def report_problems(self, problems: list[Problem]) -> None:
         """Record and announce manifest problems found after the initial load."""
@@ -251,6 +293,8 @@ class PluginHost:
                     await self._stop(pid, reason="shutdown")
             for pid in list(self.records):
                 await self._stop(pid, reason="shutdown")
+        if self._isolation is not None:
+            self._isolation.close()
         self.importer.close()
 
     async def execute(self, plugin_id: str, input: Any = None) -> Any:

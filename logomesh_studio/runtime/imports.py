@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import itertools
 import os
 import sys
@@ -58,11 +59,11 @@ def top_level_modules(root: Path) -> dict[str, Path]:
         name = entry.name
         if entry.is_dir(follow_symlinks=True):
             if name.isidentifier() and os.path.exists(os.path.join(entry.path, "__init__.py")):
-                found.setdefault(name, Path(entry.path))
+                found[name] = root / name  # a package wins over a module, as for imports
         elif name.endswith(_SUFFIXES):
             stem = name.partition(".")[0]
             if stem.isidentifier():
-                found.setdefault(stem, Path(entry.path))
+                found.setdefault(stem, root / name)
     for name in _NOT_MODULES & found.keys():
         del found[name]
     return found
@@ -110,8 +111,9 @@ class PluginImporter(importlib.abc.MetaPathFinder):
         """Top-level module name -> the folder (import root) it was imported from."""
         self._plugins: dict[str, str] = {}
         """Top-level module name -> the plugin that imported it."""
-        self._importing: tuple[str, frozenset[str]] | None = None
-        """The folder being imported and the top-level modules it ships."""
+        self._importing: tuple[str, dict[str, Path], bool] | None = None
+        """The folder being imported, the top-level modules it ships (name -> path), and
+        whether it was imported before."""
         self._imported: set[str] = set()
         self._added_paths: set[str] = set()
         self._tops: dict[str, dict[str, Path]] = {}
@@ -130,16 +132,27 @@ class PluginImporter(importlib.abc.MetaPathFinder):
         if path is not None:
             return None  # a submodule: its package's __path__ finds it
         importing = self._importing
+        again = True
         if importing is not None and fullname in importing[1]:
             root: str | None = importing[0]
+            again = importing[2]
+            spec = _direct_spec(fullname, importing[1][fullname])
+            if spec is not None:  # no directory listing, no finder per plugin folder
+                return self._reloading(spec, again)
         else:
             root = self._owners.get(fullname)
         if root is None:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, [root])
-        if (spec is not None and root in self._imported and spec.origin is not None
+        found = importlib.machinery.PathFinder.find_spec(fullname, [root])
+        return None if found is None else self._reloading(found, again)
+
+    @staticmethod
+    def _reloading(spec: ModuleSpec, again: bool) -> ModuleSpec:
+        """``spec``, loaded by a _ReloadLoader if imported ``again`` (else the first
+        import uses the bytecode cache as usual)."""
+        if (again and spec.origin is not None
                 and type(spec.loader) is importlib.machinery.SourceFileLoader):
-            spec.loader = _ReloadLoader(fullname, spec.origin)  # imported again: a reload
+            spec.loader = _ReloadLoader(spec.name, spec.origin)  # imported again: a reload
         return spec
 
     def unchanged(self, source: PluginSource) -> None:
@@ -215,9 +228,10 @@ class PluginImporter(importlib.abc.MetaPathFinder):
         module_name, _, attr = source.manifest.entry.partition(":")
         root = str(source.import_root)
         workspace = source.origin == "workspace"
+        again = root in self._imported
         if workspace:
             self.install()
-            if root in self._imported and root not in self._unchanged:
+            if again and root not in self._unchanged:
                 _forget_finders(root)  # again, after a change: read the folder afresh
             self._imported.add(root)
             self._unchanged.discard(root)
@@ -227,7 +241,7 @@ class PluginImporter(importlib.abc.MetaPathFinder):
             importlib.invalidate_caches()
         before = len(sys.modules)
         previous = self._importing
-        self._importing = (root, frozenset(modules)) if workspace else None
+        self._importing = (root, modules, again) if workspace else None
         try:
             obj: Any = importlib.import_module(module_name)
             for part in attr.split("."):
@@ -240,6 +254,19 @@ class PluginImporter(importlib.abc.MetaPathFinder):
                     self._owners[name] = root
                     self._plugins[name] = source.id
         return obj, added
+
+
+def _direct_spec(name: str, path: Path) -> ModuleSpec | None:
+    """The spec of a plugin's top-level module at ``path`` (what :func:`top_level_modules`
+    found): a package with an ``__init__.py`` or a ``.py`` module. None for anything
+    else (an extension module, bytecode only): the path finder handles those."""
+    if path.suffix == ".py":
+        return importlib.util.spec_from_file_location(name, path)
+    init = path / "__init__.py"
+    if path.suffix or not init.is_file():
+        return None
+    return importlib.util.spec_from_file_location(name, init,
+                                                  submodule_search_locations=[str(path)])
 
 
 class _ReloadLoader(importlib.machinery.SourceFileLoader):

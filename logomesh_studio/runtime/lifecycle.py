@@ -13,6 +13,7 @@ import asyncio
 import copy
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -97,6 +98,8 @@ class Lifecycle:
         self.importer = importer
         self.watchdog = watchdog
         self._log_handler = _EventLogHandler(events)
+        self.isolate: Callable[[PluginRecord], sdk.Plugin] | None = None
+        """Makes the stand-in of a plugin with ``isolation = "process"`` (the host's)."""
 
     def failure(self, record: PluginRecord, stage: str, exc: BaseException) -> PluginLoadError:
         """``exc`` raised by plugin code at ``stage``, as a PluginLoadError with a trimmed
@@ -151,7 +154,10 @@ class Lifecycle:
         return obj, modules
 
     async def instantiate(self, record: PluginRecord) -> LoadedPlugin:
-        """Import and construct the plugin (not yet initialized); raises PluginLoadError."""
+        """Import and construct the plugin (not yet initialized); raises PluginLoadError.
+        An isolated plugin gets its stand-in here; its process starts in ``initialize``."""
+        if record.source.manifest.isolation == "process" and self.isolate is not None:
+            return LoadedPlugin(self.isolate(record), self.new_context(record))
         cls, modules = self._import_class(record)
         try:
             instance = cls()
@@ -169,6 +175,9 @@ class Lifecycle:
             await call_plugin(loaded.instance.initialize, loaded.context,
                               timeout=self.config.lifecycle_timeout,
                               guard=self.guard(record, "initialize"))
+        except PluginLoadError:  # an isolated plugin's process failed, with its traceback
+            sdk._unbind(loaded.context)
+            raise
         except PLUGIN_ERRORS as exc:
             sdk._unbind(loaded.context)
             raise self.failure(record, "initialize", exc) from exc

@@ -11,7 +11,7 @@ import re
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -156,6 +157,35 @@ class UiSection(BaseModel):
         return value
 
 
+def _check_file(value: str) -> str:
+    if not value or "\x00" in value:
+        raise ValueError(f"{value[:60]!r} is not a path (give an absolute path or one "
+                         "relative to the plugin folder)")
+    return value
+
+
+_File = Annotated[str, AfterValidator(_check_file)]
+
+
+class Limits(BaseModel):
+    """The manifest's optional ``[limits]`` table: what an isolated plugin's process may
+    use (see docs/plugin-guide.md, "Security"). Unset means no limit."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    memory_mb: int | None = Field(default=None, ge=64, le=1024 * 1024)
+    """Address space of the plugin's process in MiB (RLIMIT_AS)."""
+    cpu_seconds: int | None = Field(default=None, ge=1)
+    """CPU time the plugin's process may use in all (RLIMIT_CPU)."""
+    files: list[_File] = Field(default_factory=list)
+    """Extra paths the plugin may read and write (absolute or relative to its folder)."""
+    network: bool = False
+    """Whether the plugin may open sockets."""
+
+
+ISOLATION_MODES = ("none", "process")
+
+
 class Manifest(BaseModel):
     """A validated plugin manifest. Field meanings are in docs/plugin-guide.md."""
 
@@ -172,6 +202,8 @@ class Manifest(BaseModel):
     priority: int = 0
     config: dict[str, Any] = Field(default_factory=dict)
     ui: UiSection | None = None
+    isolation: Literal["none", "process"] = "none"
+    limits: Limits | None = None
 
     @field_validator("id")
     @classmethod
@@ -199,6 +231,15 @@ class Manifest(BaseModel):
     def _distinct_capabilities(cls, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
             raise ValueError("lists the same capability twice")
+        return value
+
+    @field_validator("limits")
+    @classmethod
+    def _limits_need_isolation(cls, value: Limits | None, info: ValidationInfo
+                               ) -> Limits | None:
+        if value is not None and info.data.get("isolation") != "process":
+            raise ValueError("applies only to isolated plugins: add isolation = "
+                             "\"process\" or remove [limits]")
         return value
 
     @property
@@ -250,8 +291,10 @@ def parse_manifest_text(path: Path, raw: bytes) -> dict[str, Any]:
 
 
 def _fields_at(loc: tuple[Any, ...]) -> list[str]:
-    """The fields allowed where an error points: the ``[ui]`` table's or the manifest's."""
-    model = UiSection if len(loc) > 1 and loc[0] == "ui" else Manifest
+    """The fields allowed where an error points: the ``[ui]`` or ``[limits]`` table's, or
+    the manifest's."""
+    tables: dict[Any, type[BaseModel]] = {"ui": UiSection, "limits": Limits}
+    model = tables.get(loc[0], Manifest) if len(loc) > 1 else Manifest
     return list(model.model_fields)
 
 

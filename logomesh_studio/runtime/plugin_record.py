@@ -98,6 +98,13 @@ class PluginInfo:
     handles: tuple[str, ...]
     error: str = ""
     traceback: str = ""
+    isolation: str = "none"
+    """``"none"`` (in the runtime's process) or ``"process"`` (a process of its own)."""
+    sandbox: dict[str, str] = field(default_factory=dict)
+    """An isolated plugin's protections (``landlock``, ``seccomp``): ``"on"`` or
+    ``"missing: why"``; empty when it runs in process or is not running."""
+    pid: int = 0
+    """The process an isolated plugin runs in (0 when it is not running)."""
 
     def to_json(self) -> dict[str, Any]:
         return {name: (list(v) if isinstance(v, tuple) else v)

@@ -289,13 +289,37 @@ class Reloader:
             if not await self._fresh_start(record, plan, cause):
                 return False
         else:
-            loaded = await self._stage(record, plan, cause, watch, changed)
-            if loaded is None:
-                return False
-            await self._commit(record, plan, loaded, watch)
+            outcome = await self._reload_in_child(record, plan, changed, watch)
+            if isinstance(outcome, PluginLoadError):
+                return self._fail(record, outcome.stage, outcome.detail, cause)
+            if outcome is None:
+                loaded = await self._stage(record, plan, cause, watch, changed)
+                if loaded is None:
+                    return False
+                await self._commit(record, plan, loaded, watch)
         self._permissions_settled(record, plan)
         self._completed(record, cause, clock, watch)
         return True
+
+    async def _reload_in_child(self, record: PluginRecord, plan: _Plan, changed: bool,
+                               watch: _Stopwatch) -> PluginLoadError | bool | None:
+        """An isolated plugin reloads in its own process (see isolation/reloading.py):
+        True if it did, its failure, or None when a fresh process must be staged."""
+        if record.source.manifest.isolation != "process":
+            return None
+        from logomesh_studio.runtime.isolation.reloading import (
+            InChild,
+            reload_in_child,
+            reloads_in_child,
+        )
+
+        if not reloads_in_child(record, plan.source):
+            return None
+        outcome = await reload_in_child(self.host, record, plan.source, changed)
+        watch.lap("import")
+        if isinstance(outcome, PluginLoadError):
+            return outcome
+        return True if outcome is InChild.RELOADED else None
 
     def _plan(self, record: PluginRecord, cause: str) -> _Plan | None:
         """The new source, or None (failure reported) if its manifest cannot be used."""

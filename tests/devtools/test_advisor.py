@@ -156,6 +156,7 @@ def test_large_payload_reports_size_and_copy_cost(workspace):
     workspace.plugin("driver", driver("""
         for _ in range(3):
             await ctx.send("sleeper", "quick", "x" * 300_000)
+            await asyncio.sleep(0.05)  # the first one shows the copy, the next are timed
     """), permissions=["send:sleeper:*"])
     with observing(workspace.root) as seen:
         seen.wait_driven()

@@ -171,3 +171,24 @@ def test_plugin_column_never_collapses_below_its_names(studio, workspace):
     studio.qtbot.waitUntil(lambda: header.length() == pane.tree.viewport().width(),
                            timeout=TIMEOUT_MS)  # the Plugin column takes the room left
     assert header.sectionSize(0) > pane.name_column_width()
+
+
+def test_isolated_plugin_shows_its_process_sandbox_and_cpu(studio, workspace):
+    from logomesh_studio.runtime.isolation import sandbox
+
+    workspace.plugin("hog", HOG, isolation="process")
+    workspace.plugin("caller", permissions=["send:hog"])
+    studio.open(workspace.root)
+    model = studio.window.plugins.model
+    studio.qtbot.waitUntil(lambda: "Isolation (3)" in child_texts(model, "hog"),
+                           timeout=TIMEOUT_MS)
+    texts = child_texts(model, "hog")
+    assert any(t.startswith("own process (pid ") for t in texts)
+    for protection, state in sandbox.probe().items():
+        assert f"{protection}: {state}" in texts
+    assert not any(t.startswith("Isolation") for t in child_texts(model, "caller"))
+    pings = [studio.client.spawn(studio.client.send("caller", "hog", "ping", n), "ping")
+             for n in range(6)]
+    studio.qtbot.waitUntil(lambda: studio.tree_row("hog")[CPU_COLUMN] != "",
+                           timeout=TIMEOUT_MS)
+    studio.qtbot.waitUntil(lambda: all(p.done() for p in pings), timeout=TIMEOUT_MS)

@@ -7,6 +7,7 @@ selection survive a refresh and a reload.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +104,7 @@ def plugin_node(info: PluginInfo, connections: list[Connection],
                                   icon="status-failed", color="error",
                                   tooltip=info.traceback or info.error))
     groups = (
+        ("Isolation", _isolation_items(info, item)),
         ("Capabilities", [item(c, c) for c in info.capabilities]),
         ("Dependencies", [item(d, f"{d} {spec}".strip()) for d, spec in
                           sorted(info.dependencies.items())]),
@@ -120,6 +122,21 @@ def plugin_node(info: PluginInfo, connections: list[Connection],
                          children=items)
             node.children.append(group)
     return node
+
+
+def _isolation_items(info: PluginInfo, item: Callable[..., Node]) -> list[Node]:
+    """An isolated plugin's process and what protects it; a missing protection in red."""
+    if info.isolation != "process":
+        return []
+    where = f"own process (pid {info.pid})" if info.pid else "own process (not running)"
+    items = [item("process", where, "Runs in a sandboxed process of its own: it reaches "
+                  "other plugins only through the bridge")]
+    for protection, state in sorted(info.sandbox.items()):
+        missing = state != "on"
+        items.append(item(protection, f"{protection}: {state}",
+                          "This kernel lacks it: the plugin runs isolated by process only"
+                          if missing else "", "error" if missing else ""))
+    return items
 
 
 class PluginTreeModel(TreeModel):

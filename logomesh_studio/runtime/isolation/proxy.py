@@ -1,0 +1,491 @@
+"""The runtime's side of an isolated plugin: a stand-in the bridge routes to.
+
+:class:`IsolatedPlugin` is an ``sdk.Plugin`` whose handlers forward each message to the
+plugin's process and whose context (the runtime's, bound to the bridge under the
+plugin's id) serves the process's requests: whatever the process asks, it asks as that
+plugin, with that plugin's permissions. When the process ends, calls in flight fail
+with :class:`~logomesh_studio.sdk.PluginCrashed` and ``on_crash`` decides what next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from logomesh_studio import sdk
+from logomesh_studio.runtime.events import EventHub, LogRecorded
+from logomesh_studio.runtime.isolation import CHILD_COMMAND
+from logomesh_studio.runtime.isolation.child import EXIT_MEMORY
+from logomesh_studio.runtime.isolation.frames import (
+    Frame,
+    FrameProtocol,
+    error_from_json,
+    error_to_json,
+)
+from logomesh_studio.runtime.manifest import Limits
+from logomesh_studio.runtime.plugin_record import PluginLoadError
+from logomesh_studio.runtime.tracebacks import PluginTraceback
+
+STOP_GRACE = 2.0
+"""Seconds a stopping process gets to exit after its channel closed, before SIGKILL."""
+
+
+Launch = Callable[[], tuple[subprocess.Popen[bytes], socket.socket]]
+"""Gives a started process, waiting for its boot frame, and the runtime's channel end."""
+
+
+def child_command(fd: int) -> list[str]:
+    """The command that starts an isolated plugin's process on channel ``fd``."""
+    if getattr(sys, "frozen", False):  # the packaged app: the same executable
+        return [sys.executable, CHILD_COMMAND, str(fd)]
+    return [sys.executable, "-m", "logomesh_studio.runtime.isolation", str(fd)]
+
+
+@dataclass(frozen=True, slots=True)
+class ChildSpec:
+    """Everything a process needs to run one plugin."""
+
+    plugin_id: str
+    folder: Path
+    import_root: Path
+    entry: str
+    data_dir: Path
+    config: dict[str, Any] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    sandbox: bool = True
+
+    def boot(self, providers: dict[str, list[str]], state: Frame | None) -> Frame:
+        frame: Frame = {"op": "boot", "plugin_id": self.plugin_id, "folder": str(self.folder),
+                        "import_root": str(self.import_root), "entry": self.entry,
+                        "data_dir": str(self.data_dir), "config": self.config,
+                        "limits": self.limits.model_dump(), "sandbox": self.sandbox,
+                        "providers": providers}
+        if state is not None:
+            frame["state"], frame["state_version"] = state["state"], state["version"]
+        return frame
+
+
+def launch() -> tuple[subprocess.Popen[bytes], socket.socket]:
+    """Start a process for an isolated plugin; it imports the SDK and waits for its boot
+    frame (so one can be started ahead, as a warm spare)."""
+    ours, theirs = socket.socketpair()
+    try:
+        popen = subprocess.Popen(child_command(theirs.fileno()), pass_fds=(theirs.fileno(),),
+                                 stdin=subprocess.DEVNULL)
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    return popen, ours
+
+
+class _ChildFailed(Exception):
+    """Base of the stand-ins for exceptions raised in a plugin's process (same name)."""
+
+
+_STAND_INS: dict[str, type[_ChildFailed]] = {}
+
+
+def _stand_in(error: Frame) -> BaseException:
+    """An exception of the child's exception's name, carrying its traceback as a note,
+    so the bridge reports it (RemoteError, the plugin's log) as it would in-process."""
+    if error.get("sdk"):
+        return error_from_json(error)
+    name = str(error.get("type") or "Exception")
+    cls = _STAND_INS.get(name)
+    if cls is None:
+        cls = type(name if name.isidentifier() else "Exception", (_ChildFailed,), {})
+        if len(_STAND_INS) < 1000:
+            _STAND_INS[name] = cls
+    exc = cls(str(error.get("message", "")))
+    if error.get("traceback"):
+        exc.add_note(f"in the plugin's process:\n{error['traceback'].rstrip()}")
+    return exc
+
+
+class _Unsendable:
+    """A response the plugin's process could not encode: the bridge refuses it."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class _Process:
+    """One running process and its channel."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], channel: FrameProtocol) -> None:
+        self.popen = popen
+        self.channel = channel
+        self.exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+
+class IsolatedPlugin(sdk.Plugin):
+    """Stands in the runtime for a plugin running in its own process."""
+
+    state_version: ClassVar[int] = 1
+
+    def __init__(self, spec: ChildSpec, events: EventHub,
+                 on_crash: Callable[[IsolatedPlugin, sdk.PluginCrashed], None],
+                 providers: Callable[[], dict[str, list[str]]],
+                 start: Launch = launch) -> None:
+        super().__init__()
+        # A class per instance: what it handles is known once its process is up.
+        self.__class__ = type("IsolatedPlugin", (IsolatedPlugin,), {"_handler_table": {}})
+        self.spec = spec
+        self.sandbox: dict[str, str] = {}
+        self.pid = 0
+        self._events = events
+        self._on_crash = on_crash
+        self._providers = providers
+        self._launch = start
+        self._process: _Process | None = None
+        self._booting: asyncio.Future[Frame] | None = None
+        self._up: asyncio.Future[None] | None = None
+        self._calls: dict[int, asyncio.Future[Frame]] = {}
+        self._ids = itertools.count(1)
+        self._stopping = self._abandoned = False
+        self._snapshot: Frame | None = None
+        self.state_version_in_child = 1
+
+    # -- lifecycle (called by the host) ----------------------------------------------------
+
+    async def initialize(self, ctx: sdk.PluginContext) -> None:
+        self.ctx = ctx
+        await self.spawn()
+
+    async def spawn(self, state: Frame | None = None) -> None:
+        """Start a process for the plugin and wait until it is initialized; raises
+        PluginLoadError with the plugin's traceback if it fails to start."""
+        loop = asyncio.get_running_loop()
+        self._up = self._up if self._up is not None and not self._up.done() \
+            else loop.create_future()
+        try:
+            popen, ours = self._launch()
+        except OSError as exc:
+            raise PluginLoadError(self.spec.plugin_id, "start", PluginTraceback(
+                f"could not start the plugin's process: {exc}", "")) from None
+        ours.setblocking(False)
+        process: _Process | None = None
+
+        def lost() -> None:
+            if process is not None:
+                loop.create_task(self._ended(process))
+
+        _, channel = await loop.connect_accepted_socket(
+            lambda: FrameProtocol(self._on_frame, lost), sock=ours)
+        process = _Process(popen, channel)
+        self._watch_exit(process)
+        self._process = process
+        self._booting = loop.create_future()
+        channel.send(self.spec.boot(self._providers(), state))
+        try:
+            ready = await self._booting
+        finally:
+            self._booting = None
+        if ready["op"] == "failed":
+            self._kill(process)
+            raise _load_error(self.spec.plugin_id, ready)
+        self._describe(ready)
+        self.sandbox, self.pid = ready["sandbox"], ready["pid"]
+        if state is not None:
+            self._snapshot = state
+        if self._up is not None and not self._up.done():
+            self._up.set_result(None)
+
+    def _describe(self, plugin: Frame) -> None:
+        """Route what the plugin's (new) class handles to its process."""
+        cls = type(self)
+        cls._handler_table = dict.fromkeys(plugin["handles"], "_forward")
+        if plugin["execute"]:
+            cls.execute = IsolatedPlugin._execute_in_child  # type: ignore[method-assign,assignment]
+        elif "execute" in vars(cls):
+            del cls.execute
+        self.state_version_in_child = int(plugin["state_version"])
+
+    async def reload_in_place(self) -> None:
+        """Have the process reload the plugin's code with its state; PluginLoadError if
+        the new version fails (the old one keeps running there), PluginCrashed or
+        TimeoutError if the process cannot do it (then start a fresh one)."""
+        reply = await self._request(self._live(), {"op": "reload"})
+        value = reply.get("value") or {}
+        if "failed" in value:
+            raise _load_error(self.spec.plugin_id, value["failed"])
+        if value.get("snapshot") is not None:
+            self._snapshot = {"state": value["snapshot"],
+                              "version": self.state_version_in_child}
+        self._describe(value)
+
+    async def replace_process(self) -> None:
+        """Start a fresh process with the last good state snapshot, ending the current one
+        (wedged or gone): calls wait for the new one."""
+        old = self._process
+        self._up = asyncio.get_running_loop().create_future()  # no crash report for this end
+        if old is not None:
+            self._kill(old)
+        await self.spawn(self._snapshot)
+
+    async def cleanup(self) -> None:
+        self._stopping = True
+        process = self._process
+        if process is None or process.exited.done() or self._abandoned:
+            return
+        try:
+            await self._request(process, {"op": "cleanup"})
+        finally:
+            await self.stop_process(process)
+
+    async def stop_process(self, process: _Process) -> None:
+        """Close the channel, and kill the process if it does not exit in time."""
+        process.channel.close()
+        try:
+            async with asyncio.timeout(STOP_GRACE):
+                await asyncio.shield(process.exited)
+        except TimeoutError:
+            self._kill(process)
+
+    def on_before_reload(self) -> dict[str, Any]:
+        return {"isolated_state": self._snapshot}
+
+    async def snapshot(self) -> Frame:
+        """The plugin's state as JSON (its ``on_before_reload()``), kept as the last good
+        snapshot for a fresh process."""
+        process = self._live()
+        reply = await self._request(process, {"op": "snapshot"})
+        snapshot: Frame = reply["value"]
+        self._snapshot = snapshot
+        return snapshot
+
+    async def debug_address(self) -> tuple[str, int]:
+        """Where the plugin's process serves its debugger (DAP), started on first ask."""
+        reply = await self._request(self._live(), {"op": "debug"})
+        host, port = reply["value"]
+        return str(host), int(port)
+
+    def update_providers(self, table: dict[str, list[str]]) -> None:
+        """Tell the process which plugins provide which capabilities now."""
+        if self._process is not None and not self._process.exited.done():
+            self._process.channel.send({"op": "providers", "table": table})
+
+    async def record_profile(self, seconds: float, interval: float = 0.001) -> Any:
+        """Profile the plugin in its process for ``seconds``: speedscope JSON."""
+        reply = await self._request(self._live(), {"op": "profile", "seconds": seconds,
+                                                   "interval": interval})
+        return reply.get("value")
+
+    async def on_after_reload(self, state: dict[str, Any]) -> None:
+        carried = state.get("isolated_state")
+        if isinstance(carried, dict):
+            await self._request(self._live(), {"op": "restore", **carried})
+
+    # -- calls -------------------------------------------------------------------------------
+
+    def _forward(self, message: sdk.Message) -> Any:
+        return self._call({"op": "call", "source": message.source, "type": message.type,
+                           "payload": message.payload})
+
+    async def _execute_in_child(self, input: Any) -> Any:
+        return await self._call({"op": "call", "source": "", "type": "execute",
+                                 "payload": input, "execute": True})
+
+    async def _call(self, frame: Frame) -> Any:
+        process = self._process
+        if process is None or process.exited.done() or self._up is None \
+                or not self._up.done():
+            if self._up is None:
+                raise sdk.PluginCrashed(self.spec.plugin_id, "its process is not running")
+            await asyncio.shield(self._up)  # restarting: wait (the sender's timeout applies)
+            process = self._live()
+        reply = await self._request(process, frame)
+        if "unsendable" in reply:
+            return _Unsendable(reply["unsendable"])
+        return reply.get("value")
+
+    def _live(self) -> _Process:
+        process = self._process
+        if process is None or process.exited.done():
+            raise sdk.PluginCrashed(self.spec.plugin_id, "its process is not running")
+        return process
+
+    async def _request(self, process: _Process, frame: Frame) -> Frame:
+        """Send ``frame`` and wait for the process's reply (raises what it raised)."""
+        number = next(self._ids)
+        future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
+        self._calls[number] = future
+        frame["id"] = number
+        process.channel.send(frame)
+        try:
+            reply = await future
+        except asyncio.CancelledError:
+            process.channel.send({"op": "cancel", "id": number})
+            raise
+        finally:
+            self._calls.pop(number, None)
+        if "error" in reply:
+            raise _stand_in(reply["error"])
+        return reply
+
+    # -- the process's frames --------------------------------------------------------------
+
+    def _on_frame(self, frame: Frame) -> None:
+        op = frame.get("op")
+        if op == "reply":
+            future = self._calls.get(frame["id"])
+            if future is not None and not future.done():
+                future.set_result(frame)
+        elif op in _REQUESTS:
+            asyncio.get_running_loop().create_task(self._serve(frame))
+        elif op == "log":
+            self._events.emit(LogRecorded(
+                plugin_id=self.spec.plugin_id, level=str(frame.get("level", "INFO")),
+                message=str(frame.get("message", "")), path=str(frame.get("path", "")),
+                line=int(frame.get("line", 0)), traceback=str(frame.get("traceback", "")),
+                time=float(frame.get("time", 0.0))))
+        elif op in ("ready", "failed"):
+            if self._booting is not None and not self._booting.done():
+                self._booting.set_result(frame)
+
+    async def _serve(self, frame: Frame) -> None:
+        """Answer one request of the process, made as this plugin through its context."""
+        ctx, process = self.ctx, self._process
+        if ctx is None or process is None:
+            return
+        try:
+            value = await _REQUESTS[frame["op"]](ctx, frame)
+            answer: Frame = {"op": "result", "id": frame["id"], "value": value}
+        except sdk.PluginError as exc:
+            answer = {"op": "result", "id": frame["id"], "error": error_to_json(exc)}
+        except Exception as exc:  # a malformed request: the plugin's own error
+            answer = {"op": "result", "id": frame["id"],
+                      "error": error_to_json(sdk.PluginError(f"bad request: {exc!r}"))}
+        process.channel.send(answer)
+
+    # -- the process's end -------------------------------------------------------------------
+
+    def _watch_exit(self, process: _Process) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            pidfd = os.pidfd_open(process.popen.pid)
+        except (AttributeError, OSError):  # no pidfd: a thread waits instead
+            waiting = loop.run_in_executor(None, process.popen.wait)
+            waiting.add_done_callback(lambda f: _settle(process.exited, f.result()))
+            return
+
+        def exited() -> None:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+            _settle(process.exited, process.popen.wait())
+
+        loop.add_reader(pidfd, exited)
+
+    async def _ended(self, process: _Process) -> None:
+        """The channel closed: wait for the process, fail its calls, report a crash."""
+        try:
+            async with asyncio.timeout(STOP_GRACE):
+                code = await asyncio.shield(process.exited)
+        except TimeoutError:  # it closed the channel but lives on: end it
+            self._kill(process)
+            code = await process.exited
+        crash = sdk.PluginCrashed(self.spec.plugin_id, self.describe_exit(code))
+        if self._booting is not None and not self._booting.done():
+            self._booting.set_result({"op": "failed", "stage": "initialize",
+                                      "error": f"its process ended: {crash.reason}",
+                                      "traceback": "", "path": "", "line": 0})
+        if process is not self._process:
+            return
+        for future in list(self._calls.values()):
+            if not future.done():
+                future.set_exception(crash)
+        if not self._stopping and self._up is not None and self._up.done():
+            self._up = None
+            self._on_crash(self, crash)
+
+    def describe_exit(self, code: int) -> str:
+        """Why a process ended, naming the limit it hit."""
+        limits = self.spec.limits
+        if code == EXIT_MEMORY and limits.memory_mb:
+            return f"memory limit {limits.memory_mb} MB exceeded (limits.memory_mb)"
+        if code < 0:
+            name = _signal_name(-code)
+            if -code == signal.SIGXCPU and limits.cpu_seconds:
+                return f"CPU limit {limits.cpu_seconds} s exceeded (limits.cpu_seconds)"
+            return f"killed by signal {name}"
+        return f"its process exited with code {code}"
+
+    def await_restart(self) -> asyncio.Future[None]:
+        """A future senders wait on while the plugin restarts (see supervisor.py)."""
+        self._up = asyncio.get_running_loop().create_future()
+        return self._up
+
+    def give_up(self, crash: sdk.PluginCrashed) -> None:
+        """No restart: calls waiting for one fail with ``crash``."""
+        if self._up is not None and not self._up.done():
+            self._up.set_exception(crash)
+            self._up.exception()  # retrieved: nobody may be waiting
+
+    def abandon(self) -> None:
+        """End a process a fresh one replaces (wedged or gone): no crash is reported."""
+        self._stopping = self._abandoned = True
+        self.kill()
+
+    def kill(self) -> None:
+        """End the process now (SIGKILL)."""
+        if self._process is not None:
+            self._kill(self._process)
+
+    @staticmethod
+    def _kill(process: _Process) -> None:
+        process.channel.close()
+        with contextlib.suppress(ProcessLookupError):
+            process.popen.kill()
+
+
+def _load_error(plugin_id: str, failed: Frame) -> PluginLoadError:
+    return PluginLoadError(plugin_id, str(failed["stage"]), PluginTraceback(
+        str(failed["error"]), str(failed["traceback"]), str(failed["path"]),
+        int(failed["line"])))
+
+
+def _settle(future: asyncio.Future[int], code: int) -> None:
+    if not future.done():
+        future.set_result(code)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+async def _send(ctx: sdk.PluginContext, frame: Frame) -> Any:
+    return await ctx.send(frame["target"], frame["type"], frame.get("payload"),
+                          frame.get("timeout"))
+
+
+async def _broadcast(ctx: sdk.PluginContext, frame: Frame) -> Any:
+    answers = await ctx.broadcast(frame["type"], frame.get("payload"), frame.get("capability"))
+    return {pid: {"error": error_to_json(a)} if isinstance(a, BaseException) else {"value": a}
+            for pid, a in answers.items()}
+
+
+async def _capability(ctx: sdk.PluginContext, frame: Frame) -> Any:
+    return list(await ctx.request_capability(frame["name"], frame.get("params")))
+
+
+async def _workflow(ctx: sdk.PluginContext, frame: Frame) -> Any:
+    return await ctx.workflow(frame["steps"])
+
+
+_REQUESTS = {"send": _send, "broadcast": _broadcast, "capability": _capability,
+             "workflow": _workflow}
