@@ -36,3 +36,36 @@ def test_the_reloader_and_the_lifecycle_steps_do_not_import_the_host():
 def test_workflows_do_not_import_the_bus():
     assert "logomesh_studio.runtime.bus" not in imported_modules(
         PACKAGE / "runtime" / "workflow.py")
+
+
+def runtime_reaches(path: Path) -> list[tuple[int, str]]:
+    """``(line, attribute)`` for each ``x.runtime``, ``x.host`` or ``x.bus`` in ``path``."""
+    return [(node.lineno, node.attr)
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Attribute) and node.attr in ("runtime", "host", "bus")]
+
+
+def test_the_check_sees_a_pane_reaching_into_the_runtime(tmp_path):
+    source = tmp_path / "pane.py"
+    source.write_text("DebuggerPane(lambda: self.client.runtime)\nx = rt.host.bus.send\n")
+    assert sorted(runtime_reaches(source)) == [(1, "runtime"), (2, "bus"), (2, "host")]
+
+
+def test_studio_reaches_the_runtime_only_through_its_client():
+    """Panes and the window use RuntimeClient's commands and plain data, so the runtime
+    can move to another process without touching them (studio/client.py is the door)."""
+    studio = PACKAGE / "studio"
+    found = {str(path.relative_to(studio)): reaches
+             for path in sorted(studio.rglob("*.py"))
+             if path != studio / "client.py" and (reaches := runtime_reaches(path))}
+    assert found == {}
+
+
+def test_panes_use_the_clients_typed_commands_not_command_names():
+    studio = PACKAGE / "studio"
+    found = {str(path.relative_to(studio)): lines
+             for path in sorted(studio.rglob("*.py")) if path != studio / "client.py"
+             and (lines := [node.lineno for node in ast.walk(ast.parse(path.read_text()))
+                            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                            and node.func.attr == "call"])}
+    assert found == {}

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from logomesh_studio.devtools import inspection
+from logomesh_studio.devtools._tracing import canonical as canonical_path
 from logomesh_studio.devtools.dap_wire import DapProtocolError, encode_message, read_message
 from logomesh_studio.devtools.debug_session import (
     DebugEnded,
@@ -351,7 +352,7 @@ class _Connection:
 
     def _place(self, path: str, wanted: list[dict[str, Any]]) -> list[dict[str, Any]]:
         session = self._require_session()
-        canonical = os.path.normcase(os.path.realpath(path))
+        canonical = canonical_path(path)
         for old in session.breakpoints.source:
             if old.path == canonical:
                 session.remove_breakpoint(old.path, old.line)
@@ -446,6 +447,9 @@ class _Connection:
         if not expression:
             raise DapError("nothing to evaluate")
         frame_id = self._frame_of(args)
+        if args.get("context") == "clipboard":  # the whole repr, as Debugger.evaluate gives
+            return {"result": session.debugger.evaluate(expression, frame_id),
+                    "variablesReference": 0}
         row = inspection.watch(session.debugger, frame_id, expression)
         return {"result": row.value, "type": row.type,
                 "variablesReference": self._ref(frame_id, expression) if row.expandable else 0}

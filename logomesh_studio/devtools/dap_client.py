@@ -22,7 +22,7 @@ from typing import Any
 
 from logomesh_studio.devtools.dap_wire import DapProtocolError, encode_message, read_message
 
-__all__ = ["DapClient", "DapRequestFailed", "PausingDeadline"]
+__all__ = ["DapClient", "DapRequestFailed", "PausingDeadline", "StopClock"]
 
 EventHandler = Callable[[dict[str, Any]], None]
 
@@ -39,14 +39,14 @@ class DapRequestFailed(Exception):
 class PausingDeadline:
     """Seconds left of a timeout that does not count time while the target is stopped."""
 
-    def __init__(self, clock: _StopClock, timeout: float) -> None:
+    def __init__(self, clock: StopClock, timeout: float) -> None:
         self._clock = clock
         self._timeout = timeout
-        self._started = time.monotonic()
+        self._started = clock.now()
         self._stopped_at_start = clock.stopped_seconds()
 
     def remaining(self) -> float:
-        running = (time.monotonic() - self._started
+        running = (self._clock.now() - self._started
                    - (self._clock.stopped_seconds() - self._stopped_at_start))
         return self._timeout - running
 
@@ -55,10 +55,11 @@ class PausingDeadline:
         return self._clock.stopped
 
 
-class _StopClock:
+class StopClock:
     """Adds up the time the target spent stopped (stopped/continued events)."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        self.now = now
         self._lock = threading.Lock()
         self._since: float | None = None
         self._total = 0.0
@@ -69,7 +70,7 @@ class _StopClock:
 
     def set_stopped(self, stopped: bool) -> None:
         with self._lock:
-            now = time.monotonic()
+            now = self.now()
             if stopped and self._since is None:
                 self._since = now
             elif not stopped and self._since is not None:
@@ -78,7 +79,7 @@ class _StopClock:
 
     def stopped_seconds(self) -> float:
         with self._lock:
-            current = time.monotonic() - self._since if self._since is not None else 0.0
+            current = self.now() - self._since if self._since is not None else 0.0
             return self._total + current
 
 
@@ -95,7 +96,7 @@ class DapClient:
         self._seq = itertools.count(1)
         self._pending: dict[int, tuple[str, concurrent.futures.Future[dict[str, Any]]]] = {}
         self._pending_lock = threading.Lock()
-        self._clock = _StopClock()
+        self._clock = StopClock()
         self._closed = threading.Event()
         self._reader = threading.Thread(target=self._read, name="logomesh-dap-client",
                                         daemon=True)

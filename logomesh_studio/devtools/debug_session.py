@@ -16,7 +16,7 @@ import inspect
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -43,10 +43,14 @@ __all__ = [
     "DebugSession",
     "DebugStopped",
     "MessageHit",
+    "SessionBase",
     "first_source_file",
 ]
 
 _log = logging.getLogger(__name__)
+# The session tracing each thread: a second one would replace its trace function.
+_tracing_threads: dict[int, DebugSession] = {}
+_tracing_lock = threading.Lock()
 
 
 class SessionState(StrEnum):
@@ -136,38 +140,18 @@ def first_source_file(root: Path) -> Path | None:
     return candidates[0] if candidates else None
 
 
-class DebugSession:
-    """Debug ``plugin_id`` on ``runtime``'s thread; :meth:`start`, then :meth:`stop`.
+class SessionBase:
+    """What every kind of debug session shares (this module's DebugSession, dap_session's
+    DapSession): state, event listeners and the gutter's toggle; front ends rely on it."""
 
-    ``runtime`` is the in-process RuntimeThread or any
-    :class:`~logomesh_studio.devtools.debug_target.DebugTarget` (an isolated plugin's
-    child runs one over its own loop).
+    _lock: threading.RLock
+    _source: Mapping[tuple[str, int], object]
+    debugger: Any
 
-    Breakpoints may be set before or during the session; they are re-placed by path
-    and line after each hot reload of the plugin. Commands (resume, steps, pause) and
-    inspection go to :attr:`debugger`, which is safe to call from any thread.
-    """
-
-    def __init__(self, runtime: RuntimeThread | DebugTarget, plugin_id: str) -> None:
-        target = RuntimeTarget(runtime) if isinstance(runtime, RuntimeThread) else runtime
-        self.plugin_id = plugin_id
-        self.root = Path(target.plugin_folder(plugin_id))
-        self.debugger = Debugger(roots=[self.root])
-        self._target = target
-        self._lock = threading.RLock()
+    def __init__(self) -> None:
         self._listeners: tuple[DebugListener, ...] = ()
-        self._source: dict[tuple[str, int], tuple[SourceBreakpoint, int | None]] = {}
-        self._messages: dict[tuple[str, str], MessageBreakpoint] = {}
-        # What the delivery hook reads on the runtime thread: replaced, never mutated.
-        self._armed_messages: tuple[MessageBreakpoint, ...] = ()
         self._state = SessionState.IDLE
-        self._closing = False
-        self._pending_message: MessageHit | None = None
         self._stop: Stop | None = None
-        self._cleanups: list[Callable[[], None]] = []
-        self._unhook: Callable[[], None] | None = None
-
-    # state
 
     @property
     def state(self) -> SessionState:
@@ -181,14 +165,14 @@ class DebugSession:
 
     @property
     def current_stop(self) -> Stop | None:
-        """The stop the runtime thread is parked at, if any."""
+        """The stop the target is parked at, if any."""
         return self._stop
 
     def subscribe(self, listener: DebugListener) -> Callable[[], None]:
         """Call ``listener(event)`` for each :data:`DebugEvent`; returns an unsubscribe.
 
-        Stops and resumes are delivered on the runtime thread: be quick, never wait
-        for the runtime loop there (it is the caller).
+        Events come on the target's thread (or a connection's reader thread): be quick,
+        never wait for the target there.
         """
         self._listeners = (*self._listeners, listener)
 
@@ -196,6 +180,64 @@ class DebugSession:
             self._listeners = tuple(known for known in self._listeners if known is not listener)
 
         return unsubscribe
+
+    def toggle_breakpoint(self, path: str | os.PathLike[str], line: int) -> SourceBreakpoint | None:
+        """Remove the breakpoint a click on ``line`` would land on, else add one there."""
+        path = canonical(path)
+        landing = next_executable_line(path, line) if self.debugger.is_visible(path) else None
+        with self._lock:
+            existing = [n for n in (line, landing) if n is not None and (path, n) in self._source]
+        if existing:
+            self.remove_breakpoint(path, existing[0])
+            return None
+        return self.set_breakpoint(path, line)
+
+
+    def set_breakpoint(self, path: str | os.PathLike[str], line: int,
+                       condition: str | None = None, hit_condition: str | None = None,
+                       log_message: str | None = None, enabled: bool = True
+                       ) -> SourceBreakpoint:
+        raise NotImplementedError
+
+    def remove_breakpoint(self, path: str | os.PathLike[str], line: int) -> bool:
+        raise NotImplementedError
+
+    def _emit(self, event: DebugEvent) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:  # a front end's bug must not stop the target
+                _log.exception("debug session listener %r failed on %s", listener, event)
+
+
+class DebugSession(SessionBase):
+    """Debug ``plugin_id`` on ``runtime``'s thread; :meth:`start`, then :meth:`stop`.
+
+    ``runtime`` is the in-process RuntimeThread or any
+    :class:`~logomesh_studio.devtools.debug_target.DebugTarget` (an isolated plugin's
+    child runs one over its own loop).
+
+    Breakpoints may be set before or during the session; they are re-placed by path
+    and line after each hot reload of the plugin. Commands (resume, steps, pause) and
+    inspection go to :attr:`debugger`, which is safe to call from any thread.
+    """
+
+    def __init__(self, runtime: RuntimeThread | DebugTarget, plugin_id: str) -> None:
+        super().__init__()
+        target = RuntimeTarget(runtime) if isinstance(runtime, RuntimeThread) else runtime
+        self.plugin_id = plugin_id
+        self.root = Path(target.plugin_folder(plugin_id))
+        self.debugger = Debugger(roots=[self.root])
+        self._target = target
+        self._lock = threading.RLock()
+        self._source: dict[tuple[str, int], tuple[SourceBreakpoint, int | None]] = {}
+        self._messages: dict[tuple[str, str], MessageBreakpoint] = {}
+        # What the delivery hook reads on the runtime thread: replaced, never mutated.
+        self._armed_messages: tuple[MessageBreakpoint, ...] = ()
+        self._closing = False
+        self._pending_message: MessageHit | None = None
+        self._cleanups: list[Callable[[], None]] = []
+        self._unhook: Callable[[], None] | None = None
 
     def entry_file(self) -> Path | None:
         """The file the plugin's class is defined in, else its first Python file."""
@@ -310,6 +352,14 @@ class DebugSession:
 
     async def _attach(self) -> None:
         # On the runtime thread: settrace applies to the calling thread only.
+        thread = threading.get_ident()
+        with _tracing_lock:
+            other = _tracing_threads.get(thread)
+            if other is not None and other is not self and other.active:
+                raise RuntimeError(f"{other.plugin_id} is being debugged on this runtime "
+                                   "already (in Studio or by a DAP client): stop that "
+                                   "session first")
+            _tracing_threads[thread] = self
         self.debugger.attach()
         self._unhook = self._target.add_delivery_hook(self._on_delivery)
 
@@ -317,6 +367,9 @@ class DebugSession:
         unhook, self._unhook = self._unhook, None
         if unhook is not None:
             unhook()
+        with _tracing_lock:
+            if _tracing_threads.get(threading.get_ident()) is self:
+                del _tracing_threads[threading.get_ident()]
         self.debugger.detach()
 
     def _end(self, error: str = "") -> None:
@@ -389,17 +442,6 @@ class DebugSession:
             self._forget(entry[1])
         self._changed()
         return True
-
-    def toggle_breakpoint(self, path: str | os.PathLike[str], line: int) -> SourceBreakpoint | None:
-        """Remove the breakpoint a click on ``line`` would land on, else add one there."""
-        path = canonical(path)
-        landing = next_executable_line(path, line) if self.debugger.is_visible(path) else None
-        with self._lock:
-            existing = [n for n in (line, landing) if n is not None and (path, n) in self._source]
-        if existing:
-            self.remove_breakpoint(path, existing[0])
-            return None
-        return self.set_breakpoint(path, line)
 
     def set_message_breakpoint(
         self, plugin_id: str, type: str, enabled: bool = True
@@ -524,10 +566,4 @@ class DebugSession:
                 and not self._closing):
             self._reapply()
 
-    def _emit(self, event: DebugEvent) -> None:
-        for listener in self._listeners:
-            try:
-                listener(event)
-            except Exception:  # a front end's bug must not stop the runtime
-                _log.exception("debug session listener %r failed on %s", listener, event)
 

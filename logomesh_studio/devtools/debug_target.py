@@ -71,7 +71,8 @@ class RuntimeTarget:
         self.runtime = runtime
 
     def plugin_ids(self) -> list[str]:
-        return [info.id for info in self.runtime.run(_plugins(self.runtime), timeout=10.0)]
+        # Read directly, not through the loop: it is parked while a session is stopped.
+        return sorted(self.runtime.host.records)
 
     def plugin_folder(self, plugin_id: str) -> Path:
         return Path(self.runtime.host.records[plugin_id].source.folder)
@@ -90,7 +91,3 @@ class RuntimeTarget:
 
     def add_delivery_hook(self, hook: DeliveryHook) -> Callable[[], None]:
         return self.runtime.host.bus.add_delivery_hook(hook)
-
-
-async def _plugins(runtime: RuntimeThread) -> list[Any]:
-    return runtime.host.plugins()

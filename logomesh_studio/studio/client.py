@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance
 
+from logomesh_studio.devtools.debug_backend import AnySession, RuntimeDebugBackend
 from logomesh_studio.orchestration.events import (
     PhaseFinished,
     PhaseStarted,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from logomesh_studio.devtools.cpu_meter import CpuMeter
+    from logomesh_studio.devtools.dap import DapServer
     from logomesh_studio.devtools.findings import Finding
     from logomesh_studio.devtools.insights import Insights
     from logomesh_studio.devtools.metrics import MetricsSnapshot
@@ -228,6 +230,7 @@ class RuntimeClient(QObject):
     sig_command_failed = Signal(str, str)  # command, error
     sig_cpu_updated = Signal(object)  # dict[plugin id, share of the runtime thread's time]
     sig_orchestration_events = Signal(object)  # list of orchestration events, in order
+    sig_dap_serving = Signal(str)  # "host:port" the debug adapter listens on, "" when off
     sig_advice_found = Signal(object)  # list[Finding]: new (or changed) advisor findings
     _sig_events_queued = Signal()  # emitted from the runtime thread: a queued connection
 
@@ -250,6 +253,10 @@ class RuntimeClient(QObject):
         self._relist = False
         self.plugin_infos: list[PluginInfo] = []
         self.watching = False
+        self._local_debug = RuntimeDebugBackend(lambda: self._runtime)
+        self._debug_endpoints: dict[str, tuple[str, int]] = {}
+        self._dap_port: int | None = None
+        self._dap_server: DapServer | None = None
         self._drain_timer = QTimer(self)
         self._drain_timer.setSingleShot(True)
         self._drain_timer.setInterval(TICK_MS)
@@ -339,6 +346,7 @@ class RuntimeClient(QObject):
             return
         self._set_state(RUNNING)
         self._start_cpu_meter(runtime)
+        self._start_dap_server(runtime)
         self.sig_plugins_changed.emit()
         if self._watch:
             self.spawn(self.call("watch"), "watch")
@@ -350,6 +358,7 @@ class RuntimeClient(QObject):
             return
         self._set_state(STOPPING)
         self._stop_cpu_meter()
+        self._stop_dap_server()
         _close_insights(runtime)
         try:
             await _asyncio().wrap_future(runtime.submit(_close_engine(runtime.host)))
@@ -368,6 +377,7 @@ class RuntimeClient(QObject):
         """Stop the runtime synchronously (application exit)."""
         self._drain_timer.stop()
         self._stop_cpu_meter()
+        self._stop_dap_server()
         runtime, self._runtime = self._runtime, None
         if runtime is not None:
             _close_insights(runtime)
@@ -484,6 +494,34 @@ class RuntimeClient(QObject):
         return await self.call("send", source=source, target=target, type=type,
                                payload=payload, timeout=timeout)
 
+    async def reload_plugin(self, plugin_id: str) -> bool:
+        """Reload ``plugin_id`` (and its dependents) from disk now; True on success."""
+        return await self.call("reload", plugin_id=plugin_id)
+
+    async def start_plugin(self, plugin_id: str) -> bool:
+        """Start a stopped plugin; False (and marked failed) if it did not start."""
+        return await self.call("start", plugin_id=plugin_id)
+
+    async def stop_plugin(self, plugin_id: str) -> None:
+        """Stop a plugin (its cleanup runs)."""
+        await self.call("stop", plugin_id=plugin_id)
+
+    async def traffic(self) -> dict[str, list[Connection]]:
+        """Each plugin's per-peer traffic summary."""
+        return await self.call("traffic")
+
+    async def clear_history(self) -> None:
+        """Forget the recorded messages (connection statistics are kept)."""
+        await self.call("clear_history")
+
+    async def replay(self, record: MessageRecorded) -> Any:
+        """Make a recorded call again, as the same kind of call from the same source."""
+        return await self.call("replay", record=record)
+
+    async def decide_permissions(self, plugin_id: str, approve: bool) -> None:
+        """Apply (``approve``) or refuse the wider permissions a reload asked for."""
+        await self.call("decide_permissions", plugin_id=plugin_id, approve=approve)
+
     def _on_self_plugins_changed(self) -> None:
         # One query at a time; changes during a query cause exactly one more.
         if self._listing is not None:
@@ -506,6 +544,76 @@ class RuntimeClient(QObject):
         if self._relist:
             self._relist = False
             self._on_self_plugins_changed()
+
+    # -- debugging (the debugger pane's DebugBackend) ----------------------------------------
+
+    def debuggable_plugins(self) -> list[str]:
+        """Ids of the plugins of the last plugin list, sorted."""
+        return sorted(info.id for info in self.plugin_infos)
+
+    def handled_types(self, plugin_id: str) -> list[str]:
+        """The message types ``plugin_id`` handled at the last plugin list."""
+        return next((list(info.handles) for info in self.plugin_infos if info.id == plugin_id),
+                    [])
+
+    def open_debug_session(self, plugin_id: str) -> AnySession:
+        """A new session on ``plugin_id``: over DAP when it has a debug endpoint (an
+        isolated plugin's child serves one), else on the runtime thread. Raises
+        RuntimeError without a running workspace, KeyError for an unknown plugin."""
+        endpoint = self._debug_endpoints.get(plugin_id)
+        if endpoint is None:
+            return self._local_debug.open_debug_session(plugin_id)
+        if self._runtime is None:
+            raise RuntimeError("no workspace is running: open one before debugging a plugin")
+        from logomesh_studio.devtools.dap_session import DapSession
+
+        folder = next((info.folder for info in self.plugin_infos if info.id == plugin_id), None)
+        if folder is None:
+            raise KeyError(f"no plugin {plugin_id!r} is loaded")
+        return DapSession(endpoint, plugin_id, Path(folder))
+
+    def set_debug_endpoint(self, plugin_id: str, address: tuple[str, int] | None) -> None:
+        """Debug ``plugin_id`` through the DAP server at ``address`` from the next session
+        on (None: on the runtime thread again). Isolation sets it for each child."""
+        if address is None:
+            self._debug_endpoints.pop(plugin_id, None)
+        else:
+            self._debug_endpoints[plugin_id] = address
+
+    @property
+    def dap_address(self) -> tuple[str, int] | None:
+        """Where the debug adapter for this workspace listens, while it does."""
+        return self._dap_server.address if self._dap_server is not None else None
+
+    def serve_dap(self, port: int | None) -> None:
+        """Serve the debugger over DAP on 127.0.0.1:``port`` (0: any free port) for this
+        and every later workspace, so VS Code can attach; None stops serving."""
+        self._dap_port = port
+        self._stop_dap_server()
+        if self._runtime is not None and self._state == RUNNING:
+            self._start_dap_server(self._runtime)
+
+    def _start_dap_server(self, runtime: RuntimeThread) -> None:
+        if self._dap_port is None:
+            return
+        from logomesh_studio.devtools.dap import DapServer
+        from logomesh_studio.devtools.debug_target import RuntimeTarget
+
+        server = DapServer(RuntimeTarget(runtime), port=self._dap_port)
+        try:
+            host, port = server.start()
+        except OSError as exc:
+            self.sig_command_failed.emit(
+                "serve the debug adapter", f"cannot listen on 127.0.0.1:{self._dap_port}: {exc}")
+            return
+        self._dap_server = server
+        self.sig_dap_serving.emit(f"{host}:{port}")
+
+    def _stop_dap_server(self) -> None:
+        server, self._dap_server = self._dap_server, None
+        if server is not None:
+            server.close()
+            self.sig_dap_serving.emit("")
 
     # -- CPU meter --------------------------------------------------------------------------
 

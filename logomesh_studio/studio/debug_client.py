@@ -1,10 +1,13 @@
-"""DebugClient: the debugger pane's door into a DebugSession on the runtime thread.
+"""DebugClient: the debugger pane's door into a debug session.
 
-Session events arrive on the runtime thread and become Qt signals through a queued
-connection. Commands go straight to the thread-safe Debugger, never through the
-runtime loop (which is parked while stopped), and inspection (variables, children,
-watches, evaluate) runs on a worker thread so a slow ``__repr__`` never freezes the
-GUI. Breakpoints live here between sessions and persist per workspace.
+Sessions come from a DebugBackend: Studio's RuntimeClient (a DebugSession on the
+runtime thread, or a DapSession for a plugin whose debugger runs behind a DAP server,
+such as an isolated plugin's child). Session events arrive on another thread and
+become Qt signals through a queued connection. Commands go straight to the session's
+thread-safe debugger, never through the runtime loop (which is parked while stopped),
+and inspection (variables, children, watches, evaluate) runs on a worker thread so a
+slow ``__repr__`` never freezes the GUI. Breakpoints live here between sessions and
+persist per workspace.
 """
 
 from __future__ import annotations
@@ -17,18 +20,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal
 
+from logomesh_studio.devtools.debug_backend import AnySession, DebugBackend, RuntimeDebugBackend
 from logomesh_studio.devtools.debug_session import (
     BreakpointsChanged,
     DebugEnded,
     DebugResumed,
-    DebugSession,
     DebugStopped,
 )
-from logomesh_studio.devtools.debugger import Debugger, TargetNotStopped
+from logomesh_studio.devtools.debugger import TargetNotStopped
 from logomesh_studio.devtools.workspace_breakpoints import (
     ANY_TYPE,
     MessageBreakpoint,
@@ -40,7 +43,9 @@ from logomesh_studio.devtools.workspace_breakpoints import (
     validate_breakpoint,
 )
 from logomesh_studio.devtools.workspace_breakpoints import canonical_path as canonical
-from logomesh_studio.runtime.runner import RuntimeThread
+
+if TYPE_CHECKING:
+    from logomesh_studio.runtime.runner import RuntimeThread
 
 T = TypeVar("T")
 
@@ -75,7 +80,7 @@ class _InspectionWorker:
     def close(self) -> None:
         self.closed = True
         self._jobs.put(None)
-RuntimeProvider = Callable[[], RuntimeThread | None]
+RuntimeProvider = Callable[[], "RuntimeThread | None"]
 _log = logging.getLogger(__name__)
 
 
@@ -90,10 +95,13 @@ class DebugClient(QObject):
     _sig_session_event = Signal(object)  # (session, event), emitted on any thread
     _sig_inspected = Signal(object)  # (generation, done, future), emitted on the worker
 
-    def __init__(self, runtime_provider: RuntimeProvider, parent: QObject | None = None) -> None:
+    def __init__(self, backend: DebugBackend | RuntimeProvider,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._runtime_provider = runtime_provider
-        self._session: DebugSession | None = None
+        # A bare runtime provider (tests, tools) is served in-process.
+        self._backend: DebugBackend = (
+            backend if isinstance(backend, DebugBackend) else RuntimeDebugBackend(backend))
+        self._session: AnySession | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._stopped: DebugStopped | None = None
         self._source: dict[tuple[str, int], SourceBreakpoint] = {}
@@ -112,7 +120,7 @@ class DebugClient(QObject):
     # state
 
     @property
-    def session(self) -> DebugSession | None:
+    def session(self) -> AnySession | None:
         return self._session
 
     @property
@@ -120,7 +128,7 @@ class DebugClient(QObject):
         """True while a session traces the runtime thread."""
         return self._live() is not None
 
-    def _live(self) -> DebugSession | None:
+    def _live(self) -> AnySession | None:
         """The session while it traces the runtime thread."""
         return self._session if self._session is not None and self._session.active else None
 
@@ -133,23 +141,18 @@ class DebugClient(QObject):
     def workspace(self) -> Path | None:
         return self._workspace
 
-    def runtime(self) -> RuntimeThread | None:
-        return self._runtime_provider()
-
     # sessions
 
-    def start(self, plugin_id: str, runtime: RuntimeThread | None = None) -> DebugSession:
-        """Debug ``plugin_id`` on the current runtime, or on ``runtime`` (a test's harness),
+    def start(self, plugin_id: str, runtime: RuntimeThread | None = None) -> AnySession:
+        """Debug ``plugin_id`` through the backend, or on ``runtime`` (a test's harness),
         ending any other session first.
 
-        Returns at once: the runtime loop attaches the debugger when it gets to it, so
-        a busy plugin never blocks the GUI. Raises RuntimeError without a running
-        runtime, KeyError for an unknown plugin.
+        Returns at once: the runtime loop (or the DAP server) attaches the debugger when
+        it gets to it, so a busy plugin never blocks the GUI. Raises RuntimeError
+        without a running runtime, KeyError for an unknown plugin.
         """
-        runtime = runtime or self.runtime()
-        if runtime is None or not runtime.thread.is_alive():
-            raise RuntimeError("no workspace is running: open one before debugging a plugin")
-        session = DebugSession(runtime, plugin_id)
+        backend = self._backend if runtime is None else RuntimeDebugBackend(lambda: runtime)
+        session = backend.open_debug_session(plugin_id)
         self.stop()
         self._drop_session()
         self.sync_workspace()
@@ -194,7 +197,7 @@ class DebugClient(QObject):
         self._stopped = None
         self._generation += 1
 
-    def _on_session_event(self, item: tuple[DebugSession, object]) -> None:
+    def _on_session_event(self, item: tuple[AnySession, object]) -> None:
         session, event = item
         if session is not self._session:
             return  # a late event of a session that was replaced
@@ -216,16 +219,16 @@ class DebugClient(QObject):
     # commands: straight to the debugger, which is safe from any thread
 
     def resume(self) -> None:
-        self._command(Debugger.resume)
+        self._command("resume")
 
     def step_over(self) -> None:
-        self._command(Debugger.step_over)
+        self._command("step_over")
 
     def step_into(self) -> None:
-        self._command(Debugger.step_into)
+        self._command("step_into")
 
     def step_out(self) -> None:
-        self._command(Debugger.step_out)
+        self._command("step_out")
 
     def pause(self) -> None:
         if self._session is not None:
@@ -241,17 +244,18 @@ class DebugClient(QObject):
         if (session := self._live()) is not None:
             session.debugger.pause_on_exceptions = "raised" if enabled else "never"
 
-    def _command(self, command: Callable[[Debugger], None]) -> None:
+    def _command(self, name: str) -> None:
         if self._session is None:
             return
         with contextlib.suppress(TargetNotStopped):  # a double press races the target
-            command(self._session.debugger)
+            getattr(self._session.debugger, name)()
 
     # inspection, on the worker thread
 
-    def inspect(self, call: Callable[[Debugger], T],
+    def inspect(self, call: Callable[[Any], T],
                 done: Callable[[T | Exception], None]) -> None:
-        """Run ``call(debugger)`` off the GUI thread; ``done(result or exception)`` runs
+        """Run ``call(debugger)`` off the GUI thread (a Debugger, or a RemoteDebugger
+        with the same ``variables``/``evaluate``); ``done(result or exception)`` runs
         on the GUI thread, unless the target moved on meanwhile (then it never runs)."""
         session = self._session
         if session is None:
@@ -289,8 +293,7 @@ class DebugClient(QObject):
 
     def sync_workspace(self) -> None:
         """Load the breakpoints of the runtime's workspace, if it changed."""
-        runtime = self.runtime()
-        workspace = runtime.host.workspace if runtime is not None else None
+        workspace = self._backend.workspace
         if workspace is None or workspace == self._workspace or self.active:
             return
         self._workspace = workspace
@@ -371,7 +374,7 @@ class DebugClient(QObject):
         if self._messages.pop((plugin_id, type or ANY_TYPE), None) is not None:
             self._changed()
 
-    def _take_breakpoints(self, session: DebugSession) -> None:
+    def _take_breakpoints(self, session: AnySession) -> None:
         current = session.breakpoints
         self._source = {(bp.path, bp.line): bp for bp in current.source}
         self._messages = {(bp.plugin_id, bp.type): bp for bp in current.messages}
@@ -385,14 +388,11 @@ class DebugClient(QObject):
                 _log.warning("could not save breakpoints in %s: %s", self._workspace, exc)
         self.sig_breakpoints_changed.emit(self.breakpoints)
 
-    # what the runtime runs (read without its loop, which may be parked)
+    # what the runtime runs (never through its loop, which may be parked)
 
     def plugin_ids(self) -> list[str]:
-        runtime = self.runtime()
-        return sorted(list(runtime.host.records)) if runtime is not None else []
+        return self._backend.debuggable_plugins()
 
     def handled_types(self, plugin_id: str) -> list[str]:
-        runtime = self.runtime()
-        instance = runtime.host.instance(plugin_id) if runtime is not None else None
-        return list(type(instance).handled_types()) if instance is not None else []
+        return self._backend.handled_types(plugin_id)
 

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -60,6 +61,13 @@ if TYPE_CHECKING:
 APP_TITLE = "LogoMesh Studio"
 STATE_VERSION = 1
 MAX_RECENT = 8
+DAP_PORT_SETTING = "debug/dap_port"
+"""The port Studio serves the Debug Adapter Protocol on for every workspace (0: off)."""
+
+
+def _dap_port_setting(settings: QSettings) -> int:
+    value = settings.value(DAP_PORT_SETTING, 0)
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else 0
 DEFAULT_SIZE = QSize(1400, 880)
 """The first window's size where the screen has room for it."""
 SCREEN_SHARE = 0.92
@@ -109,6 +117,9 @@ class MainWindow(QMainWindow):
         self.client = client
         self.settings = settings
         self.theme = theme
+        dap_port = _dap_port_setting(settings)
+        if dap_port:
+            client.serve_dap(dap_port)
         self._shown_once = False
         self._message_count = 0
         self._rate_timer = QTimer(self)
@@ -307,6 +318,7 @@ class MainWindow(QMainWindow):
         self.client.sig_workspace_loaded.connect(self._on_client_workspace_loaded)
         self.plugins.sig_debug_requested.connect(self._on_plugins_debug_requested)
         self.client.sig_state_changed.connect(self._on_client_state_for_debugger)
+        self.client.sig_dap_serving.connect(self._on_client_dap_serving)
         if self.theme is not None:
             self.theme.sig_theme_changed.connect(self._on_theme_changed)
 
@@ -471,9 +483,10 @@ class MainWindow(QMainWindow):
         if name == "debugger":
             from logomesh_studio.studio.panes.debugger import DebuggerPane
 
-            debugger = DebuggerPane(lambda: self.client.runtime, self)
+            debugger = DebuggerPane(self.client, self)
             debugger.sig_stopped.connect(self._on_debugger_stopped)
             debugger.sig_session_started.connect(self._on_debugger_session_started)
+            debugger.sig_serve_dap_requested.connect(self._on_debugger_serve_dap_requested)
             pane = debugger
         else:
             from logomesh_studio.studio.panes.profiler import ProfilerPane
@@ -514,6 +527,26 @@ class MainWindow(QMainWindow):
     def _on_debugger_session_started(self, plugin_id: str) -> None:
         self._raise_dock("debugger")
         self.statusBar().showMessage(f"Debugging {plugin_id}: set breakpoints in the gutter", 8000)
+
+    def serve_dap(self, port: int) -> None:
+        """Serve the debugger over DAP on 127.0.0.1:``port`` for every workspace from now
+        on, and remember it in the settings (0: stop serving)."""
+        self.settings.setValue(DAP_PORT_SETTING, port)
+        self.client.serve_dap(port or None)
+
+    def _on_debugger_serve_dap_requested(self) -> None:
+        current = _dap_port_setting(self.settings)
+        port, ok = QInputDialog.getInt(
+            self, "Serve Debug Adapter",
+            "Port for VS Code (or any DAP client) to attach to on 127.0.0.1 (0: off):",
+            current or 5678, 0, 65535)
+        if ok:
+            self.serve_dap(port)
+
+    def _on_client_dap_serving(self, address: str) -> None:
+        text = (f"Debug adapter listening on {address}: attach VS Code to it" if address
+                else "Debug adapter stopped")
+        self.statusBar().showMessage(text, 8000)
 
     def _on_client_state_for_debugger(self, state: str) -> None:
         if state != ClientState.RUNNING and "debugger" in self._lazy:  # closing or reopening: detach

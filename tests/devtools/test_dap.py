@@ -14,8 +14,14 @@ from typing import Any
 import pytest
 
 from logomesh_studio.devtools.dap import DapServer
-from logomesh_studio.devtools.dap_client import DapClient, DapRequestFailed
+from logomesh_studio.devtools.dap_client import (
+    DapClient,
+    DapRequestFailed,
+    PausingDeadline,
+    StopClock,
+)
 from logomesh_studio.devtools.dap_wire import DapProtocolError, encode_message, read_message
+from logomesh_studio.devtools.debug_session import DebugSession
 from logomesh_studio.devtools.debug_target import RuntimeTarget
 from logomesh_studio.testing import DRIVER, PluginHarness
 from tests.debug_plugins import ALPHA, BETA
@@ -275,3 +281,31 @@ def test_run_dap_serves_the_debugger_of_a_headless_run(workspace):
     finally:
         proc.terminate()
         assert proc.wait(30) == 0
+
+
+def test_a_request_deadline_does_not_run_while_the_target_is_stopped():
+    now = [100.0]
+    clock = StopClock(lambda: now[0])
+    deadline = PausingDeadline(clock, timeout=1.0)
+    now[0] += 0.5
+    clock.set_stopped(True)  # a breakpoint: the developer looks for a minute
+    now[0] += 60.0
+    assert deadline.remaining() == 0.5 and deadline.paused
+    clock.set_stopped(False)
+    now[0] += 0.25
+    assert deadline.remaining() == 0.25 and not deadline.paused
+    now[0] += 0.5
+    assert deadline.remaining() < 0
+
+
+def test_attach_is_refused_while_another_session_debugs_the_runtime(adapter):
+    other = DebugSession(adapter.h.runtime, "beta")
+    other.start()
+    try:
+        adapter.client.request("initialize", {"adapterID": "logomesh"})
+        with pytest.raises(DapRequestFailed, match="beta is being debugged on this runtime"):
+            adapter.client.request("attach", {"plugin": "alpha"})
+        assert adapter.h.send("alpha", "double", {"n": 1}) == {"doubled": 2}
+    finally:
+        other.stop()
+    adapter.client.request("attach", {"plugin": "alpha"})  # free again

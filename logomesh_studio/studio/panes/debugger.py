@@ -33,10 +33,9 @@ from logomesh_studio.devtools.workspace_breakpoints import (
     SourceBreakpoint,
     WorkspaceBreakpoints,
 )
-from logomesh_studio.runtime.runner import RuntimeThread
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.actions import make_action
-from logomesh_studio.studio.debug_client import DebugClient, RuntimeProvider
+from logomesh_studio.studio.debug_client import DebugBackend, DebugClient, RuntimeProvider
 from logomesh_studio.studio.panes.debugger_breakpoints import BreakpointsPanel, describe
 from logomesh_studio.studio.panes.debugger_inspector import FrameInspector, titled
 from logomesh_studio.studio.widgets.code_view import CodeView, GutterMarker
@@ -59,19 +58,20 @@ _REASONS = {"breakpoint": "at a breakpoint", "step": "after a step",
 class DebuggerPane(QWidget):
     """Debug a plugin: code with breakpoints, stepping, stack, variables, watches, console.
 
-    ``runtime_provider`` returns the running RuntimeThread (None when no workspace is
-    open); the pane asks it each time it starts a session or reads the plugin list.
+    ``backend`` starts sessions and lists the plugins (Studio's RuntimeClient; a bare
+    ``() -> RuntimeThread | None`` provider debugs in-process).
     """
 
     sig_stopped = Signal(str, int)  # path, line: the runtime stopped here (raise the pane)
     sig_resumed = Signal()  # the runtime runs again
     sig_session_started = Signal(str)  # plugin id
     sig_session_ended = Signal(str)  # plugin id
+    sig_serve_dap_requested = Signal()  # the user wants to choose the debug adapter's port
 
-    def __init__(self, runtime_provider: RuntimeProvider,
+    def __init__(self, backend: DebugBackend | RuntimeProvider,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.client = DebugClient(runtime_provider, self)
+        self.client = DebugClient(backend, self)
         self._plugin_id = ""
         self._other_views: list[CodeView] = []
         self._build_actions()
@@ -115,6 +115,11 @@ class DebuggerPane(QWidget):
             "Stop where the debugged plugin raises an exception, even one it catches",
             name="action_stop_on_raised")
         self.action_stop_on_raised.setCheckable(True)
+        self.action_serve_dap = make_action(
+            self, "Serve Debug Adapter…", "external",
+            "Let VS Code (or any Debug Adapter Protocol client) attach to this workspace's "
+            "plugins on a local port", name="action_serve_dap")
+        self.action_serve_dap.triggered.connect(self.sig_serve_dap_requested)
 
     def _build_widgets(self) -> None:
         self.toolbar = QToolBar("Debug", self)
@@ -128,6 +133,7 @@ class DebuggerPane(QWidget):
         self.toolbar.addSeparator()
         self.toolbar.addAction(self.action_toggle_breakpoint)
         self.toolbar.addAction(self.action_stop_on_raised)
+        self.toolbar.addAction(self.action_serve_dap)
         self.status_label = QLabel(self)
         self.status_label.setContentsMargins(8, 0, 4, 0)
         self.status_label.setSizePolicy(QSizePolicy.Policy.Expanding,
@@ -197,7 +203,7 @@ class DebuggerPane(QWidget):
         """The frame of the current stop whose variables are shown."""
         return self.inspector.selected_frame
 
-    def debug_plugin(self, plugin_id: str, runtime: RuntimeThread | None = None) -> bool:
+    def debug_plugin(self, plugin_id: str, runtime: Any = None) -> bool:
         """Start debugging ``plugin_id`` (the plugin tree's "Debug" action calls this) on
         the workspace's runtime, or on ``runtime`` (a debugged test's harness)."""
         try:

@@ -312,7 +312,7 @@ class MessagesPane(QWidget):
         self.skipped = 0
         self._update_count()
         if self.client.state == ClientState.RUNNING:
-            self.client.spawn(self.client.call("clear_history"), "clear history")
+            self.client.spawn(self.client.clear_history(), "clear history")
 
     def _on_send_triggered(self) -> None:
         self.open_composer()
@@ -351,7 +351,7 @@ class MessagesPane(QWidget):
     def replay(self, record: MessageRecorded) -> None:
         """Make the recorded call again, as the same kind of call (send, broadcast,
         capability request) from the same source, whose permissions apply again."""
-        self.client.spawn(self.client.call("replay", record=record),
+        self.client.spawn(self.client.replay(record),
                           f"replay {record.type} to {record.target}")
 
     # -- selection --------------------------------------------------------------------------

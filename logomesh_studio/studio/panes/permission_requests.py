@@ -104,8 +104,7 @@ class PermissionRequests(QWidget):
         request = self.requests.get(plugin_id)
         if request is not None:
             request.setEnabled(False)  # the runtime's answer (an event) removes it
-        self.client.spawn(self.client.call("decide_permissions", plugin_id=plugin_id,
-                                           approve=approve),
+        self.client.spawn(self.client.decide_permissions(plugin_id, approve),
                           "approve permissions" if approve else "reject permissions")
 
     def _drop(self, plugin_id: str) -> None:

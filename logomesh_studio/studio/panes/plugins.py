@@ -10,8 +10,9 @@ the selected plugin's traceback with clickable file locations.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QEvent,
@@ -200,7 +201,7 @@ class PluginsPane(QWidget):
             return
         self._traffic_dirty = False
         if self.client.state == ClientState.RUNNING:
-            self.client.spawn(self.client.call("traffic"), "traffic", self.model.set_connections)
+            self.client.spawn(self.client.traffic(), "traffic", self.model.set_connections)
 
     def _on_client_cpu_updated(self, shares: dict[str, float]) -> None:
         self.model.set_cpu(shares)
@@ -334,19 +335,19 @@ class PluginsPane(QWidget):
 
     # -- actions ----------------------------------------------------------------------------
 
-    def _command(self, command: str) -> None:
+    def _command(self, command: Callable[[str], Coroutine[Any, Any, Any]], what: str) -> None:
         pid = self.selected_plugin()
         if pid is not None:
-            self.client.spawn(self.client.call(command, plugin_id=pid), f"{command} {pid}")
+            self.client.spawn(command(pid), f"{what} {pid}")
 
     def _on_reload_triggered(self) -> None:
-        self._command("reload")
+        self._command(self.client.reload_plugin, "reload")
 
     def _on_stop_triggered(self) -> None:
-        self._command("stop")
+        self._command(self.client.stop_plugin, "stop")
 
     def _on_start_triggered(self) -> None:
-        self._command("start")
+        self._command(self.client.start_plugin, "start")
 
     def _on_debug_triggered(self) -> None:
         pid = self.selected_plugin()
