@@ -155,7 +155,8 @@ class StackSampler:
         except BaseException as error:  # reported to the caller by stop()
             self.error = error
         finally:
-            self.stopped_at = time.perf_counter()
+            if not self.stopped_at:  # the loop failed: its time ends here
+                self.stopped_at = time.perf_counter()
             self.finished.set()
 
     def _sample_until_stopped(self) -> None:
@@ -178,6 +179,10 @@ class StackSampler:
         add_stack, add_plugin = self._stacks.append, self._plugins.append
         add_message, add_weight = self._messages.append, self._weights.append
         last = read_clock()
+        # The recording covers what its samples cover: from this first reading to the
+        # last sample. Thread start-up and the wait for stop() to be noticed (tens of ms
+        # on a loaded machine) are not observed, so they are not part of its duration.
+        self.started_at = last_wall = wall()
         # Aim at a fixed schedule rather than sleeping a full interval after each
         # sample: waiting for the GIL already used up part of the interval.
         due = wall() + interval
@@ -186,17 +191,21 @@ class StackSampler:
             sleep(delay if delay > 0 else 0)
             due = max(due + interval, wall())
             if self._stopping:
+                self.stopped_at = last_wall
                 return  # don't sample the target inside stop(), joining this thread
             if self._next_roots is not self._roots:
                 self._roots = self._next_roots
                 code_info.clear()
             frame = current_frames().get(ident)
             if frame is None:
+                self.stopped_at = last_wall
                 return  # the target thread has ended
             try:
                 now = read_clock()
             except OSError:
+                self.stopped_at = last_wall
                 return  # the target's CPU clock went away with the thread
+            last_wall = wall()
             plugin = None
             key: tuple[int, ...] = ()
             code = frame.f_code

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,12 +105,15 @@ class DapSession(SessionBase):
     """Debug ``plugin_id`` (whose folder is ``root``) through the DAP server at
     ``address``; :meth:`start_soon`, then :meth:`stop_soon`."""
 
-    def __init__(self, address: tuple[str, int], plugin_id: str, root: Path,
-                 timeout: float = 10.0) -> None:
+    def __init__(self, address: tuple[str, int] | Callable[[], tuple[str, int]],
+                 plugin_id: str, root: Path, timeout: float = 10.0) -> None:
         super().__init__()
         self.plugin_id = plugin_id
         self.root = Path(root)
-        self.address = address
+        # A callable is asked on the attach thread (an isolated plugin's process says
+        # where it serves only when asked, and the GUI must not wait for it).
+        self._address = address
+        self.address: tuple[str, int] = address if isinstance(address, tuple) else ("", 0)
         self.timeout = timeout
         self.debugger = RemoteDebugger(self)
         self._client: DapClient | None = None
@@ -140,7 +144,7 @@ class DapSession(SessionBase):
         def attach() -> None:
             try:
                 self._attach()
-            except (OSError, DapRequestFailed, TimeoutError) as exc:
+            except Exception as exc:  # whatever finding or reaching the adapter raised
                 self._end(f"could not attach to {self.plugin_id} at "
                           f"{self.address[0]}:{self.address[1]}: {exc}")
                 future.set_exception(exc)
@@ -154,6 +158,8 @@ class DapSession(SessionBase):
         self.start_soon().result(timeout)
 
     def _attach(self) -> None:
+        if not isinstance(self._address, tuple):
+            self.address = self._address()
         client = DapClient(*self.address, on_event=self._on_event, timeout=self.timeout)
         self._client = client
         client.request("initialize", {"adapterID": "logomesh", "clientID": "logomesh-studio",

@@ -557,24 +557,31 @@ class RuntimeClient(QObject):
                     [])
 
     def open_debug_session(self, plugin_id: str) -> AnySession:
-        """A new session on ``plugin_id``: over DAP when it has a debug endpoint (an
-        isolated plugin's child serves one), else on the runtime thread. Raises
+        """A new session on ``plugin_id``: over DAP when it runs in its own process (its
+        process serves the debugger) or has a debug endpoint, else on the runtime
+        thread. Raises
         RuntimeError without a running workspace, KeyError for an unknown plugin."""
         endpoint = self._debug_endpoints.get(plugin_id)
-        if endpoint is None:
+        info = next((info for info in self.plugin_infos if info.id == plugin_id), None)
+        isolated = info is not None and info.isolation == "process"
+        if endpoint is None and not isolated:
             return self._local_debug.open_debug_session(plugin_id)
-        if self._runtime is None:
+        runtime = self._runtime
+        if runtime is None:
             raise RuntimeError("no workspace is running: open one before debugging a plugin")
+        if info is None:
+            raise KeyError(f"no plugin {plugin_id!r} is loaded")
         from logomesh_studio.devtools.dap_session import DapSession
 
-        folder = next((info.folder for info in self.plugin_infos if info.id == plugin_id), None)
-        if folder is None:
-            raise KeyError(f"no plugin {plugin_id!r} is loaded")
-        return DapSession(endpoint, plugin_id, Path(folder))
+        def child_address() -> tuple[str, int]:  # asked on the session's attach thread
+            return runtime.run(runtime.host.isolation.debug_address(plugin_id), timeout=30.0)
+
+        return DapSession(endpoint or child_address, plugin_id, Path(info.folder))
 
     def set_debug_endpoint(self, plugin_id: str, address: tuple[str, int] | None) -> None:
         """Debug ``plugin_id`` through the DAP server at ``address`` from the next session
-        on (None: on the runtime thread again). Isolation sets it for each child."""
+        on (None: back to the default: in its process if isolated, else on the runtime
+        thread)."""
         if address is None:
             self._debug_endpoints.pop(plugin_id, None)
         else:

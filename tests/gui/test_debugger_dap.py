@@ -77,3 +77,35 @@ def test_the_pane_debugs_over_dap_steps_and_leaves_the_plugin_serving(
     with studio.qtbot.waitSignal(studio.client.sig_dap_serving, timeout=TIMEOUT_MS) as off:
         studio.window.serve_dap(0)
     assert off.args == [""] and studio.client.dap_address is None
+
+
+def test_debug_on_an_isolated_plugin_attaches_to_its_process(studio, workspace, monkeypatch):
+    """The plugin tree's Debug on a plugin with isolation = "process": the pane attaches
+    to the debugger its process serves, stops there and reads the plugin's variables."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    folder = workspace.plugin("alpha", ALPHA, isolation="process")
+    source = folder / workspace.package_name("alpha") / "__init__.py"
+    studio.open(workspace.root)
+    studio.qtbot.waitUntil(lambda: studio.client.debuggable_plugins() == ["alpha"],
+                           timeout=TIMEOUT_MS)
+    pane = studio.window.debugger
+    assert pane.debug_plugin("alpha")
+    assert isinstance(pane.client.session, DapSession)
+    studio.qtbot.waitUntil(lambda: pane.client.session.attached, timeout=3 * TIMEOUT_MS)
+    compute = marker_line(source, "double-compute")
+    assert pane.client.toggle_breakpoint(str(source), compute).verified
+
+    with studio.qtbot.waitSignal(pane.sig_stopped, timeout=3 * TIMEOUT_MS) as stopped:
+        reply = asyncio.ensure_future(studio.client.send(studio.client.developer, "alpha",
+                                                         "double", {"n": 4}))
+    assert stopped.args[1] == compute
+    model = pane.inspector.variables_model
+    studio.qtbot.waitUntil(
+        lambda: model.find("payload").isValid()
+        and model.data(model.find("payload").siblingAtColumn(1)) == "{'n': 4}",
+        timeout=3 * TIMEOUT_MS)
+    pane.action_continue.trigger()
+    studio.qtbot.waitUntil(reply.done, timeout=3 * TIMEOUT_MS)
+    assert reply.result() == {"doubled": 8}
+    with studio.qtbot.waitSignal(pane.sig_session_ended, timeout=3 * TIMEOUT_MS):
+        pane.stop_debugging()
