@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,6 +34,7 @@ from logomesh_studio.devtools.workspace_breakpoints import (
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.resources import icon
+from logomesh_studio.studio.widgets.item_models import TableModel
 
 _Index = QModelIndex | QPersistentModelIndex
 Row = SourceBreakpoint | MessageBreakpoint
@@ -53,7 +54,7 @@ def describe(bp: SourceBreakpoint) -> str:
     return ", ".join(parts)
 
 
-class BreakpointsModel(QAbstractTableModel):
+class BreakpointsModel(TableModel):
     """Source breakpoints, then message breakpoints; column 0 is checkable (enabled)."""
 
     HEADERS = ("Breakpoint", "Details")
@@ -73,18 +74,6 @@ class BreakpointsModel(QAbstractTableModel):
 
     def row_at(self, index: _Index) -> Row | None:
         return self._rows[index.row()] if index.isValid() else None
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         flags = super().flags(index)

@@ -14,7 +14,6 @@ import os
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -30,6 +29,7 @@ from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.client import ClientState, RuntimeClient
 from logomesh_studio.studio.panes.metrics_view import MetricsView
 from logomesh_studio.studio.resources import icon
+from logomesh_studio.studio.widgets.item_models import TableModel
 from logomesh_studio.studio.widgets.record_table import RecordTableView, lay_out_with_details
 
 REFRESH_MS = 2000
@@ -48,7 +48,7 @@ def split_location(location: str) -> tuple[str, int]:
     return location, 0
 
 
-class FindingsModel(QAbstractTableModel):
+class FindingsModel(TableModel):
     """Findings by key: a finding seen again replaces its row (its figures changed)."""
 
     HEADERS = ("Severity", "Kind", "Plugin", "About", "Evidence", "Location")
@@ -57,18 +57,6 @@ class FindingsModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[Finding] = []
         self._keys: dict[tuple[str, str, str, str], int] = {}
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

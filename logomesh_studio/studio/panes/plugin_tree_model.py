@@ -19,7 +19,7 @@ from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.client import CPU_SAMPLE_S, CPU_WINDOW_S
 from logomesh_studio.studio.resources import icon
-from logomesh_studio.studio.widgets.tree_model import TreeModel
+from logomesh_studio.studio.widgets.item_models import TreeModel
 
 if TYPE_CHECKING:
     from logomesh_studio.runtime.bus import Connection

@@ -19,7 +19,7 @@ from PySide6.QtGui import QBrush
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.formatting import human_duration
 from logomesh_studio.studio.resources import icon
-from logomesh_studio.studio.widgets.tree_model import TreeModel
+from logomesh_studio.studio.widgets.item_models import TreeModel
 
 _Index = QModelIndex | QPersistentModelIndex
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     QRectF,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
 from logomesh_studio.devtools.profiler import Frame
 from logomesh_studio.studio.formatting import format_amount
 from logomesh_studio.studio.widgets.flame_layout import FunctionTotals
+from logomesh_studio.studio.widgets.item_models import TableModel
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 FRAME_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -68,7 +68,7 @@ def function_rows(frames: Sequence[Frame], totals: FunctionTotals) -> list[Funct
             for i in map(int, np.flatnonzero(totals.samples))]
 
 
-class FunctionTableModel(QAbstractTableModel):
+class FunctionTableModel(TableModel):
     """Function rows; numbers sort by value through :data:`SORT_ROLE`."""
 
     HEADERS = ("Self", "Total", "Samples", "Function", "Location")
@@ -95,23 +95,13 @@ class FunctionTableModel(QAbstractTableModel):
     def rows(self) -> list[FunctionRow]:
         return self._rows
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
             # Centred: the sort arrow sits on the right and would cover right-aligned text.
             return Qt.AlignmentFlag.AlignCenter if section <= self.SAMPLES else \
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-        return None
+        return super().headerData(section, orientation, role)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -14,7 +14,7 @@ from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QWidget
 
 from logomesh_studio.studio import theme
-from logomesh_studio.studio.widgets.tree_model import TreeModel
+from logomesh_studio.studio.widgets.item_models import TreeModel
 
 _Index = QModelIndex | QPersistentModelIndex
 _PREVIEW = 80

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from logomesh_studio.studio.widgets.item_models import TableModel
+
 R = TypeVar("R")
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -37,30 +39,19 @@ class Column(Generic[R]):
     tooltip: Callable[[R], str] | None = None
 
 
-class RecordTableModel(QAbstractTableModel, Generic[R]):
+class RecordTableModel(TableModel, Generic[R]):
     """Append-only table of records with a capacity and a row predicate."""
 
     def __init__(self, columns: Sequence[Column[R]], capacity: int, parent=None) -> None:
         super().__init__(parent)
         self._columns = list(columns)
+        self.HEADERS = tuple(column.title for column in self._columns)
         self._capacity = capacity
         self._all: deque[R] = deque()
         self._rows: list[R] = []
         self._accepts: Callable[[R], bool] | None = None
 
     # -- Qt model ---------------------------------------------------------------------------
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self._columns[section].title
-        return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

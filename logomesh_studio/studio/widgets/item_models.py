@@ -1,6 +1,8 @@
-"""The Qt plumbing every Studio tree model shares: nodes that know their parent and children.
+"""The Qt plumbing Studio's item models share: column headers, rows of a table, and trees
+of nodes that know their parent and children.
 
-A subclass sets ``HEADERS`` (the column titles) and ``self._root`` (an invisible node whose
+``TableModel``: a subclass sets ``HEADERS`` and keeps its rows in ``self._rows``, and
+writes ``data``. ``TreeModel``: a subclass sets ``HEADERS`` (the column titles) and ``self._root`` (an invisible node whose
 ``children`` are the top rows), and writes ``data``. Nodes have ``parent`` (``None`` or the
 root for top rows) and ``children`` (a list, or ``None`` for children not fetched yet).
 Subclasses whose nodes know their own row override ``_row`` (the default searches the
@@ -12,7 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -58,10 +66,34 @@ class TreeModel(QAbstractItemModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self.HEADER_TIPS.get(section)
+        return header_data(self.HEADERS, self.HEADER_TIPS, section, orientation, role)
+
+
+class TableModel(QAbstractTableModel):
+    """``rowCount``/``columnCount``/``headerData`` over ``self._rows`` and ``HEADERS``."""
+
+    HEADERS: tuple[str, ...] = ()
+    HEADER_TIPS: dict[int, str] = {}
+    _rows: Sequence[Any]
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        return header_data(self.HEADERS, self.HEADER_TIPS, section, orientation, role)
+
+
+def header_data(headers: Sequence[str], tips: dict[int, str], section: int,
+                orientation: Qt.Orientation, role: int) -> Any:
+    """Column titles across the top (and a tooltip where ``tips`` has one); nothing else."""
+    if orientation != Qt.Orientation.Horizontal:
         return None
+    if role == Qt.ItemDataRole.DisplayRole:
+        return headers[section]
+    if role == Qt.ItemDataRole.ToolTipRole:
+        return tips.get(section)
+    return None
