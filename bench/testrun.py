@@ -21,6 +21,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +41,10 @@ def tests_dirs(workspace: Path) -> list[str]:
 
 
 def pytest_run(workspace: Path, coverage: bool) -> Callable[[], float]:
-    prefix = [sys.executable, "-m", "coverage", "run", "--data-file", "/dev/null"] \
+    # A throwaway data file, never /dev/null: `coverage run` erases its data file first,
+    # and as root that deletes /dev/null for the whole machine.
+    data_file = Path(tempfile.mkdtemp(prefix="logomesh-bench-cov-")) / ".coverage"
+    prefix = [sys.executable, "-m", "coverage", "run", "--data-file", str(data_file)] \
         if coverage else [sys.executable]
     command = [*prefix, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                *tests_dirs(workspace)]

@@ -525,3 +525,28 @@ def test_prepare_edits_leaves_small_and_broken_files_to_the_first_edit(tmp_path)
     assert not OrchestrationDocument.load(write(tmp_path, HAND_WRITTEN)).prepare_edits()
     broken = OrchestrationDocument.load(write(tmp_path, "name: [unclosed\n" * 2000, "broken"))
     assert not broken.prepare_edits()
+
+
+def test_problem_lines_follow_the_text_after_edits_above_them(tmp_path):
+    document = OrchestrationDocument.load(write(tmp_path, HAND_WRITTEN))
+    document.set_task("first", "one", timeout=3, condition="input.word != None")  # +2 lines
+    document.add_task("first", "added", "alpha", type="work")  # 3 more before "three"
+    document.set_task("second", "three", condition="len(")
+    lines = document.text().splitlines()
+    problems = {p.task: p for p in document.problems()}
+    assert lines[problems["three"].line - 1].strip().startswith("condition:")
+    document.set_task("first", "added", input={"x": "${nowhere}"})  # a node the load never saw
+    added = next(p for p in document.problems() if p.task == "added")
+    assert document.text().splitlines()[added.line - 1].strip().startswith("input:")
+
+
+def test_a_big_files_problem_lines_are_exact_again_after_a_save(tmp_path, monkeypatch):
+    from logomesh_studio.orchestration import document as documents
+
+    monkeypatch.setattr(documents, "EXACT_LINES", 10)  # HAND_WRITTEN counts as big
+    document = OrchestrationDocument.load(write(tmp_path, HAND_WRITTEN))
+    document.set_task("first", "one", timeout=3, condition="input.word != None")
+    document.set_task("second", "three", condition="len(")
+    document.save()
+    [problem] = [p for p in document.problems() if p.task == "three"]
+    assert document.text().splitlines()[problem.line - 1].strip().startswith("condition:")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QWidget
 
@@ -141,22 +141,39 @@ class JsonTreeModel(TreeModel):
         return None if node is None else node.value
 
 
-class JsonTreeView(QTreeView):
-    """A QTreeView over a JsonTreeModel that expands the first levels on load."""
+class ValueTreeView(QTreeView):
+    """A tree of name | value | type rows: whole rows selected, the value column stretching.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    ``type_width``: the type column's starting width (resizable); None fits it to its texts.
+    """
+
+    def __init__(self, model: QAbstractItemModel, parent: QWidget | None = None,
+                 type_width: int | None = None) -> None:
         super().__init__(parent)
-        self.json_model = JsonTreeModel(self)
-        self.setModel(self.json_model)
+        self.setModel(model)
         self.setUniformRowHeights(True)
         self.setAlternatingRowColors(True)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.resizeSection(0, 140)
+        if type_width is None:
+            header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        else:
+            header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(2, type_width)
+
+
+class JsonTreeView(ValueTreeView):
+    """A value tree over a JsonTreeModel that expands the first levels on load."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self.json_model = JsonTreeModel()
+        super().__init__(self.json_model, parent)
+        self.json_model.setParent(self)
 
     def set_json(self, text: str, label: str = "value") -> None:
         self.json_model.set_json(text, label)

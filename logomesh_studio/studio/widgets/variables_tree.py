@@ -15,10 +15,11 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QFontDatabase
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QWidget
+from PySide6.QtWidgets import QWidget
 
 from logomesh_studio.studio import theme
 from logomesh_studio.studio.widgets.item_models import TreeModel
+from logomesh_studio.studio.widgets.json_tree import ValueTreeView
 
 _Index = QModelIndex | QPersistentModelIndex
 _SHOWN = 160  # characters of a value shown in its cell; the tooltip has the rest
@@ -171,20 +172,8 @@ class VariablesModel(TreeModel):
         return None
 
 
-class VariablesView(QTreeView):
+class VariablesView(ValueTreeView):
     """A tree view set up for a :class:`VariablesModel`."""
 
     def __init__(self, model: VariablesModel, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setModel(model)
-        self.setUniformRowHeights(True)
-        self.setAlternatingRowColors(True)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setTextElideMode(Qt.TextElideMode.ElideRight)
-        header = self.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 140)
-        header.resizeSection(2, 90)
+        super().__init__(model, parent, type_width=90)
