@@ -18,7 +18,7 @@ import pytest
 
 from logomesh_studio import sdk
 from logomesh_studio.cli import main
-from logomesh_studio.runtime.bus import FAIR_QUOTA, TURN_SHARE
+from logomesh_studio.runtime.bus import FAIR_QUOTA, TURN_SHARE, Outcome
 from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.discovery import discover
 from logomesh_studio.runtime.events import PluginFailed, PluginStopped
@@ -212,13 +212,14 @@ def test_a_flooding_plugin_is_refused_beyond_its_limit_while_others_flow(workspa
             while not flood.done() or len(answers) < 20:
                 answers.append(await bus.send(DRIVER, "steady", "ping"))
                 await asyncio.sleep(0)
-            return answers, flood.exception()
+            # Read on the runtime thread: calls the flood started may still be recorded.
+            refused = [r for r in bus.history if r.outcome == Outcome.REFUSED]
+            return answers, flood.exception(), refused
 
-        answers, error = h.runtime.run(flood_while_others_call(), timeout=30)
+        answers, error, refused = h.runtime.run(flood_while_others_call(), timeout=30)
         assert answers.count("fine") == len(answers) >= 20
         assert isinstance(error, sdk.RemoteError)
         assert max(peak) <= 50
-        refused = [r for r in bus.history if r.outcome == "refused"]
         assert refused and refused[0].source == "flooder"
         assert refused[0].error == ("flooder already has 50 calls in flight (the runtime's "
                                     "max_inflight_calls); wait for answers before sending more")
@@ -265,14 +266,15 @@ def test_unawaited_sends_flooding_the_bridge_neither_starve_others_nor_grow_unbo
                 tasks.append(len(asyncio.all_tasks()))
                 if gaps[-1] > most_between or tasks[-1] > 4 * limit + most_between:
                     break  # without fair scheduling both double at every turn
-            return answers, gaps, tasks
+            # Read on the runtime thread: the flood goes on appending to the history.
+            refused = [r for r in bus.history if r.outcome == Outcome.REFUSED]
+            return answers, gaps, tasks, refused
 
-        answers, gaps, tasks = h.runtime.run(ping_during_the_flood(), timeout=60)
+        answers, gaps, tasks, refused = h.runtime.run(ping_during_the_flood(), timeout=60)
         assert answers == ["fine"] * 100  # every message of steady's went through ...
         assert max(gaps) <= most_between  # ... each after a bounded share of the flood
         assert max(tasks) <= 4 * limit + most_between  # the flood's live calls are bounded
         assert flooded[0] > 100  # while the flood went on all along
-        refused = [r for r in bus.history if r.outcome == "refused"]
         assert refused and {r.source for r in refused} == {"spawner"}
 
 
