@@ -378,28 +378,25 @@ class CommunicationBridge:
     # -- calls ------------------------------------------------------------------------------
 
     async def send(self, source: str, target: str, type: str, payload: Any = None,
-                   timeout: float | None = None) -> Any:
-        """Deliver ``type`` to ``target``'s handler and return its (copied) response."""
+                   timeout: float | None = None, *, fallback_execute: bool = False) -> Any:
+        """Deliver ``type`` to ``target``'s handler and return its (copied) response.
+
+        ``fallback_execute`` (what :meth:`execute` passes): without a handler for
+        ``type``, call the target's own ``execute`` with the bare payload."""
         started = _perf()
         if not self._permissions.get(source, _NO_PERMISSIONS).allows("send", target, type):
+            what = f"execute {target}" if fallback_execute else f"send {type!r} to {target}"
             raise self._refuse("send", source, target, type, started,
-                               required_permission("send", target, type),
-                               f"send {type!r} to {target}", payload)
+                               required_permission("send", target, type), what, payload)
         text = self._encode("send", source, target, type, payload, started)
-        return await self._deliver("send", source, target, type, payload, text, timeout, started)
+        return await self._deliver("send", source, target, type, payload, text, timeout, started,
+                                   fallback_execute)
 
-    async def execute(self, source: str, target: str, input: Any = None,
-                      timeout: float | None = None) -> Any:
+    def execute(self, source: str, target: str, input: Any = None,
+                timeout: float | None = None) -> Coroutine[Any, Any, Any]:
         """Call ``target``'s ``execute(input)`` as a recorded message of type ``execute``
         (needs ``send:<target>:execute``); a handler for ``execute`` takes precedence."""
-        started = _perf()
-        if not self._permissions.get(source, _NO_PERMISSIONS).allows("send", target, EXECUTE):
-            raise self._refuse("send", source, target, EXECUTE, started,
-                               required_permission("send", target, EXECUTE),
-                               f"execute {target}", input)
-        text = self._encode("send", source, target, EXECUTE, input, started)
-        return await self._deliver("send", source, target, EXECUTE, input, text, timeout,
-                                   started, fallback_execute=True)
+        return self.send(source, target, EXECUTE, input, timeout, fallback_execute=True)
 
     async def replay(self, record: MessageRecorded) -> Any:
         """Make the recorded call again, as the same kind of call from the same source

@@ -567,8 +567,9 @@ def test_execute_is_a_permission_checked_recorded_message(workspace):
         record = bus.history[-1]
         assert (record.source, record.target, record.type, record.outcome) == (
             "boss", "worker", "execute", "ok")
-        with pytest.raises(sdk.PermissionDenied, match="send:worker:execute"):
+        with pytest.raises(sdk.PermissionDenied, match="send:worker:execute") as refused:
             h.runtime.run(bus.execute("other", "worker", 1))
+        assert str(refused.value).startswith("other may not execute worker:")
 
 
 def test_a_cancelled_message_is_recorded_as_cancelled(workspace):
