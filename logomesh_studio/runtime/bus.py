@@ -142,6 +142,8 @@ class _FairShare:
         if self._queues:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._turn)
+
+
 _log = logging.getLogger(__name__)
 DeliveryHook = Callable[[str, str, str], None]
 """``hook(source, target, type)``, called right before a handler runs."""
