@@ -98,6 +98,21 @@ async def throughput(calls: list[Callable[[], Awaitable[Any]]], per_sender: int)
     return len(calls) * per_sender / (time.perf_counter() - start)
 
 
+async def sender_throughput(bench: str, host: PluginHost, request: Callable[[], Awaitable[Any]],
+                            requests: int, goal: float) -> float:
+    """Emit messages/s for one sender (``request``) and for the ``SENDERS`` plugins
+    ``sender-<i>`` sending ``echo`` to ``server`` at once; return the one-sender rate."""
+    one = await throughput([request], requests)
+    senders = [host.instance(f"sender-{i}").ctx for i in range(SENDERS)]
+    many = await throughput(
+        [lambda ctx=ctx: ctx.send("server", "echo", PAYLOAD) for ctx in senders],
+        requests // SENDERS)
+    for count, rate in ((1, one), (SENDERS, many)):
+        emit(bench, "throughput", senders=count, msg_per_s=round(rate),
+             goal_msg_per_s=goal, ok=rate >= goal)
+    return one
+
+
 class QueuePair:
     """The baseline: request/response over two bare asyncio.Queues and a server task."""
 
@@ -143,14 +158,7 @@ async def run(requests: int, broadcasts: int) -> None:
               goal_p50_us=GOALS["p50_us"], goal_p99_us=GOALS["p99_us"],
               ok=bus["p50_us"] <= GOALS["p50_us"] and bus["p99_us"] <= GOALS["p99_us"])
 
-        one = await throughput([request], requests)
-        senders = [host.instance(f"sender-{i}").ctx for i in range(SENDERS)]
-        many = await throughput(
-            [lambda ctx=ctx: ctx.send("server", "echo", PAYLOAD) for ctx in senders],
-            requests // SENDERS)
-        for count, rate in ((1, one), (SENDERS, many)):
-            emit("bus", "throughput", senders=count, msg_per_s=round(rate),
-                  goal_msg_per_s=GOALS["msg_per_s"], ok=rate >= GOALS["msg_per_s"])
+        one = await sender_throughput("bus", host, request, requests, GOALS["msg_per_s"])
 
         replies = await client.broadcast("tick", {"n": 1})
         assert len(replies) == LISTENERS and set(replies.values()) == {2}, replies

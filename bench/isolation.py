@@ -36,15 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from _workspace import QUIET, emit, write_plugin
+from bus import PAYLOAD, SENDERS, latencies, percentile, sender_throughput
 from bus import _stats as stats
-from bus import latencies, percentile, throughput
 
 GOALS = {"p50_us": 60.0, "ratio": 2.5, "msg_per_s": 20_000.0, "restart_ms": 100.0,
          "in_process_ratio": 1.05}
 BASELINE_REF = "9cce6b0"
 """main before process isolation landed."""
-PAYLOAD = {"id": 7, "text": "the quick brown fox", "tags": ["a", "b"]}
-SENDERS = 10
 CRASHERS = 5
 REPO = Path(__file__).resolve().parent.parent
 
@@ -151,14 +149,7 @@ async def measure_isolation(requests: int) -> None:
              ratio_to_socketpair=round(ratio, 2), goal_p50_us=GOALS["p50_us"],
              goal_ratio=GOALS["ratio"],
              ok=trip["p50_us"] <= GOALS["p50_us"] and ratio <= GOALS["ratio"])
-        one = await throughput([request], requests)
-        senders = [host.instance(f"sender-{i}").ctx for i in range(SENDERS)]
-        many = await throughput(
-            [lambda ctx=ctx: ctx.send("server", "echo", PAYLOAD) for ctx in senders],
-            requests // SENDERS)
-        for count, rate in ((1, one), (SENDERS, many)):
-            emit("isolation", "throughput", senders=count, msg_per_s=round(rate),
-                 goal_msg_per_s=GOALS["msg_per_s"], ok=rate >= GOALS["msg_per_s"])
+        await sender_throughput("isolation", host, request, requests, GOALS["msg_per_s"])
 
         restarts = []
         for i in range(CRASHERS):
