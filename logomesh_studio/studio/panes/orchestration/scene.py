@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QToolTip,
 )
 
+from logomesh_studio._collector import collector_paused
 from logomesh_studio.orchestration.graph import (
     LANE_HEADER,
     LANE_HEIGHT,
@@ -62,6 +63,10 @@ class OrchestrationScene(QGraphicsScene):
 
     def show_graph(self, graph: Graph) -> None:
         """Replace every item with ``graph``'s lanes, nodes and edges."""
+        with collector_paused():  # thousands of item wrappers: no full collections meanwhile
+            self._show_graph(graph)
+
+    def _show_graph(self, graph: Graph) -> None:
         selected = {item.name for item in self.selected_tasks()}
         selected_lanes = {lane.name for lane in self.lanes if lane.isSelected()}
         self.clear()
