@@ -206,13 +206,13 @@ class TaskItem(QGraphicsItem):
     def shape(self) -> QPainterPath:
         return _NODE_SHAPE
 
-    def call(self) -> str:
+    def call_text(self) -> str:
         """What the task calls, as the node shows it."""
         return f"{self.target} · {self.message_type}" if self.message_type \
             else f"{self.target} · execute()"
 
     def tool_tip(self) -> str:
-        tip = f"{self.name}: {self.call()}"
+        tip = f"{self.name}: {self.call_text()}"
         return f"{tip}\n⚠ {self.problem}" if self.problem else tip
 
     def set_state(self, state: str, duration: float | None = None) -> None:
@@ -260,7 +260,7 @@ class TaskItem(QGraphicsItem):
         if accent is not None:
             painter.fillRect(_STATE_BAR, accent)
         if self._texts is None or self._texts[0] is not look:
-            self._texts = (look, glyphs(self.name, look.bold), glyphs(self.call(), look.font))
+            self._texts = (look, glyphs(self.name, look.bold), glyphs(self.call_text(), look.font))
             self._status_text = None
         painter.setPen(look.text_pen)
         _draw(painter, _NAME_AT, self._texts[1])
