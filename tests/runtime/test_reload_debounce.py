@@ -72,6 +72,24 @@ def test_a_rename_onto_the_file_is_a_completed_save_and_names_it():
     assert batch.cause("alpha", lambda path: path == "alpha/mod.py") == "alpha/mod.py"
 
 
+def test_a_save_waits_for_an_event_the_observer_saw_that_is_not_on_the_loop_yet():
+    async def scenario() -> tuple[int, Batch]:
+        recorder = Recorder()
+        debouncer = SaveDebouncer(recorder, settle=0.001, quiet=60)
+        seen = time.perf_counter()
+        debouncer.observed["alpha"] = seen + 1e-6  # the rename after the close, in flight
+        debouncer.post(("alpha", "sedTXFW0D"), seen, CLOSED)
+        await asyncio.sleep(0.05)  # 50 settle times
+        fired_early = len(recorder.batches)
+        debouncer.post(("alpha", "sedTXFW0D"), seen + 1e-6, GONE)
+        debouncer.post(("alpha", "mod.py"), seen + 1e-6, SAVED)
+        return fired_early, await recorder.next_batch()
+
+    fired_early, batch = asyncio.run(scenario())
+    assert fired_early == 0
+    assert batch.paths == {"alpha": ["alpha/sedTXFW0D", "alpha/mod.py"]}
+
+
 def test_events_during_a_batch_form_one_trailing_batch():
     async def scenario() -> list[Batch]:
         recorder = Recorder()
