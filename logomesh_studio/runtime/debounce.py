@@ -70,9 +70,11 @@ class Batch:
 
 
 class SaveDebouncer:
-    """Turns file events posted on the loop into batches handed to ``apply``."""
+    """Turns file events posted on the loop into batches handed to ``apply``, which
+    returns False if a batch changed nothing (no reload, no plugin added or removed):
+    such a batch starts no burst, so a save right after it is not held back."""
 
-    def __init__(self, apply: Callable[[Batch], Coroutine[Any, Any, None]], settle: float,
+    def __init__(self, apply: Callable[[Batch], Coroutine[Any, Any, bool | None]], settle: float,
                  quiet: float, burst_quiet: float | None = None) -> None:
         self._apply = apply
         self.settle = settle
@@ -82,7 +84,7 @@ class SaveDebouncer:
         self._open: dict[str, float] = {}  # written, not yet closed -> when last written
         self._timer: asyncio.Handle | None = None
         self._waker: _Waker | None = None  # times delays under LOOP_TIMER_MIN
-        self._running: asyncio.Task[None] | None = None
+        self._running: asyncio.Task[bool | None] | None = None
         self._hot_until = 0.0  # events before this continue the last batch's burst
         self._burst = False
         self._closed = False
@@ -188,15 +190,19 @@ class SaveDebouncer:
         self._running = asyncio.get_running_loop().create_task(self._apply(batch))
         self._running.add_done_callback(self._on_applied)
 
-    def _on_applied(self, task: asyncio.Task[None]) -> None:
+    def _on_applied(self, task: asyncio.Task[bool | None]) -> None:
         self._running = None
-        if not task.cancelled() and task.exception() is not None:
-            _log.error("applying file changes failed", exc_info=task.exception())
+        idle = False  # the batch changed nothing: what follows is no burst
+        if not task.cancelled():
+            if task.exception() is not None:
+                _log.error("applying file changes failed", exc_info=task.exception())
+            else:
+                idle = task.result() is False
         if self._closed:
             return
         now = time.perf_counter()
-        self._hot_until = now + self.burst_quiet
-        self._burst = self._pending is not None
+        self._hot_until = now if idle else now + self.burst_quiet
+        self._burst = self._pending is not None and not idle
         self._schedule(now)
 
     async def close(self) -> None:

@@ -160,11 +160,12 @@ class Reloader:
         if target.is_dir() and not target.is_relative_to(watcher.root):
             watcher.follow(folder.name, target)
 
-    async def _apply(self, batch: Batch) -> None:
-        """Apply one batch of file changes: moves, removals, additions, then reloads."""
+    async def _apply(self, batch: Batch) -> bool:
+        """Apply one batch of file changes: moves, removals, additions, then reloads.
+        False if it changed nothing (e.g. an editor's temporary file, or no new content)."""
         workspace = self.host.workspace
         if workspace is None:
-            return
+            return False
         clock = {"detect": batch.arrived - batch.first_seen,
                  "debounce": time.perf_counter() - batch.last_seen, "origin": batch.first_seen}
         async with self.host.lock:
@@ -196,6 +197,7 @@ class Reloader:
                 await self._add_plugin(folder)
             if changed:
                 await self._reload_many(changed, clock)
+        return bool(changed or gone or added)
 
     def _changed(self, plugin_id: str, folder: Path, named: set[str] | None = None) -> bool:
         """Record ``folder``'s content hash; True if it differs from the last one.

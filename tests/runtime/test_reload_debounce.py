@@ -20,12 +20,14 @@ class Recorder:
         self.batches: list[Batch] = []
         self.applied = asyncio.Event()
         self.gate: asyncio.Event | None = None
+        self.result: bool | None = None  # what apply returns (False: changed nothing)
 
-    async def __call__(self, batch: Batch) -> None:
+    async def __call__(self, batch: Batch) -> bool | None:
         self.batches.append(batch)
         if self.gate is not None:
             await self.gate.wait()
         self.applied.set()
+        return self.result
 
     async def next_batch(self) -> Batch:
         await asyncio.wait_for(self.applied.wait(), 5)
@@ -111,6 +113,21 @@ def test_events_during_a_batch_form_one_trailing_batch():
     leading, trailing = asyncio.run(scenario())
     assert list(leading.paths) == ["alpha"]
     assert list(trailing.paths) == ["beta"] and len(trailing.paths["beta"]) == 20
+
+
+def test_a_save_right_after_a_batch_that_changed_nothing_is_not_held_as_a_burst():
+    async def scenario() -> Batch:
+        recorder = Recorder()
+        recorder.result = False  # e.g. only an editor's temporary file was closed
+        debouncer = SaveDebouncer(recorder, settle=0.001, quiet=60, burst_quiet=60)
+        post(debouncer, "alpha/sedTXFW0D", CLOSED)
+        await recorder.next_batch()
+        for _ in range(3):  # the batch task ends and its done callback runs
+            await asyncio.sleep(0)
+        post(debouncer, "alpha/mod.py", SAVED)
+        return await recorder.next_batch()  # 60 s of burst quiet would time this out
+
+    assert asyncio.run(scenario()).paths == {"alpha": ["alpha/mod.py"]}
 
 
 BURST_PLUGIN = """
