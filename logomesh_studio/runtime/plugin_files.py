@@ -54,22 +54,35 @@ class ContentHasher:
         files: dict[str, tuple[_StatKey, bytes]] = {}
         total = hashlib.blake2b(digest_size=16)
         for relative, path, st in _hashed_files(key):
-            stat_key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            stat_key = _stat_key(st)
             cached = known.get(relative)
             if cached is not None and cached[0] == stat_key and (
                     changed is None or relative not in changed):
                 file_digest = cached[1]
             else:
                 data = _read_regular(path)
-                if data is None:
-                    continue
-                file_digest = hashlib.blake2b(data, digest_size=16).digest()
+                file_digest = b"" if data is None else hashlib.blake2b(
+                    data, digest_size=16).digest()
             files[relative] = (stat_key, file_digest)
             total.update(relative.encode())
             total.update(b"\0")
             total.update(file_digest)
         self._files[key] = files
         return total.hexdigest()
+
+    def written_since(self, folder: Path) -> bool:
+        """True if ``folder``'s files differ on disk from its last hash (by stat: a file
+        written, added or removed since), e.g. while a reload read them."""
+        files = self._files.get(str(folder))
+        if files is None:
+            return False
+        count = 0
+        for relative, _, st in _hashed_files(str(folder)):
+            known = files.get(relative)
+            if known is None or known[0] != _stat_key(st):
+                return True
+            count += 1
+        return count != len(files)
 
     def file_digests(self, folder: Path, names: Iterable[str]) -> tuple[bytes | None, ...]:
         """The digests of ``names`` (relative paths) at ``folder``'s last hash (None: no
@@ -80,6 +93,10 @@ class ContentHasher:
     def forget(self, folder: Path) -> None:
         """Drop what is remembered of ``folder`` (a plugin removed or moved away)."""
         self._files.pop(str(folder), None)
+
+
+def _stat_key(st: os.stat_result) -> _StatKey:
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def content_hash(folder: Path) -> str:

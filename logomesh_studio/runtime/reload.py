@@ -504,11 +504,12 @@ class Reloader:
 
     def _fail(self, record: PluginRecord, stage: str, detail: PluginTraceback, cause: str
               ) -> bool:
-        debouncer = self._debouncer
-        if (debouncer is not None and record.source.origin == "workspace"
-                and debouncer.changing(self._folder(record).name)):
+        debouncer, folder = self._debouncer, self._folder(record)
+        if debouncer is not None and record.source.origin == "workspace" and (
+                debouncer.changing(folder.name) or self._hasher.written_since(folder)):
             # Its files are still being written: likely a half-written file. The batch
             # that follows once they settle reloads it again (even if the hash matches).
+            # (A write's event may still be on its way: the files' stats tell at once.)
             self._hashes.pop(record.id, None)
             return False
         self.host.events.emit(ReloadFailed(

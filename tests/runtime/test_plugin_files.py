@@ -53,3 +53,15 @@ def test_tests_editor_droppings_and_bytecode_leave_the_hash_alone(tmp_path):
     assert hasher.digest(folder, {"tests/test_alpha.py", "pkg/.__init__.py.kate-swp"}) == before
     (folder / "pkg" / "data.json").write_text("{}")
     assert hasher.digest(folder, {"pkg/data.json"}) != before
+
+
+def test_a_file_written_since_the_last_hash_is_told_by_its_stat_alone(tmp_path):
+    folder = plugin_folder(tmp_path)
+    hasher = ContentHasher()
+    hasher.digest(folder)
+    assert not hasher.written_since(folder)
+    (folder / "plugin.toml").write_text("")  # an editor truncated it, the rest is coming
+    assert hasher.written_since(folder)
+    hasher.digest(folder, {"plugin.toml"})
+    (folder / "pkg" / "helpers.py").unlink()
+    assert hasher.written_since(folder)
