@@ -53,7 +53,7 @@ class ContentHasher:
         known = {} if changed is None else self._files.get(key, {})
         files: dict[str, tuple[_StatKey, bytes]] = {}
         total = hashlib.blake2b(digest_size=16)
-        for relative, path, st in _hashed_files(key):
+        for relative, path, st in hashed_files(key):
             stat_key = _stat_key(st)
             cached = known.get(relative)
             if cached is not None and cached[0] == stat_key and (
@@ -77,7 +77,7 @@ class ContentHasher:
         if files is None:
             return False
         count = 0
-        for relative, _, st in _hashed_files(str(folder)):
+        for relative, _, st in hashed_files(str(folder)):
             known = files.get(relative)
             if known is None or known[0] != _stat_key(st):
                 return True
@@ -99,15 +99,11 @@ def _stat_key(st: os.stat_result) -> _StatKey:
     return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-def content_hash(folder: Path) -> str:
-    """Hash of a plugin's code and data files (not its tests), every file read."""
-    return ContentHasher().digest(folder)
-
-
-def _hashed_files(folder: str) -> Iterator[tuple[str, str, os.stat_result]]:
-    """(relative path, path, stat) of each regular file ``content_hash`` covers, in a
-    fixed order; ignored folders, ``tests/`` at the top and editor droppings skipped."""
-    stack = [("", folder)]
+def hashed_files(folder: Path | str) -> Iterator[tuple[str, str, os.stat_result]]:
+    """``(relative path, path, stat)`` of each of a plugin's code and data files (not its
+    tests, not editors' temporary files), in a stable order: what hot reload watches
+    for changes."""
+    stack = [("", str(folder))]
     while stack:
         rel_dir, directory = stack.pop()
         try:
@@ -132,6 +128,15 @@ def _hashed_files(folder: str) -> Iterator[tuple[str, str, os.stat_result]]:
             if stat.S_ISREG(st.st_mode):
                 yield f"{rel_dir}{name}", entry.path, st
         stack.extend(reversed(subdirs))
+
+
+def newest_file(folder: Path) -> Path | None:
+    """The most recently modified of :func:`hashed_files` (None if there is none)."""
+    newest: tuple[int, str] | None = None
+    for _, path, st in hashed_files(folder):
+        if newest is None or st.st_mtime_ns > newest[0]:
+            newest = (st.st_mtime_ns, path)
+    return None if newest is None else Path(newest[1])
 
 
 def _read_regular(path: str) -> bytes | None:

@@ -10,6 +10,7 @@ import pytest
 
 from logomesh_studio.runtime.debounce import CLOSED, GONE, SAVED, WRITE, Batch, SaveDebouncer
 from logomesh_studio.runtime.events import ReloadFailed
+from logomesh_studio.runtime.reload import Reloader
 from tests.runtime.reloading import code, completed, module_file, reloads, save, settle
 
 
@@ -90,6 +91,20 @@ def test_a_save_waits_for_an_event_the_observer_saw_that_is_not_on_the_loop_yet(
     fired_early, batch = asyncio.run(scenario())
     assert fired_early == 0
     assert batch.paths == {"alpha": ["alpha/sedTXFW0D", "alpha/mod.py"]}
+
+
+def test_a_batch_taken_before_the_renames_event_arrived_names_the_saved_file(tmp_path):
+    # Under load the batch can fire on the temporary file's close while the editor's
+    # rename onto the real file has happened on disk but its event is still queued.
+    package = tmp_path / "alpha" / "alpha"
+    package.mkdir(parents=True)
+    (package / "helper.py").write_text("x = 1\n")
+    os.utime(package / "helper.py", ns=(1, 1))
+    (package / "sedTXFW0D").write_text("y = 2\n")
+    os.replace(package / "sedTXFW0D", package / "__init__.py")
+    temp = "alpha/alpha/sedTXFW0D"  # closed after writing: the batch's saved file
+    batch = Batch(paths={"alpha": [temp]}, saved={"alpha": temp})
+    assert Reloader._cause(batch, "alpha", tmp_path) == "alpha/alpha/__init__.py"
 
 
 def test_events_during_a_batch_form_one_trailing_batch():
