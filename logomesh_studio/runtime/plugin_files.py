@@ -6,6 +6,7 @@ import functools
 import hashlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 from logomesh_studio.runtime.watcher import is_ignored
@@ -30,22 +31,41 @@ HASHED_SUFFIXES = (".py", ".toml", ".json", ".yaml", ".yml", ".cfg", ".ini", ".t
 SKIPPED_SUBDIRS = ("tests",)
 
 
-def content_hash(folder: Path) -> str:
-    """Hash of a plugin's code and data files (not its tests): equal means no change."""
-    digest = hashlib.blake2b(digest_size=16)
+def hashed_files(folder: Path) -> Iterator[tuple[str, str]]:
+    """``(rel_dir, path)`` of each of a plugin's code and data files (not its tests, not
+    editors' temporary files), in a stable order: what hot reload watches for changes."""
     for dirpath, dirnames, filenames in os.walk(folder):
         rel_dir = os.path.relpath(dirpath, folder)
         dirnames[:] = sorted(d for d in dirnames if not (
             is_ignored((d, "")) or (rel_dir == "." and d in SKIPPED_SUBDIRS)))
         for name in sorted(filenames):
-            if not name.endswith(HASHED_SUFFIXES) or is_ignored((name,)):
-                continue
-            data = _read_regular(os.path.join(dirpath, name))
-            if data is None:
-                continue
-            digest.update(f"{rel_dir}/{name}\0{len(data)}\0".encode())
-            digest.update(data)
+            if name.endswith(HASHED_SUFFIXES) and not is_ignored((name,)):
+                yield rel_dir, os.path.join(dirpath, name)
+
+
+def content_hash(folder: Path) -> str:
+    """Hash of a plugin's code and data files (not its tests): equal means no change."""
+    digest = hashlib.blake2b(digest_size=16)
+    for rel_dir, path in hashed_files(folder):
+        data = _read_regular(path)
+        if data is None:
+            continue
+        digest.update(f"{rel_dir}/{os.path.basename(path)}\0{len(data)}\0".encode())
+        digest.update(data)
     return digest.hexdigest()
+
+
+def newest_file(folder: Path) -> Path | None:
+    """The most recently modified of :func:`hashed_files` (None if there is none)."""
+    newest: tuple[int, str] | None = None
+    for _, path in hashed_files(folder):
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except OSError:  # removed meanwhile
+            continue
+        if newest is None or mtime > newest[0]:
+            newest = (mtime, path)
+    return None if newest is None else Path(newest[1])
 
 
 def _read_regular(path: str) -> bytes | None:

@@ -44,7 +44,7 @@ from logomesh_studio.runtime.permission_changes import (
     PermissionChange,
     permission_change,
 )
-from logomesh_studio.runtime.plugin_files import content_hash, drop_bytecode
+from logomesh_studio.runtime.plugin_files import content_hash, drop_bytecode, newest_file
 from logomesh_studio.runtime.plugin_record import (
     PLUGIN_ERRORS,
     RELOADING,
@@ -175,7 +175,7 @@ class Reloader:
                 elif not folder.is_dir() or manifest_in(folder) is None:
                     gone[plugin_id] = name
                 elif self._changed(plugin_id, folder):
-                    changed[plugin_id] = batch.cause(name, lambda p: (workspace / p).is_file())
+                    changed[plugin_id] = self._cause(batch, name, workspace)
             for plugin_id, folder in self._moves(gone, added).items():
                 changed[plugin_id] = f"{gone.pop(plugin_id)} moved to {folder.name}"
                 added.remove(folder)
@@ -189,6 +189,18 @@ class Reloader:
                 await self._add_plugin(folder)
             if changed:
                 await self._reload_many(changed, clock)
+
+    @staticmethod
+    def _cause(batch: Batch, name: str, workspace: Path) -> str:
+        """The file to name as the reason folder ``name`` reloads."""
+        cause = batch.cause(name, lambda p: (workspace / p).is_file())
+        if (workspace / cause).is_file():
+            return cause
+        # The content changed, but the file the batch knows of is gone: an editor's
+        # temporary file renamed onto the real one after the batch was taken (the
+        # rename's event is still on its way). The newest file is the one saved.
+        newest = newest_file(workspace / name)
+        return newest.relative_to(workspace).as_posix() if newest is not None else cause
 
     def _changed(self, plugin_id: str, folder: Path) -> bool:
         """Record ``folder``'s content hash; True if it differs from the last one."""

@@ -10,6 +10,7 @@ import pytest
 
 from logomesh_studio.runtime.debounce import CLOSED, GONE, SAVED, WRITE, Batch, SaveDebouncer
 from logomesh_studio.runtime.events import ReloadFailed
+from logomesh_studio.runtime.reload import Reloader
 from tests.runtime.reloading import code, completed, module_file, reloads, save, settle
 
 
@@ -70,6 +71,20 @@ def test_a_rename_onto_the_file_is_a_completed_save_and_names_it():
 
     batch = asyncio.run(scenario())
     assert batch.cause("alpha", lambda path: path == "alpha/mod.py") == "alpha/mod.py"
+
+
+def test_a_batch_taken_before_the_renames_event_arrived_names_the_saved_file(tmp_path):
+    # Under load the batch can fire on the temporary file's close while the editor's
+    # rename onto the real file has happened on disk but its event is still queued.
+    package = tmp_path / "alpha" / "alpha"
+    package.mkdir(parents=True)
+    (package / "helper.py").write_text("x = 1\n")
+    os.utime(package / "helper.py", ns=(1, 1))
+    (package / "sedTXFW0D").write_text("y = 2\n")
+    os.replace(package / "sedTXFW0D", package / "__init__.py")
+    temp = "alpha/alpha/sedTXFW0D"  # closed after writing: the batch's saved file
+    batch = Batch(paths={"alpha": [temp]}, saved={"alpha": temp})
+    assert Reloader._cause(batch, "alpha", tmp_path) == "alpha/alpha/__init__.py"
 
 
 def test_events_during_a_batch_form_one_trailing_batch():
