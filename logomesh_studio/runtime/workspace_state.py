@@ -9,6 +9,8 @@ That is the case of:
 * a packaged app's workspace, and the example workspace of a frozen Studio: they are
   the app's own installed files (under ``sys._MEIPASS``), read-only by construction,
   whatever the file modes say (an app installed by root and run by root included);
+* the example workspace of an installed (not editable) Studio: it is package data
+  under ``site-packages``, which is no place for a user's run history either;
 * a workspace on a read-only file system, or one the user may not write
   (:func:`os.access`).
 """
@@ -25,8 +27,11 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["APP_DATA_NAME", "STATE_DIR", "frozen_root", "is_read_only", "state_dir",
-           "user_state_dir"]
+import logomesh_studio
+from logomesh_studio.resources import PACKAGE_DATA
+
+__all__ = ["APP_DATA_NAME", "STATE_DIR", "frozen_root", "installed_data", "is_read_only",
+           "state_dir", "user_state_dir"]
 
 STATE_DIR = ".logomesh"
 """The state folder's name inside a writable workspace."""
@@ -43,12 +48,21 @@ def frozen_root() -> Path | None:
     return Path(root).resolve() if root else None
 
 
+def installed_data() -> Path:
+    """The package data folder of an installed or frozen Studio (it holds the example
+    workspace; a source checkout has none)."""
+    return Path(logomesh_studio.__file__).resolve().parent / PACKAGE_DATA
+
+
 def is_read_only(workspace: Path) -> bool:
     """Whether ``workspace``'s state must go elsewhere: it is part of the frozen app
-    this runs in, or it exists and this process may not write it."""
+    this runs in or of the installed package's data, or it exists and this process may
+    not write it."""
     folder = workspace.resolve()
     root = frozen_root()
     if root is not None and folder.is_relative_to(root):
+        return True
+    if folder.is_relative_to(installed_data()):
         return True
     return folder.exists() and not os.access(folder, os.W_OK)
 

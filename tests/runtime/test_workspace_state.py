@@ -18,11 +18,18 @@ from pathlib import Path
 
 import pytest
 
+import logomesh_studio
 from logomesh_studio.devtools.workspace_breakpoints import breakpoints_file
 from logomesh_studio.orchestration.commands import cmd_orchestrate
 from logomesh_studio.orchestration.store import workspace_store_path
+from logomesh_studio.runtime import workspace_state
 from logomesh_studio.runtime.isolation.supervisor import data_dir
-from logomesh_studio.runtime.workspace_state import is_read_only, state_dir, user_state_dir
+from logomesh_studio.runtime.workspace_state import (
+    installed_data,
+    is_read_only,
+    state_dir,
+    user_state_dir,
+)
 
 
 @pytest.fixture
@@ -74,6 +81,27 @@ def test_a_frozen_apps_own_workspace_keeps_its_state_in_the_users_data_folder(
     # a workspace the frozen app opens from elsewhere is the user's: state stays in it
     (tmp_path / "mine").mkdir()
     assert state_dir(tmp_path / "mine") == tmp_path / "mine" / ".logomesh"
+
+
+def test_an_installed_studios_example_workspace_keeps_its_state_out_of_site_packages(
+        tmp_path, user_data, monkeypatch):
+    # A non-editable install: the example workspace is package data, writable by its
+    # owner but no place for run history.
+    package_data = tmp_path / "site-packages" / "logomesh_studio" / "_data"
+    example = package_data / "plugins"
+    example.mkdir(parents=True)
+    monkeypatch.setattr(workspace_state, "installed_data", lambda: package_data)
+    assert is_read_only(example)
+    assert state_dir(example).parent == user_data
+    assert workspace_store_path(example).parent == state_dir(example)
+    # a checkout's own example workspace (no package data around it) keeps its state
+    checkout = tmp_path / "checkout" / "plugins"
+    checkout.mkdir(parents=True)
+    assert state_dir(checkout) == checkout / ".logomesh"
+
+
+def test_the_package_data_folder_is_the_installed_packages_own():
+    assert installed_data() == Path(logomesh_studio.__file__).resolve().parent / "_data"
 
 
 def test_a_workspace_the_system_will_not_let_us_write_uses_the_users_data_folder(
