@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 
 from logomesh_studio import cli, sdk
+from logomesh_studio.devtools.dap import DapServer
 from logomesh_studio.devtools.dap_client import DapClient
+from logomesh_studio.devtools.debug_target import RuntimeTarget
 from logomesh_studio.devtools.profiler import Profile
 from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.events import Event, ReloadFailed
@@ -156,6 +158,18 @@ class TestPlugin(Plugin):
     @handler("keep_a_set")
     def keep_a_set(self, message):
         self.data["seen"] = {{1, 2}}
+
+    @handler("echo")
+    def echo(self, message):
+        return message.payload
+
+    @handler("a_set")
+    def a_set(self, message):
+        return {{"items": [1, {{2, 3}}]}}
+
+    @handler("nan")
+    def nan(self, message):
+        return float("nan")
 """
 
 
@@ -210,6 +224,40 @@ def test_isolated_process_holds_no_other_plugin_and_no_runtime(harness: PluginHa
 def test_isolated_plugin_logs_reach_the_runtime_under_its_id(harness: PluginHarness) -> None:
     harness.wait_for(lambda e: e.kind == "log" and e.plugin_id == "guarded"
                      and e.message.startswith("started in "))
+
+
+def test_payloads_of_any_size_and_many_calls_in_flight_get_their_own_answers(
+        harness: PluginHarness) -> None:
+    """Frames larger than the read buffer, and hundreds of calls in one write and one
+    read, each answered to its own caller."""
+    big = {"text": "é" * 100_000, "list": list(range(20_000))}  # 710 KB as JSON
+    assert harness.send("counter", "echo", big) == big
+
+    async def many() -> list[Any]:
+        return await asyncio.gather(*(harness.host.bus.send(DRIVER, "counter", "echo",
+                                                            {"n": n, "pad": "x" * (n % 7)})
+                                      for n in range(300)))
+
+    answers = harness.runtime.run(many())
+    assert answers == [{"n": n, "pad": "x" * (n % 7)} for n in range(300)]
+    records = [r for r in harness.host.bus.history if r.target == "counter"
+               and r.type == "echo"][-300:]
+    assert {r.outcome for r in records} == {"ok"}
+    assert sorted(json.loads(r.response)["n"] for r in records) == list(range(300))
+
+
+@pytest.mark.parametrize(("type", "reason"), [
+    ("a_set", "response.items[1]: set is not JSON-compatible"),
+    ("nan", "response: nan is not JSON-compatible")])
+def test_a_response_that_is_not_json_is_refused_as_in_process(
+        harness: PluginHarness, type: str, reason: str) -> None:
+    with pytest.raises(sdk.ResponseRefused) as caught:
+        harness.send("counter", type)
+    assert caught.value.target == "counter"
+    assert reason in caught.value.reason
+    record = next(r for r in reversed(list(harness.host.bus.history)) if r.type == type)
+    assert record.outcome == "error" and reason in record.error
+    assert harness.send("counter", "echo", [1]) == [1]
 
 
 def test_isolated_sender_is_held_to_its_permissions(harness: PluginHarness) -> None:
@@ -451,6 +499,61 @@ def test_a_dap_session_debugs_an_isolated_plugin(workspace: Workspace) -> None:
         finally:
             client.close()
         assert h.send("alpha", "double", {"n": 5}) == {"doubled": 10}
+
+
+def test_message_breakpoints_stop_on_messages_to_and_from_an_isolated_plugin(
+        workspace: Workspace) -> None:
+    """To: the debugger in the plugin's process stops before its handler. From: the
+    runtime's debugger stops before the handler the isolated plugin's message reaches,
+    naming it as the sender."""
+    workspace.plugin("alpha", ALPHA, isolation="process", permissions=["send:beta"])
+    workspace.plugin("beta", BETA)
+    events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+
+    def event(name: str) -> dict[str, Any]:
+        while True:
+            found = events.get(timeout=30)
+            if found["event"] == name:
+                return dict(found.get("body", {}))
+
+    def attach(client: DapClient, plugin: str, message_type: str) -> None:
+        client.request("initialize", {"adapterID": "logomesh", "linesStartAt1": True})
+        event("initialized")
+        client.request("attach", {"plugin": plugin})
+        client.request("setFunctionBreakpoints", {"breakpoints": [{"name": message_type}]})
+        client.request("configurationDone")
+
+    with PluginHarness(workspace.root) as h:
+        client = DapClient(*h.runtime.run(h.host.isolation.debug_address("alpha")),
+                           on_event=events.put)
+        try:
+            attach(client, "alpha", "double")
+            answer = h.runtime.submit(h.host.bus.send(DRIVER, "alpha", "double", {"n": 2}))
+            stopped = event("stopped")
+            assert stopped["reason"] == "function breakpoint"
+            assert stopped["description"] == f"message 'double' from {DRIVER}"
+            frames = client.request("stackTrace", {"threadId": 1})["stackFrames"]
+            assert frames[0]["name"] == "double"
+            client.request("continue", {"threadId": 1})
+            assert answer.result(30) == {"doubled": 4}
+            client.request("disconnect")
+        finally:
+            client.close()
+
+        server = DapServer(RuntimeTarget(h.runtime))
+        client = DapClient(*server.start(), on_event=events.put)
+        try:
+            attach(client, "beta", "echo")
+            answer = h.runtime.submit(h.host.bus.send(DRIVER, "alpha", "relay", 7))
+            stopped = event("stopped")
+            assert stopped["reason"] == "function breakpoint"
+            assert stopped["description"] == "message 'echo' from alpha"
+            client.request("continue", {"threadId": 1})
+            assert answer.result(30) == {"relayed": 7}
+            client.request("disconnect")
+        finally:
+            client.close()
+            server.close()
 
 
 def test_run_with_dap_prints_where_each_isolated_plugin_is_debugged(workspace: Workspace
