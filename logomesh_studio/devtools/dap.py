@@ -20,7 +20,9 @@ Supported: initialize, attach, setBreakpoints (conditions, hit counts, log messa
 setFunctionBreakpoints (a message type of the plugin: stop before its handler runs),
 setExceptionBreakpoints (``raised``), configurationDone, threads, stackTrace, scopes,
 variables (expandable children), evaluate, continue, next, stepIn, stepOut, pause,
-disconnect; events initialized, stopped, continued, output, terminated.
+disconnect; events initialized, stopped, continued (resumed by another party), output
+(the plugin's log and log points), terminated (the session ended without the client:
+the plugin stopped, or the runtime went away).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from logomesh_studio.devtools.debug_session import (
 from logomesh_studio.devtools.debug_target import DebugTarget
 from logomesh_studio.devtools.debugger import EvaluationError, TargetNotStopped
 from logomesh_studio.devtools.workspace_breakpoints import ANY_TYPE
-from logomesh_studio.runtime.events import Event, LogRecorded
+from logomesh_studio.runtime.events import Event, LogRecorded, PluginStopped
 
 __all__ = ["CAPABILITIES", "THREAD_ID", "DapError", "DapServer"]
 
@@ -331,11 +333,14 @@ class _Connection:
 
     def _on_runtime_event(self, event: Event) -> None:
         session = self.session
-        if type(event) is LogRecorded and session is not None \
-                and event.plugin_id == session.plugin_id:
+        if session is None or getattr(event, "plugin_id", None) != session.plugin_id:
+            return
+        if type(event) is LogRecorded:
             text = f"{event.level} {event.message}\n" + (
                 event.traceback + "\n" if event.traceback else "")
             self._event("output", {"category": "stdout", "output": text})
+        elif type(event) is PluginStopped:  # the session ends: the client hears "terminated"
+            session.stop_soon()
 
     # -- breakpoints ------------------------------------------------------------------------
 

@@ -309,3 +309,55 @@ def test_attach_is_refused_while_another_session_debugs_the_runtime(adapter):
     finally:
         other.stop()
     adapter.client.request("attach", {"plugin": "alpha"})  # free again
+
+
+def test_step_in_enters_a_call_and_step_out_returns_to_the_caller(adapter):
+    adapter.attach()
+    call = adapter.line("nested-call")
+    adapter.client.request("setBreakpoints", {"source": {"path": str(adapter.source)},
+                                              "breakpoints": [{"line": call}]})
+    answer = adapter.send("nested", 4)
+    assert adapter.event("stopped")["reason"] == "breakpoint"
+
+    adapter.client.request("stepIn", {"threadId": 1})
+    assert adapter.event("stopped")["reason"] == "step"
+    frames = adapter.client.request("stackTrace", {"threadId": 1})["stackFrames"]
+    assert (frames[0]["name"], frames[0]["line"]) == ("add_one", adapter.line("add-one-body"))
+    assert (frames[1]["name"], frames[1]["line"]) == ("nested", call)
+    scopes = adapter.client.request("scopes", {"frameId": frames[0]["id"]})["scopes"]
+    assert adapter.variables(scopes[0]["variablesReference"])["n"]["value"] == "4"
+
+    adapter.client.request("stepOut", {"threadId": 1})
+    assert adapter.event("stopped")["reason"] == "step"
+    frames = adapter.client.request("stackTrace", {"threadId": 1})["stackFrames"]
+    assert (frames[0]["name"], frames[0]["line"]) == ("nested", call)  # back, mid-line
+    adapter.client.request("next", {"threadId": 1})
+    adapter.event("stopped")
+    frames = adapter.client.request("stackTrace", {"threadId": 1})["stackFrames"]
+    assert frames[0]["line"] == adapter.line("nested-return")
+    scopes = adapter.client.request("scopes", {"frameId": frames[0]["id"]})["scopes"]
+    assert adapter.variables(scopes[0]["variablesReference"])["total"]["value"] == "5"
+    adapter.client.request("continue", {"threadId": 1})
+    assert answer.result(WAIT) == {"total": 5}
+
+
+def test_a_resume_by_another_party_is_a_continued_event(adapter):
+    adapter.attach()
+    adapter.client.request("setBreakpoints", {"source": {"path": str(adapter.source)},
+                                              "breakpoints": [{"line": adapter.line(
+                                                  "double-compute")}]})
+    answer = adapter.send("double", {"n": 1})
+    adapter.event("stopped")
+    adapter.server._connection.session.debugger.resume()  # as another front end would
+    assert adapter.event("continued") == {"threadId": 1, "allThreadsContinued": True}
+    assert answer.result(WAIT) == {"doubled": 2}
+
+
+def test_the_debugged_plugin_stopping_ends_the_session_with_terminated(adapter):
+    adapter.attach()
+    adapter.h.runtime.run(adapter.h.host.stop("alpha"))
+    adapter.event("terminated")
+    assert adapter.h.runtime.run(_trace_function()) is None  # the runtime runs untraced
+    adapter.client.request("disconnect")
+    assert adapter.h.runtime.run(adapter.h.host.start("alpha"))
+    assert adapter.h.send("alpha", "double", {"n": 2}) == {"doubled": 4}
