@@ -13,8 +13,12 @@ What goes in, and why:
 * The whole standard library (but Tk and its test suite): a user plugin may import any
   of it (``import wave``), and plugins are loaded at run time.
 * Only the Qt modules Studio uses (QtOpenGL too: pyqtgraph's plots need it), without
-  Qt's translations (Studio is English only); Qt's libraries are stripped afterwards,
-  and nothing else is (stripping numpy's OpenBLAS breaks it).
+  Qt's translations (Studio is English only), the platforms for embedded screens, and
+  image formats Studio never reads. After PyInstaller, the folder is slimmed: Qt's and
+  CPython's libraries are stripped and others lose their debug information only
+  (stripping numpy's OpenBLAS breaks it); the libraries only the dropped ones needed,
+  and the links to them, are removed; ICU's data keeps the root and English locales
+  only (:mod:`logomesh_studio.bundle.icu`).
 * For a workspace: its plugins as data (imported at run time, as in Studio), and the
   third-party modules they import (:mod:`logomesh_studio.bundle.analysis`).
 """
@@ -37,10 +41,13 @@ from pathlib import Path
 
 import logomesh_studio
 from logomesh_studio.bundle.analysis import analyse_workspace
+from logomesh_studio.bundle.elf import ElfFile, is_elf
 from logomesh_studio.bundle.frozen import APP_CONFIG, AppConfig
+from logomesh_studio.bundle.icu import find_icu_data, trim_icu_data
 from logomesh_studio.resources import PACKAGE_DATA, data_dir
 
-__all__ = ["AppRecipe", "BuildFailed", "BuildResult", "build", "folder_size"]
+__all__ = ["AppRecipe", "BuildFailed", "BuildResult", "build", "folder_size",
+           "remove_dangling_links", "unneeded_libraries"]
 
 STUDIO_QT = frozenset({"QtCore", "QtGui", "QtWidgets", "QtSvg", "QtOpenGL", "QtOpenGLWidgets",
                        "QtTest"})
@@ -57,7 +64,10 @@ NOT_NEEDED = frozenset({
     "pytestqt", "pytest_cov", "pytest_timeout", "jsonschema", "pyinstrument", "IPython",
     "matplotlib", "PyQt5", "PyQt6", "PySide2", "OpenGL", "numpy.f2py", "numpy.distutils"})
 """Installed modules no app runs (excluded, as Qt's unused modules are)."""
-DROPPED_DATA = ("PySide6/Qt/translations/",)
+DROPPED_DATA = (
+    "PySide6/Qt/translations/",
+    "pyqtgraph/icons/peegee/peegee_",  # pyqtgraph's logo as PNGs, for mkQApp (never called)
+)
 DROPPED_BINARIES = (
     # Platforms for embedded screens and remote framebuffers, with their input plugins
     # and libraries (QtNetwork is needed by those alone).
@@ -69,12 +79,17 @@ DROPPED_BINARIES = (
     # The GTK platform theme (GTK itself is never bundled, so it would mix the bundled
     # libraries with the system's) and the libraries only it needs.
     "PySide6/Qt/plugins/platformthemes/libqgtk3", "libatk-1.0", "libcairo", "libpango",
-    "libgdk_pixbuf", "libthai", "libdatrie", "libfribidi", "libpixman")
+    "libgdk_pixbuf", "libthai", "libdatrie", "libfribidi", "libpixman",
+    # Image formats Studio never reads (PNG is built in; SVG, ICO, GIF and JPEG stay).
+    *(f"PySide6/Qt/plugins/imageformats/libq{f}" for f in ("tiff", "webp", "icns", "tga",
+                                                         "wbmp")))
 """Libraries left out of the folder (paths in it, by prefix); each was checked with
-``readelf -d`` to be needed only by the others listed."""
+``readelf -d`` to be needed only by the others listed. What only they needed goes too
+(:func:`unneeded_libraries`)."""
 STRIPPED = ("PySide6/", "shiboken6/", "libpython3", "python3")
 """Libraries that are safe to strip (Qt's, CPython's own); never numpy's, whose libraries
-auditwheel rewrote (stripping OpenBLAS breaks it)."""
+auditwheel rewrote (stripping OpenBLAS breaks it). Others built with debug information
+(PyYAML's) lose that only."""
 WORKSPACE_DIR = "workspace"
 ORCHESTRATION_DIR = "orchestration"
 _EXCLUDED_DIRS = ["__pycache__", "*.pyc", ".logomesh", ".git", ".pytest_cache", ".coverage"]
@@ -279,19 +294,85 @@ def _reason(log: Path) -> str:
     return lines[-1].strip()[:500] if lines else f"no output (see {log})"
 
 
-def _strip(folder: Path) -> tuple[int, int]:
-    """Strip the libraries of :data:`STRIPPED` in ``folder``; returns (files, bytes saved)."""
+def _strip(internal: Path) -> tuple[int, int]:
+    """Strip the libraries of :data:`STRIPPED`, and the debug information of the others
+    that have some (but in auditwheel's ``*.libs``); returns (files, bytes saved)."""
     strip = shutil.which("strip")
-    internal = folder / "_internal"
-    if strip is None or not internal.is_dir():
+    if strip is None:
         return 0, 0
-    files = [p for p in internal.rglob("*.so*") if p.is_file() and not p.is_symlink()
-             and p.relative_to(internal).as_posix().startswith(STRIPPED)]
-    before = sum(p.stat().st_size for p in files)
-    for chunk in range(0, len(files), 50):
-        subprocess.run([strip, "--strip-unneeded", *map(str, files[chunk:chunk + 50])],
-                       capture_output=True, check=False)
-    return len(files), before - sum(p.stat().st_size for p in files)
+    whole, debug = [], []
+    for path in internal.rglob("*.so*"):
+        if not path.is_file() or path.is_symlink() or not is_elf(path):
+            continue
+        relative = path.relative_to(internal).as_posix()
+        if relative.startswith(STRIPPED):
+            whole.append(path)
+        elif not path.parent.name.endswith(".libs") \
+                and ".debug_info" in ElfFile(path).section_names():
+            debug.append(path)
+    before = sum(p.stat().st_size for p in whole + debug)
+    for option, files in (("--strip-unneeded", whole), ("--strip-debug", debug)):
+        for chunk in range(0, len(files), 50):
+            subprocess.run([strip, option, *map(str, files[chunk:chunk + 50])],
+                           capture_output=True, check=False)
+    return len(whole) + len(debug), before - sum(p.stat().st_size for p in whole + debug)
+
+
+def unneeded_libraries(folder: Path) -> list[Path]:
+    """The libraries PyInstaller collected as dependencies (at the top of ``_internal``)
+    that nothing left in ``folder`` needs: they were needed by what the build dropped.
+
+    Everything else (the executable, Python's and the packages' extension modules, Qt's
+    libraries and plugins, ``libpython``, which the executable loads) is kept, with what
+    it needs, directly or not."""
+    internal = folder / "_internal"
+    top = {p.name: p for p in internal.glob("*.so*")
+           if p.is_file() and not p.is_symlink() and not p.name.startswith("libpython")}
+    needs: dict[str, list[str]] = {}
+    wanted: list[str] = []
+    for path in [*folder.glob("*"), *internal.rglob("*.so*")]:
+        if not path.is_file() or path.is_symlink() or not is_elf(path):
+            continue
+        needed = ElfFile(path).needed()
+        if path.parent == internal and path.name in top:
+            needs[path.name] = needed
+        else:
+            wanted.extend(needed)
+    reached: set[str] = set()
+    while wanted:
+        name = wanted.pop()
+        link = internal / name
+        if link.is_symlink() and link.resolve().parent == internal.resolve():
+            name = link.resolve().name  # needed by its soname, collected under its file name
+        if name in top and name not in reached:
+            reached.add(name)
+            wanted.extend(needs[name])
+    return sorted(path for name, path in top.items() if name not in reached)
+
+
+def remove_dangling_links(folder: Path) -> int:
+    """Remove the symbolic links under ``folder`` whose target is gone; how many."""
+    dangling = [p for p in folder.rglob("*") if p.is_symlink() and not p.exists()]
+    for link in dangling:
+        link.unlink()
+    return len(dangling)
+
+
+def _slim(folder: Path, work: Path) -> Iterator[str]:
+    """Make the built ``folder`` smaller (see the module docstring), saying what it did."""
+    internal = folder / "_internal"
+    count, saved = _strip(internal)
+    yield f"stripped {count} libraries (-{megabytes(saved)})"
+    unneeded = unneeded_libraries(folder)
+    size = sum(p.stat().st_size for p in unneeded)
+    for path in unneeded:
+        path.unlink()
+    yield f"removed {len(unneeded)} libraries only dropped ones needed (-{megabytes(size)})"
+    icu = find_icu_data(internal)
+    if icu is not None:
+        saved, what = trim_icu_data(icu, work)
+        yield f"{what} (-{megabytes(saved)})" if saved else what
+    yield f"removed {remove_dangling_links(folder)} links to libraries left out"
 
 
 def _archive(folder: Path, progress: Progress) -> Path:
@@ -341,10 +422,11 @@ def build(recipe: AppRecipe, dist: Path, work: Path, *, archive: bool = False,
     _pyinstaller(plan, dist, work, log, progress)
     folder = dist / recipe.name
     if recipe.naive:
-        progress(f"[3/{steps}] Stripping: nothing (naive build)")
+        progress(f"[3/{steps}] Slimming: nothing (naive build)")
     else:
-        count, saved = _strip(folder)
-        progress(f"[3/{steps}] Stripped {count} Qt and Python libraries (-{megabytes(saved)})")
+        progress(f"[3/{steps}] Slimming the folder")
+        for line in _slim(folder, work):
+            progress(f"  {line}")
     result = BuildResult(folder=folder, size=folder_size(folder), seconds=0.0, log=log,
                          notes=notes)
     if archive:

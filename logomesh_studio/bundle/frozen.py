@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from logomesh_studio.runtime.workspace_state import frozen_root
+
 if TYPE_CHECKING:
     from logomesh_studio.bundle.selftest import SelfTest
 
@@ -46,7 +48,7 @@ class AppConfig:
 
 def bundle_root() -> Path:
     """Where the frozen app's files are (``sys._MEIPASS``); the source tree otherwise."""
-    return Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
+    return frozen_root() or Path(__file__).resolve().parents[2]
 
 
 def app_config() -> AppConfig | None:

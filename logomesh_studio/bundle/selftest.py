@@ -14,16 +14,20 @@ import io
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.runtime.senders import DEVELOPER
 from logomesh_studio.sdk import PluginError, RemoteError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from logomesh_studio.runtime.plugin_record import PluginInfo
     from logomesh_studio.runtime.runner import RuntimeThread
 
-__all__ = ["SelfTest", "StderrWatch", "send_every_type"]
+__all__ = ["MESSAGE_TIMEOUT", "SelfTest", "StderrWatch", "check_reply", "messages_to_send",
+           "run_headless", "send_every_type"]
 
 TRACEBACK = "Traceback (most recent call last):"
 IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
@@ -116,35 +120,39 @@ class SelfTest:
             self.fail("the workspace has no plugins")
 
 
+def messages_to_send(infos: Iterable[PluginInfo]) -> list[tuple[str, str]]:
+    """``(plugin id, message type)`` for every type every running plugin handles."""
+    return [(info.id, message_type) for info in infos if info.status == PluginStatus.RUNNING
+            for message_type in info.handles]
+
+
+def check_reply(test: SelfTest, target: str, message_type: str,
+                error: BaseException | None) -> None:
+    """Record the answer to the self-test's ``{}`` to ``target``: ``error`` is what the
+    send raised (None: answered). A handler that refused the empty payload ran: it
+    passes; one that could not import a module, or no answer, fails."""
+    what = f"message {message_type!r} to {target}"
+    if error is None:
+        test.ok(f"{what}: handled")
+    elif isinstance(error, RemoteError) and error.error_type not in IMPORT_ERRORS:
+        test.ok(f"{what}: handled (answered {error.error_type} to an empty payload)")
+    elif isinstance(error, RemoteError):
+        test.fail(f"{what}: {error}")
+    else:
+        test.fail(f"{what}: {type(error).__name__}: {error}")
+
+
 def send_every_type(runtime: RuntimeThread, test: SelfTest) -> None:
     """Send ``{}`` once for every type every running plugin handles (as the developer)."""
-    for info in runtime.host.plugins():
-        if info.status != PluginStatus.RUNNING:
-            continue
-        runtime.host.bus.grant(DEVELOPER, [f"send:{info.id}"])
-        for message_type in info.handles:
-            what = f"message {message_type!r} to {info.id}"
-            try:
-                runtime.run(runtime.host.bus.send(DEVELOPER, info.id, message_type, {},
-                                                  MESSAGE_TIMEOUT), MESSAGE_TIMEOUT + 5)
-            except RemoteError as exc:
-                if exc.error_type in IMPORT_ERRORS:
-                    test.fail(f"{what}: {exc}")
-                else:  # it ran, and refused an empty payload
-                    test.ok(f"{what}: handled (answered {exc.error_type} to an empty payload)")
-            except (PluginError, TimeoutError) as exc:
-                test.fail(f"{what}: {type(exc).__name__}: {exc}")
-            else:
-                test.ok(f"{what}: handled")
-
-
-def send_through_client(client: Any, test: SelfTest) -> None:
-    """:func:`send_every_type` on the runtime of Studio's RuntimeClient, if it has one.
-    (A shortcut past the client's typed commands: the window's self-test should send
-    through ``client.send`` instead.)"""
-    runtime = client.runtime
-    if runtime is not None:
-        send_every_type(runtime, test)
+    for target, message_type in messages_to_send(runtime.host.plugins()):
+        runtime.host.bus.grant(DEVELOPER, [f"send:{target}"])
+        try:
+            runtime.run(runtime.host.bus.send(DEVELOPER, target, message_type, {},
+                                              MESSAGE_TIMEOUT), MESSAGE_TIMEOUT + 5)
+        except (PluginError, TimeoutError) as exc:  # RemoteError is a PluginError
+            check_reply(test, target, message_type, exc)
+        else:
+            check_reply(test, target, message_type, None)
 
 
 def load_errors(runtime: RuntimeThread) -> dict[str, str]:

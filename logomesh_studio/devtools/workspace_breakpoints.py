@@ -16,6 +16,7 @@ from typing import Any
 
 from logomesh_studio.devtools import _breakpoints
 from logomesh_studio.devtools._tracing import canonical
+from logomesh_studio.runtime.workspace_state import state_dir
 
 __all__ = [
     "ANY_TYPE",
@@ -110,8 +111,8 @@ class WorkspaceBreakpoints:
 
 
 def breakpoints_file(workspace: str | os.PathLike[str]) -> Path:
-    """Where a workspace keeps its breakpoints."""
-    return Path(workspace) / ".logomesh" / "breakpoints.json"
+    """Where a workspace keeps its breakpoints (see ``runtime.workspace_state``)."""
+    return state_dir(Path(workspace)) / "breakpoints.json"
 
 
 def load_breakpoints(workspace: str | os.PathLike[str]) -> WorkspaceBreakpoints:

@@ -1,4 +1,5 @@
-"""Run history in SQLite: ``<workspace>/.logomesh/runs.sqlite``, in WAL mode.
+"""Run history in SQLite: ``<workspace>/.logomesh/runs.sqlite`` (or the user's data folder
+for a read-only workspace: :mod:`logomesh_studio.runtime.workspace_state`), in WAL mode.
 
 The engine stages every run, phase and task row on the runtime loop; a writer thread
 commits what is staged in one transaction (a 10,000-task run costs a few hundred
@@ -50,6 +51,7 @@ from logomesh_studio.orchestration.records import (
     RunSummary,
     TaskResult,
 )
+from logomesh_studio.runtime.workspace_state import state_dir
 
 SCHEMA_VERSION = 2
 _SCHEMA = """
@@ -100,7 +102,7 @@ def _load(text: str | None) -> Any:
 
 def workspace_store_path(workspace: Path | str) -> Path:
     """Where a workspace keeps its run history."""
-    return Path(workspace) / ".logomesh" / "runs.sqlite"
+    return state_dir(workspace) / "runs.sqlite"
 
 
 @dataclass(frozen=True, slots=True)

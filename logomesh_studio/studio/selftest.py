@@ -3,7 +3,8 @@
 Once the workspace has loaded and the plugin list (with any plugin panels) is in, every
 dock the window has is opened once, whatever helpers or plugins added it: the lazily
 built panes are built, each dock is shown and painted, and a traceback written meanwhile
-is charged to that pane. Then every plugin gets its messages and the window closes.
+is charged to that pane. Then every plugin gets its messages, sent through the
+RuntimeClient as the panes send theirs, and the window closes.
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ import time
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDockWidget, QPlainTextEdit
 
-from logomesh_studio.bundle.selftest import SelfTest, send_through_client
+from logomesh_studio.bundle.selftest import (
+    MESSAGE_TIMEOUT,
+    SelfTest,
+    check_reply,
+    messages_to_send,
+)
 from logomesh_studio.runtime.events import WorkspaceLoaded
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.main_window import MainWindow
 
-__all__ = ["attach", "open_every_pane"]
+__all__ = ["attach", "open_every_pane", "send_every_type"]
 
 LIST_PATIENCE = 15.0
 """Seconds to wait, after the workspace loaded, for the window to list its plugins."""
@@ -55,6 +61,17 @@ def open_every_pane(window: MainWindow, test: SelfTest) -> None:
         test.fail("the window has no panes")
 
 
+async def send_every_type(client: RuntimeClient, test: SelfTest) -> None:
+    """Send ``{}`` as the developer for every type every running plugin handles."""
+    for target, message_type in messages_to_send(client.plugin_infos):
+        try:
+            await client.send(client.developer, target, message_type, {}, MESSAGE_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001  # each failure is reported, none stops it
+            check_reply(test, target, message_type, exc)
+        else:
+            check_reply(test, target, message_type, None)
+
+
 def attach(window: MainWindow, client: RuntimeClient, test: SelfTest) -> None:
     """Run the self-test in ``window`` once its workspace has loaded, then close it."""
     timer = QTimer(window)
@@ -65,6 +82,12 @@ def attach(window: MainWindow, client: RuntimeClient, test: SelfTest) -> None:
         event = state["event"]
         assert isinstance(event, WorkspaceLoaded)
         return {info.id for info in client.plugin_infos} >= set(event.running)
+
+    async def send_then_close() -> None:
+        try:
+            await send_every_type(client, test)
+        finally:
+            window.close()
 
     def run() -> None:
         event = state["event"]
@@ -78,9 +101,10 @@ def attach(window: MainWindow, client: RuntimeClient, test: SelfTest) -> None:
             if not listed():
                 test.fail(f"the plugin tree did not list every plugin within {LIST_PATIENCE} s")
             open_every_pane(window, test)
-            send_through_client(client, test)
-        finally:
+        except BaseException:
             window.close()
+            raise
+        client.spawn(send_then_close(), "self-test: message every plugin")
 
     def loaded(event: WorkspaceLoaded) -> None:
         state.update(event=event, deadline=time.monotonic() + LIST_PATIENCE)

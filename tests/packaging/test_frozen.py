@@ -1,7 +1,8 @@
-"""The frozen apps: Studio, and a packaged copy of the example workspace (PyInstaller).
+"""The frozen apps: Studio, and packaged copies of the example workspace, headless and
+in the Studio window (PyInstaller).
 
-Each app is built once per session (module fixtures, about a minute each) and run as a
-user would, with ``--self-test`` and the other commands.
+Each app is built once per session (module fixtures, about two minutes each on an idle
+machine) and run as a user would, with ``--self-test`` and the other commands.
 """
 
 from __future__ import annotations
@@ -46,8 +47,11 @@ def _copy_workspace(target: Path) -> Path:
 def _run(app: Path, *args: str, env: dict[str, str] | None = None,
          timeout: float = 180) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # A bundled workspace keeps its state in the user's data folder: never the real one.
+    user_data = str(app.parent.parent / "user-data")
     return subprocess.run([str(app), *args], capture_output=True, text=True, timeout=timeout,
-                          env={**clean, "QT_QPA_PLATFORM": "offscreen", **(env or {})},
+                          env={**clean, "QT_QPA_PLATFORM": "offscreen",
+                               "XDG_DATA_HOME": user_data, **(env or {})},
                           cwd=app.parent)
 
 
@@ -69,14 +73,30 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return result.folder / "pipeline"
 
 
-def test_frozen_studio_self_test_opens_every_pane_and_messages_every_plugin(studio, tmp_path):
-    done = _run(studio, "--self-test", env={"XDG_CONFIG_HOME": str(tmp_path)})
+@pytest.fixture(scope="module")
+def pipeline_gui(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("frozen-pipeline-gui")
+    workspace = _copy_workspace(root / "workspace")
+    result = build(AppRecipe(name="pipeline-gui", workspace=workspace, gui=True),
+                   root / "dist", root / "work", progress=lambda line: None)
+    return result.folder / "pipeline-gui"
+
+
+def _window_self_test(app: Path, config: Path) -> str:
+    """Run ``app --self-test`` (the window, offscreen), check that it passed having opened
+    every pane, and return its output."""
+    done = _run(app, "--self-test", env={"XDG_CONFIG_HOME": str(config)})
     assert done.returncode == 0, done.stdout + done.stderr
     assert "self-test: passed" in done.stdout
     opened = {line.split("'")[1] for line in done.stdout.splitlines() if "opened (" in line}
     assert opened >= PANES
-    assert "message 'tokenize' to tokenizer: handled" in done.stdout
     assert "Traceback" not in done.stderr
+    return done.stdout
+
+
+def test_frozen_studio_self_test_opens_every_pane_and_messages_every_plugin(studio, tmp_path):
+    out = _window_self_test(studio, tmp_path)
+    assert "message 'tokenize' to tokenizer: handled" in out
 
 
 def test_frozen_studio_runs_a_plugin_importing_any_standard_library_module(
@@ -132,13 +152,37 @@ def test_packaged_workspace_self_test_loads_and_messages_every_plugin(pipeline):
     assert "message 'count' to counter: handled" in done.stdout
 
 
-def test_packaged_orchestration_exits_with_the_run_status(pipeline):
-    completed = _run(pipeline, "--input", GOOD_INPUT)
+def test_packaged_orchestration_exits_with_the_run_status(pipeline, tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path / "data")}
+    completed = _run(pipeline, "--input", GOOD_INPUT, env=env)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "completed" in completed.stdout
-    failed = _run(pipeline, "--input", '{"id": "d2"}')  # no text: the first task fails
+    failed = _run(pipeline, "--input", '{"id": "d2"}', env=env)  # no text: the first task fails
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "input has no key 'text'" in failed.stdout + failed.stderr
+
+
+def test_a_packaged_app_keeps_its_run_history_in_the_users_data_folder(pipeline, tmp_path):
+    # Its workspace is the installed app's files: nothing is written there.
+    done = _run(pipeline, "--input", GOOD_INPUT, env={"XDG_DATA_HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    bundled = pipeline.parent / "_internal" / "workspace"
+    assert not (bundled / ".logomesh").exists()
+    [history] = (tmp_path / "logomesh-studio" / "workspaces").glob("workspace-*/runs.sqlite")
+    assert history.stat().st_size > 0
+
+
+def test_packaged_gui_workspace_self_test_opens_every_pane_and_messages_every_plugin(
+        pipeline_gui, tmp_path):
+    out = _window_self_test(pipeline_gui, tmp_path)
+    assert "workspace loaded: 7 plugins running" in out
+    assert "message 'count' to counter: handled" in out
+
+
+def test_built_apps_have_no_links_to_libraries_left_out(studio, pipeline, pipeline_gui):
+    for app in (studio, pipeline, pipeline_gui):
+        dangling = [p for p in app.parent.rglob("*") if p.is_symlink() and not p.exists()]
+        assert dangling == [], app
 
 
 def test_a_headless_package_carries_no_qt(pipeline):

@@ -39,6 +39,7 @@ from logomesh_studio.runtime.plugin_record import (
     call_plugin,
 )
 from logomesh_studio.runtime.tracebacks import PluginTraceback
+from logomesh_studio.runtime.workspace_state import STATE_DIR, state_dir
 
 if TYPE_CHECKING:
     from logomesh_studio.runtime.host import PluginHost
@@ -51,9 +52,11 @@ STAGE = "crashed"
 
 
 def data_dir(workspace: Path | None, plugin_id: str) -> Path:
-    """The folder an isolated plugin may write: ``<workspace>/.logomesh/data/<id>``."""
-    base = workspace if workspace is not None else Path(tempfile.gettempdir())
-    return base / ".logomesh" / "data" / plugin_id
+    """The folder an isolated plugin may write: ``<workspace>/.logomesh/data/<id>`` (or
+    under the user's data folder for a read-only workspace: ``workspace_state``)."""
+    if workspace is None:
+        return Path(tempfile.gettempdir()) / STATE_DIR / "data" / plugin_id
+    return state_dir(workspace) / "data" / plugin_id
 
 
 class Supervisor:
