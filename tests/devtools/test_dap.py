@@ -98,13 +98,15 @@ def test_a_full_session_stops_inspects_steps_and_leaves_the_plugin_serving(adapt
     compute = adapter.line("double-compute")
     placed = adapter.client.request("setBreakpoints", {
         "source": {"path": str(adapter.source)}, "breakpoints": [{"line": compute}]})
-    assert placed["breakpoints"] == [{"verified": True, "line": compute,
+    placed_id = placed["breakpoints"][0]["id"]
+    assert placed["breakpoints"] == [{"id": placed_id, "verified": True, "line": compute,
                                       "source": {"path": str(adapter.source)}}]
     adapter.client.request("configurationDone")
 
     answer = adapter.send("double", {"n": 3})
     stopped = adapter.event("stopped")
     assert stopped["reason"] == "breakpoint" and stopped["threadId"] == 1
+    assert stopped["hitBreakpointIds"] == [placed_id]
     assert adapter.client.request("threads")["threads"][0]["id"] == 1
     frames = adapter.client.request("stackTrace", {"threadId": 1})["stackFrames"]
     assert (frames[0]["name"], frames[0]["line"]) == ("double", compute)
@@ -184,9 +186,14 @@ def test_message_and_exception_breakpoints_stop_with_their_reason(adapter):
     adapter.client.request("continue", {"threadId": 1})
     assert answer.result(WAIT) == {"later": 5}
 
+    with pytest.raises(DapRequestFailed, match="not stopped at an exception"):
+        adapter.client.request("exceptionInfo", {"threadId": 1})
     failing = adapter.send("fail", "x")
     stopped = adapter.event("stopped")
     assert stopped["reason"] == "exception" and "bad input x" in stopped["text"]
+    info = adapter.client.request("exceptionInfo", {"threadId": 1})
+    assert (info["exceptionId"], info["description"], info["breakMode"]) == (
+        "ValueError", "bad input x", "always")
     adapter.client.request("continue", {"threadId": 1})
     with pytest.raises(Exception, match="bad input x"):
         failing.result(WAIT)
@@ -271,7 +278,7 @@ def test_run_dap_serves_the_debugger_of_a_headless_run(workspace):
             client.request("attach", {})  # the workspace's only plugin
             placed = client.request("setBreakpoints", {"source": {"path": str(source)},
                                                        "breakpoints": [{"line": first}]})
-            assert placed["breakpoints"][0] == {"verified": True, "line": first,
+            assert placed["breakpoints"][0] == {"id": 1, "verified": True, "line": first,
                                                 "source": {"path": str(source)}}
             assert client.request("threads")["threads"] == [{"id": 1,
                                                              "name": "alpha (runtime)"}]

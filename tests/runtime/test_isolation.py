@@ -501,58 +501,69 @@ def test_a_dap_session_debugs_an_isolated_plugin(workspace: Workspace) -> None:
         assert h.send("alpha", "double", {"n": 5}) == {"doubled": 10}
 
 
-def test_message_breakpoints_stop_on_messages_to_and_from_an_isolated_plugin(
-        workspace: Workspace) -> None:
-    """To: the debugger in the plugin's process stops before its handler. From: the
-    runtime's debugger stops before the handler the isolated plugin's message reaches,
-    naming it as the sender."""
-    workspace.plugin("alpha", ALPHA, isolation="process", permissions=["send:beta"])
-    workspace.plugin("beta", BETA)
-    events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+class _Dap:
+    """A DAP client with its events in a queue; ``attach`` with one message breakpoint."""
 
-    def event(name: str) -> dict[str, Any]:
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        self.client = DapClient(*address, on_event=self.events.put)
+
+    def event(self, name: str) -> dict[str, Any]:
         while True:
-            found = events.get(timeout=30)
+            found = self.events.get(timeout=30)
             if found["event"] == name:
                 return dict(found.get("body", {}))
 
-    def attach(client: DapClient, plugin: str, message_type: str) -> None:
-        client.request("initialize", {"adapterID": "logomesh", "linesStartAt1": True})
-        event("initialized")
-        client.request("attach", {"plugin": plugin})
-        client.request("setFunctionBreakpoints", {"breakpoints": [{"name": message_type}]})
-        client.request("configurationDone")
+    def attach(self, plugin: str, message_type: str) -> None:
+        self.client.request("initialize", {"adapterID": "logomesh", "linesStartAt1": True})
+        self.event("initialized")
+        self.client.request("attach", {"plugin": plugin})
+        self.client.request("setFunctionBreakpoints",
+                            {"breakpoints": [{"name": message_type}]})
+        self.client.request("configurationDone")
 
+
+def test_a_message_breakpoint_stops_before_an_isolated_plugins_handler(
+        workspace: Workspace) -> None:
+    """The debugger in the plugin's process stops before the handler of the message."""
+    workspace.plugin("alpha", ALPHA, isolation="process")
     with PluginHarness(workspace.root) as h:
-        client = DapClient(*h.runtime.run(h.host.isolation.debug_address("alpha")),
-                           on_event=events.put)
+        dap = _Dap(h.runtime.run(h.host.isolation.debug_address("alpha")))
         try:
-            attach(client, "alpha", "double")
+            dap.attach("alpha", "double")
             answer = h.runtime.submit(h.host.bus.send(DRIVER, "alpha", "double", {"n": 2}))
-            stopped = event("stopped")
+            stopped = dap.event("stopped")
             assert stopped["reason"] == "function breakpoint"
             assert stopped["description"] == f"message 'double' from {DRIVER}"
-            frames = client.request("stackTrace", {"threadId": 1})["stackFrames"]
+            frames = dap.client.request("stackTrace", {"threadId": 1})["stackFrames"]
             assert frames[0]["name"] == "double"
-            client.request("continue", {"threadId": 1})
+            dap.client.request("continue", {"threadId": 1})
             assert answer.result(30) == {"doubled": 4}
-            client.request("disconnect")
+            dap.client.request("disconnect")
         finally:
-            client.close()
+            dap.client.close()
 
+
+def test_a_message_breakpoint_stops_on_a_message_from_an_isolated_plugin(
+        workspace: Workspace) -> None:
+    """The runtime's debugger stops before the handler the isolated plugin's message
+    reaches, naming the isolated plugin as its sender."""
+    workspace.plugin("alpha", ALPHA, isolation="process", permissions=["send:beta"])
+    workspace.plugin("beta", BETA)
+    with PluginHarness(workspace.root) as h:
         server = DapServer(RuntimeTarget(h.runtime))
-        client = DapClient(*server.start(), on_event=events.put)
+        dap = _Dap(server.start())
         try:
-            attach(client, "beta", "echo")
+            dap.attach("beta", "echo")
             answer = h.runtime.submit(h.host.bus.send(DRIVER, "alpha", "relay", 7))
-            stopped = event("stopped")
+            stopped = dap.event("stopped")
             assert stopped["reason"] == "function breakpoint"
             assert stopped["description"] == "message 'echo' from alpha"
-            client.request("continue", {"threadId": 1})
+            dap.client.request("continue", {"threadId": 1})
             assert answer.result(30) == {"relayed": 7}
-            client.request("disconnect")
+            dap.client.request("disconnect")
         finally:
-            client.close()
+            dap.client.close()
             server.close()
 
 
