@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from logomesh_studio.runtime.workspace_state import frozen_root
+from logomesh_studio.runtime.workspace_state import frozen_root, state_dir
 
 if TYPE_CHECKING:
     from logomesh_studio.bundle.selftest import SelfTest
@@ -97,7 +97,9 @@ def _workspace_app(config: AppConfig, argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog=config.name, description=f"{config.name}: a LogoMesh workspace"
         + (" in the Studio window" if config.gui else "")
-        + (" running its orchestration" if config.orchestration and not config.gui else ""))
+        + (" running its orchestration" if config.orchestration and not config.gui else ""),
+        epilog=f"Run history and plugin data are kept in:\n  {state_dir(workspace)}",
+        formatter_class=argparse.RawDescriptionHelpFormatter)  # a path is not wrapped
     parser.add_argument("--self-test", action="store_true",
                         help="load the workspace, message every plugin (and open every "
                              "pane), exit 0 if all is well, else 1 saying what failed")

@@ -15,6 +15,7 @@ counts only what its own tests (and their imports) executed.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -155,6 +156,12 @@ class Streamer:
 
     # -- pytest hooks -----------------------------------------------------------------------
 
+    def pytest_load_initial_conftests(self) -> None:
+        # Measure from here on: the conftests and tests may import plugin code, pytest's
+        # own start-up (options, its plugins) is not worth tracing.
+        if self.cov is not None:
+            self.cov.start()
+
     def pytest_configure(self, config: pytest.Config) -> None:
         self.rootpath = config.rootpath
 
@@ -244,6 +251,9 @@ def main(argv: list[str]) -> int:
     sys.path[:0] = [p["folder"] for p in spec["plugins"]]
     import pytest
 
+    for name in spec.get("preload", ()):
+        importlib.import_module(name)  # before coverage starts: not the plugins' code
+
     cov = None
     if spec["coverage"]:
         import coverage
@@ -261,8 +271,6 @@ def main(argv: list[str]) -> int:
         args += ["-k", spec["pattern"]]
     with tempfile.TemporaryDirectory(prefix="logomesh-cov-") as report_dir:
         streamer = Streamer(emit, Path(spec["workspace"]), spec["plugins"], cov, Path(report_dir))
-        if cov is not None:
-            cov.start()
         try:
             status = pytest.main(args, plugins=[streamer])
         finally:

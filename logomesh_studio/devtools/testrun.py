@@ -178,9 +178,15 @@ needed for it. Other installed plugins still load as usual."""
 _PYTEST_SETTINGS = ("conftest.py", "pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini")
 
 
-def unused_pytest_plugins(workspace: Path, folders: Sequence[Path]) -> list[str]:
-    """The :data:`OPTIONAL_PYTEST_PLUGINS` no test file, conftest or pytest setting of
-    ``workspace`` and the plugin ``folders`` mentions."""
+PRELOAD_UNMEASURED = ("logomesh_studio.testing",)
+"""Modules the child imports before coverage starts when the tests mention them: they are
+not the plugins' own code, and importing the runtime under coverage's tracer costs a
+good part of the wait for the first result."""
+
+
+def _test_sources(workspace: Path, folders: Sequence[Path]) -> str:
+    """The text of every test file, conftest and pytest setting of ``workspace`` and the
+    plugin ``folders`` (what decides which pytest plugins and modules the run needs)."""
     sources = [workspace / name for name in _PYTEST_SETTINGS]
     for folder in folders:
         sources += [folder / name for name in _PYTEST_SETTINGS]
@@ -193,6 +199,11 @@ def unused_pytest_plugins(workspace: Path, folders: Sequence[Path]) -> list[str]
             text += source.read_text(encoding="utf-8", errors="replace")
         except OSError:  # absent, or unreadable: pytest will say so itself
             continue
+    return text
+
+
+def _unused_plugins(text: str) -> list[str]:
+    """The :data:`OPTIONAL_PYTEST_PLUGINS` that the test sources ``text`` never mention."""
     return [name for name, words in OPTIONAL_PYTEST_PLUGINS.items()
             if not any(word in text for word in words)]
 
@@ -256,9 +267,11 @@ class _ChildRun:
         args = [str(self.workspace / s) for s in self.select
                 if _owner(self.workspace, s, self.targets)] \
             if self.select else [str(t.tests_dir) for t in self.targets]
-        for name in unused_pytest_plugins(self.workspace, [t.folder for t in self.targets]):
+        text = _test_sources(self.workspace, [t.folder for t in self.targets])
+        for name in _unused_plugins(text):
             args += ["-p", f"no:{name}"]
-        return json.dumps({"workspace": str(self.workspace), "args": args,
+        preload = [name for name in PRELOAD_UNMEASURED if name.split(".")[0] in text]
+        return json.dumps({"workspace": str(self.workspace), "args": args, "preload": preload,
                            "pattern": self.pattern, "coverage": self.coverage,
                            "plugins": [{"id": t.id, "folder": str(t.folder)}
                                        for t in self.targets]})

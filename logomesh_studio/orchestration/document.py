@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from pydantic import ValidationError
+from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
@@ -114,7 +115,7 @@ class OrchestrationDocument:
         self.path = path
         self._original = text
         self._newline = "\r\n" if "\r\n" in text else "\n"
-        self._yaml = yaml_text.make_yaml(text)
+        self._round_trip: YAML | None = None
         # Reading needs only PyYAML (libyaml, ~15x faster); the round-trip tree is built
         # by the first edit (or ahead of it, see prepare_edits), so opening a big file to
         # look at it stays fast.
@@ -180,7 +181,7 @@ class OrchestrationDocument:
         """The YAML that :meth:`save` writes."""
         text = self._texts.get(self._state)
         if text is None:
-            text = yaml_text.dumps(self._yaml, self._root)
+            text = yaml_text.dumps(self._yaml(), self._root)
             if self._newline != "\n":
                 text = text.replace("\n", self._newline)
             self._texts = {0: self._original, self._saved_state: self._texts[self._saved_state],
@@ -495,6 +496,13 @@ class OrchestrationDocument:
         self._exact = (self._state, lines)
         return lines
 
+    def _yaml(self) -> YAML:
+        """The round-trip reader and writer, set up for the file's indentation (made when
+        first needed: looking at a file does not need it)."""
+        if self._round_trip is None:
+            self._round_trip = yaml_text.make_yaml(self._original)
+        return self._round_trip
+
     def _read(self) -> tuple[Any, Mapping[tuple[Any, ...], int], list[Problem]]:
         """The loaded text as PyYAML reads it: data, field lines, YAML-level problems."""
         if self._loaded is None:
@@ -514,7 +522,7 @@ class OrchestrationDocument:
                 build, self._build = self._build, None
                 root = build.tree() if build is not None else None
                 try:
-                    self._root = root if root is not None else self._yaml.load(self._original)
+                    self._root = root if root is not None else self._yaml().load(self._original)
                 except YAMLError as exc:
                     first = Problem("", 1, "(syntax)", str(exc).splitlines()[0])
             if first is not None:

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from logomesh_studio._collector import collector_paused
 from logomesh_studio._validation import field_path, reason
 from logomesh_studio.orchestration.model import (
     MODELS,
@@ -86,6 +87,12 @@ def _sorted(problems: list[Problem]) -> list[Problem]:
 def _compose(text: str, path: str, problems: list[Problem]
              ) -> tuple[dict[str, Any] | None, dict[tuple[Any, ...], int]]:
     """Parse ``text`` into plain data plus a map of field path -> line."""
+    with collector_paused():  # a big file's nodes and values would set off full collections
+        return _compose_nodes(text, path, problems)
+
+
+def _compose_nodes(text: str, path: str, problems: list[Problem]
+                   ) -> tuple[dict[str, Any] | None, dict[tuple[Any, ...], int]]:
     lines: dict[tuple[Any, ...], int] = {}
     loader = _Loader(text)
     try:

@@ -31,9 +31,11 @@ class RuntimeConfig:
     burst_quiet: float = 0.1
     """Seconds without file events that end a burst (a checkout, a formatter run,
     rapid saves): its trailing reload waits for them."""
-    settle: float = 0.0005
-    """Seconds from a completed save (close after write, rename onto the file) to the
-    reload, so events already queued join the same batch."""
+    settle: float = 0.0002
+    """Seconds from when the observer saw a completed save (close after write, rename
+    onto the file) to the reload, so events already queued join the same batch (an
+    atomic save's rename reaches the observer some 20 us after its close; events seen
+    by then are waited for anyway)."""
     permission_changes: str = "refuse"
     """What a reload that widens a plugin's permissions does: ``refuse`` (keep the old
     ones), ``ask`` (keep them until approved) or ``allow``. Narrowing always applies."""

@@ -2,9 +2,10 @@
 
 A save is complete when the file is closed after writing or renamed into place
 (inotify's IN_CLOSE_WRITE / IN_MOVED_TO, watchdog's FileClosedEvent / moved events).
-Then the batch fires after a short settle (the events inotify has already queued
-arrive meanwhile) instead of a fixed quiet period. Without close events (some
-platforms and observers) a batch fires after ``quiet`` seconds without events.
+Then the batch fires a short settle after the observer saw it, once every event the
+observer has seen is on the loop (an atomic save's rename reaches the observer some
+10 us after its close), instead of after a fixed quiet period. Without close events
+(some platforms and observers) a batch fires after ``quiet`` seconds without events.
 
 Events that arrive while a batch is being applied, or within ``burst_quiet`` after
 it, continue a burst (a checkout, a formatter, an editor saving twenty times in
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -27,6 +29,11 @@ _log = logging.getLogger(__name__)
 STALE_WRITE_S = 2.0
 """A file written but not closed for this long no longer counts as being written (a
 plugin keeping a log file open in its folder must not hold its reloads forever)."""
+
+LOOP_TIMER_MIN = 0.005
+"""Shorter delays (the settle) are timed by a thread of the debouncer's own: asyncio's
+timers wake in whole milliseconds (the selector's timeout is rounded up), so a 0.5 ms
+settle on the loop cost 1.3 ms."""
 
 WRITE, CLOSED, SAVED, GONE = "write", "closed", "saved", "gone"
 """Kinds of file events: written (maybe not finished), closed after writing, saved
@@ -44,7 +51,7 @@ class Batch:
     last_seen: float = 0.0
     """When the last event reached the loop."""
     saved_at: float = 0.0
-    """When the first completed save reached the loop (0: none yet)."""
+    """When the observer saw the first completed save (0: none yet)."""
     seen_until: float = 0.0
     """When the observer saw the latest event of this batch."""
     paths: dict[str, list[str]] = field(default_factory=dict)
@@ -63,9 +70,11 @@ class Batch:
 
 
 class SaveDebouncer:
-    """Turns file events posted on the loop into batches handed to ``apply``."""
+    """Turns file events posted on the loop into batches handed to ``apply``, which
+    returns False if a batch changed nothing (no reload, no plugin added or removed):
+    such a batch starts no burst, so a save right after it is not held back."""
 
-    def __init__(self, apply: Callable[[Batch], Coroutine[Any, Any, None]], settle: float,
+    def __init__(self, apply: Callable[[Batch], Coroutine[Any, Any, bool | None]], settle: float,
                  quiet: float, burst_quiet: float | None = None) -> None:
         self._apply = apply
         self.settle = settle
@@ -73,8 +82,9 @@ class SaveDebouncer:
         self.burst_quiet = quiet if burst_quiet is None else burst_quiet
         self._pending: Batch | None = None
         self._open: dict[str, float] = {}  # written, not yet closed -> when last written
-        self._timer: asyncio.TimerHandle | None = None
-        self._running: asyncio.Task[None] | None = None
+        self._timer: asyncio.Handle | None = None
+        self._waker: _Waker | None = None  # times delays under LOOP_TIMER_MIN
+        self._running: asyncio.Task[bool | None] | None = None
         self._hot_until = 0.0  # events before this continue the last batch's burst
         self._burst = False
         self._closed = False
@@ -103,7 +113,7 @@ class SaveDebouncer:
             if kind in (CLOSED, SAVED):
                 self._closes_seen = self._closes_seen or kind == CLOSED
                 batch.saved[folder] = path
-                batch.saved_at = batch.saved_at or now
+                batch.saved_at = batch.saved_at or seen
         batch.last_seen = now
         batch.seen_until = max(batch.seen_until, seen)
         if self._running is not None or now < self._hot_until:
@@ -133,22 +143,45 @@ class SaveDebouncer:
         return batch.saved_at + self.settle
 
     def _schedule(self, now: float) -> None:
+        self._cancel_timer()
+        if self._running is not None or self._pending is None:
+            return
+        self._arm(self._due(self._pending), now)
+
+    def _arm(self, due: float, now: float) -> None:
+        """Call ``_fire`` at ``due`` (perf_counter time)."""
+        delay, loop = due - now, asyncio.get_running_loop()
+        if delay <= 0:
+            self._timer = loop.call_soon(self._fire)
+        elif delay >= LOOP_TIMER_MIN:
+            self._timer = loop.call_later(delay, self._fire)
+        else:
+            if self._waker is None:
+                self._waker = _Waker(loop, self._fire)
+            self._waker.at(due)
+
+    def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._running is not None or self._pending is None:
-            return
-        delay = max(0.0, self._due(self._pending) - now)
-        self._timer = asyncio.get_running_loop().call_later(delay, self._fire)
+        if self._waker is not None:
+            self._waker.cancel()
+
+    def _in_flight(self, batch: Batch) -> bool:
+        """True if the observer saw an event that has not reached the loop yet."""
+        return max(self.observed.values(), default=0.0) > batch.seen_until
 
     def _fire(self) -> None:
-        self._timer = None
         batch = self._pending
         if batch is None or self._running is not None:
             return
-        now = time.perf_counter()
-        if self._due(batch) > now + 1e-4:  # an open write or a burst moved the deadline
+        now, due = time.perf_counter(), self._due(batch)
+        if due > now + 1e-4:  # an open write or a burst moved the deadline
             self._schedule(now)
+            return
+        self._cancel_timer()
+        if self._in_flight(batch) and now < due + self.quiet:  # its post() schedules again
+            self._arm(now + self.settle, now)
             return
         self._pending = None
         self._taken = batch.seen_until
@@ -157,25 +190,75 @@ class SaveDebouncer:
         self._running = asyncio.get_running_loop().create_task(self._apply(batch))
         self._running.add_done_callback(self._on_applied)
 
-    def _on_applied(self, task: asyncio.Task[None]) -> None:
+    def _on_applied(self, task: asyncio.Task[bool | None]) -> None:
         self._running = None
-        if not task.cancelled() and task.exception() is not None:
-            _log.error("applying file changes failed", exc_info=task.exception())
+        idle = False  # the batch changed nothing: what follows is no burst
+        if not task.cancelled():
+            if task.exception() is not None:
+                _log.error("applying file changes failed", exc_info=task.exception())
+            else:
+                idle = task.result() is False
         if self._closed:
             return
         now = time.perf_counter()
-        self._hot_until = now + self.burst_quiet
-        self._burst = self._pending is not None
+        self._hot_until = now if idle else now + self.burst_quiet
+        self._burst = self._pending is not None and not idle
         self._schedule(now)
 
     async def close(self) -> None:
         """Drop pending changes, take no more, and wait for a batch being applied."""
         self._closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._cancel_timer()
         self._pending = None
         self._open.clear()
         running = self._running
         if running is not None:
             await asyncio.shield(running)
+
+
+class _Waker:
+    """Calls ``callback`` on ``loop`` at a ``perf_counter`` time, to within about 0.1 ms
+    (a condition wait on a thread of its own, which ends after a second without work).
+    A call may arrive after ``cancel``: the callback checks whether it is due."""
+
+    _LINGER = 1.0
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+        self._loop = loop
+        self._callback = callback
+        self._changed = threading.Condition()
+        self._when: float | None = None
+        self._thread: threading.Thread | None = None
+
+    def at(self, when: float) -> None:
+        with self._changed:
+            self._when = when
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="logomesh-settle",
+                                                daemon=True)
+                self._thread.start()
+            else:
+                self._changed.notify()
+
+    def cancel(self) -> None:
+        with self._changed:
+            self._when = None
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                when = self._when
+                if when is None:
+                    if not self._changed.wait(self._LINGER) and self._when is None:
+                        break
+                    continue
+                left = when - time.perf_counter()
+                if left > 0:
+                    self._changed.wait(left)
+                    continue
+                self._when = None
+                try:
+                    self._loop.call_soon_threadsafe(self._callback)
+                except RuntimeError:  # the loop is closed
+                    break
+            self._thread = None

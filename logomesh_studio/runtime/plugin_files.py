@@ -6,6 +6,7 @@ import functools
 import hashlib
 import os
 import stat
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
 from logomesh_studio.runtime.watcher import is_ignored
@@ -29,23 +30,113 @@ def is_under(filename: str, folder: Path | str) -> bool:
 HASHED_SUFFIXES = (".py", ".toml", ".json", ".yaml", ".yml", ".cfg", ".ini", ".txt")
 SKIPPED_SUBDIRS = ("tests",)
 
+_StatKey = tuple[int, int, int, int]
+"""A file's inode, size, mtime and ctime (ns): equal for a file not written since."""
 
-def content_hash(folder: Path) -> str:
-    """Hash of a plugin's code and data files (not its tests): equal means no change."""
-    digest = hashlib.blake2b(digest_size=16)
-    for dirpath, dirnames, filenames in os.walk(folder):
-        rel_dir = os.path.relpath(dirpath, folder)
-        dirnames[:] = sorted(d for d in dirnames if not (
-            is_ignored((d, "")) or (rel_dir == "." and d in SKIPPED_SUBDIRS)))
-        for name in sorted(filenames):
-            if not name.endswith(HASHED_SUFFIXES) or is_ignored((name,)):
+
+class ContentHasher:
+    """Hashes of plugin folders' code and data files (not their tests): equal means no
+    change. Only files that may have changed are read again: those a file event named,
+    and those whose inode, size or times differ from the last hash; the rest reuse their
+    digest. (A stat alone cannot prove a file unchanged: file times are coarse, a few ms
+    on ext4, so a same-size rewrite can keep them. Every write is followed by an event,
+    and that event names the file.)"""
+
+    def __init__(self) -> None:
+        self._files: dict[str, dict[str, tuple[_StatKey, bytes]]] = {}
+        """Folder -> relative path ('pkg/mod.py') -> its stat key and content digest."""
+
+    def digest(self, folder: Path, changed: Collection[str] | None = None) -> str:
+        """The hash of ``folder``'s files. ``changed``: paths relative to ``folder``
+        (with '/') that file events named since the last hash; None reads every file."""
+        key = str(folder)
+        known = {} if changed is None else self._files.get(key, {})
+        files: dict[str, tuple[_StatKey, bytes]] = {}
+        total = hashlib.blake2b(digest_size=16)
+        for relative, path, st in hashed_files(key):
+            stat_key = _stat_key(st)
+            cached = known.get(relative)
+            if cached is not None and cached[0] == stat_key and (
+                    changed is None or relative not in changed):
+                file_digest = cached[1]
+            else:
+                data = _read_regular(path)
+                file_digest = b"" if data is None else hashlib.blake2b(
+                    data, digest_size=16).digest()
+            files[relative] = (stat_key, file_digest)
+            total.update(relative.encode())
+            total.update(b"\0")
+            total.update(file_digest)
+        self._files[key] = files
+        return total.hexdigest()
+
+    def written_since(self, folder: Path) -> bool:
+        """True if ``folder``'s files differ on disk from its last hash (by stat: a file
+        written, added or removed since), e.g. while a reload read them."""
+        files = self._files.get(str(folder))
+        if files is None:
+            return False
+        count = 0
+        for relative, _, st in hashed_files(str(folder)):
+            known = files.get(relative)
+            if known is None or known[0] != _stat_key(st):
+                return True
+            count += 1
+        return count != len(files)
+
+    def file_digests(self, folder: Path, names: Iterable[str]) -> tuple[bytes | None, ...]:
+        """The digests of ``names`` (relative paths) at ``folder``'s last hash (None: no
+        such file then)."""
+        files = self._files.get(str(folder), {})
+        return tuple(files[n][1] if n in files else None for n in names)
+
+    def forget(self, folder: Path) -> None:
+        """Drop what is remembered of ``folder`` (a plugin removed or moved away)."""
+        self._files.pop(str(folder), None)
+
+
+def _stat_key(st: os.stat_result) -> _StatKey:
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def hashed_files(folder: Path | str) -> Iterator[tuple[str, str, os.stat_result]]:
+    """``(relative path, path, stat)`` of each of a plugin's code and data files (not its
+    tests, not editors' temporary files), in a stable order: what hot reload watches
+    for changes."""
+    stack = [("", str(folder))]
+    while stack:
+        rel_dir, directory = stack.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            name = entry.name
+            try:
+                if entry.is_dir():  # a symlink to a folder is not followed (os.walk's rule)
+                    if not (entry.is_symlink() or is_ignored((name, ""))
+                            or (not rel_dir and name in SKIPPED_SUBDIRS)):
+                        subdirs.append((f"{rel_dir}{name}/", entry.path))
+                    continue
+                if not name.endswith(HASHED_SUFFIXES) or is_ignored((name,)):
+                    continue
+                st = entry.stat()
+            except OSError:
                 continue
-            data = _read_regular(os.path.join(dirpath, name))
-            if data is None:
-                continue
-            digest.update(f"{rel_dir}/{name}\0{len(data)}\0".encode())
-            digest.update(data)
-    return digest.hexdigest()
+            if stat.S_ISREG(st.st_mode):
+                yield f"{rel_dir}{name}", entry.path, st
+        stack.extend(reversed(subdirs))
+
+
+def newest_file(folder: Path) -> Path | None:
+    """The most recently modified of :func:`hashed_files` (None if there is none)."""
+    newest: tuple[int, str] | None = None
+    for _, path, st in hashed_files(folder):
+        if newest is None or st.st_mtime_ns > newest[0]:
+            newest = (st.st_mtime_ns, path)
+    return None if newest is None else Path(newest[1])
 
 
 def _read_regular(path: str) -> bytes | None:

@@ -37,14 +37,14 @@ from logomesh_studio.runtime.events import (
     ReloadStarted,
     Watching,
 )
-from logomesh_studio.runtime.manifest import ManifestError, Problem
+from logomesh_studio.runtime.manifest import MANIFEST_NAMES, ManifestError, Problem
 from logomesh_studio.runtime.permission_changes import (
     ALLOW,
     ASK,
     PermissionChange,
     permission_change,
 )
-from logomesh_studio.runtime.plugin_files import content_hash, drop_bytecode
+from logomesh_studio.runtime.plugin_files import ContentHasher, drop_bytecode, newest_file
 from logomesh_studio.runtime.plugin_record import (
     PLUGIN_ERRORS,
     RELOADING,
@@ -58,7 +58,7 @@ from logomesh_studio.runtime.plugin_record import (
     runtime_cancelled,
 )
 from logomesh_studio.runtime.reload_state import SLOW_COPY_S, copy_state, default_state
-from logomesh_studio.runtime.resolver import resolve
+from logomesh_studio.runtime.resolver import Resolution, resolve
 from logomesh_studio.runtime.security import PermissionSet
 from logomesh_studio.runtime.tracebacks import PluginTraceback
 from logomesh_studio.runtime.watcher import WorkspaceWatcher
@@ -105,9 +105,15 @@ class Reloader:
         self._watcher: WorkspaceWatcher | None = None
         self._debouncer: SaveDebouncer | None = None
         self._watch_lock = asyncio.Lock()
+        self._hasher = ContentHasher()
         self._hashes: dict[str, str] = {}
         self._folders: dict[str, Path] = {}  # plugin id -> its folder, followed across moves
         self._requested: dict[str, tuple[str, ...]] = {}  # permissions awaiting approval
+        self._plans: dict[str, tuple[object, PluginSource]] = {}
+        """Plugin id -> its manifest files' digests when it was last planned, and the
+        source that plan installed: valid while the dependency graph is ``_graph``."""
+        self._graph: Resolution | None = None
+        self._planned: dict[str, object] = {}  # planned afresh in this cascade (see _plan)
 
     # -- watching ---------------------------------------------------------------------------
 
@@ -124,7 +130,7 @@ class Reloader:
             for record in self.host.records.values():
                 if record.source.origin == "workspace":
                     self._folders.setdefault(record.id, record.source.folder)
-                    self._hashes[record.id] = content_hash(record.source.folder)
+                    self._hashes[record.id] = self._hasher.digest(record.source.folder)
             debouncer = SaveDebouncer(self._apply, config.settle, config.debounce,
                                       config.burst_quiet)
             watcher = WorkspaceWatcher(workspace, asyncio.get_running_loop(), debouncer.post,
@@ -154,11 +160,12 @@ class Reloader:
         if target.is_dir() and not target.is_relative_to(watcher.root):
             watcher.follow(folder.name, target)
 
-    async def _apply(self, batch: Batch) -> None:
-        """Apply one batch of file changes: moves, removals, additions, then reloads."""
+    async def _apply(self, batch: Batch) -> bool:
+        """Apply one batch of file changes: moves, removals, additions, then reloads.
+        False if it changed nothing (e.g. an editor's temporary file, or no new content)."""
         workspace = self.host.workspace
         if workspace is None:
-            return
+            return False
         clock = {"detect": batch.arrived - batch.first_seen,
                  "debounce": time.perf_counter() - batch.last_seen, "origin": batch.first_seen}
         async with self.host.lock:
@@ -174,11 +181,12 @@ class Reloader:
                         added.append(folder)
                 elif not folder.is_dir() or manifest_in(folder) is None:
                     gone[plugin_id] = name
-                elif self._changed(plugin_id, folder):
-                    changed[plugin_id] = batch.cause(name, lambda p: (workspace / p).is_file())
+                elif self._changed(plugin_id, folder, _under(name, batch.paths[name])):
+                    changed[plugin_id] = self._cause(batch, name, workspace)
             for plugin_id, folder in self._moves(gone, added).items():
                 changed[plugin_id] = f"{gone.pop(plugin_id)} moved to {folder.name}"
                 added.remove(folder)
+                self._hasher.forget(self._folders[plugin_id])
                 self._folders[plugin_id] = folder
                 self._changed(plugin_id, folder)
                 self._unfollow(plugin_id)
@@ -189,10 +197,24 @@ class Reloader:
                 await self._add_plugin(folder)
             if changed:
                 await self._reload_many(changed, clock)
+        return bool(changed or gone or added)
 
-    def _changed(self, plugin_id: str, folder: Path) -> bool:
-        """Record ``folder``'s content hash; True if it differs from the last one."""
-        digest = content_hash(folder)
+    @staticmethod
+    def _cause(batch: Batch, name: str, workspace: Path) -> str:
+        """The file to name as the reason folder ``name`` reloads."""
+        cause = batch.cause(name, lambda p: (workspace / p).is_file())
+        if (workspace / cause).is_file():
+            return cause
+        # The content changed, but the file the batch knows of is gone: an editor's
+        # temporary file renamed onto the real one after the batch was taken (the
+        # rename's event is still on its way). The newest file is the one saved.
+        newest = newest_file(workspace / name)
+        return newest.relative_to(workspace).as_posix() if newest is not None else cause
+
+    def _changed(self, plugin_id: str, folder: Path, named: set[str] | None = None) -> bool:
+        """Record ``folder``'s content hash; True if it differs from the last one.
+        ``named``: the paths under ``folder`` that file events named (None: all)."""
+        digest = self._hasher.digest(folder, named)
         if digest == self._hashes.get(plugin_id):
             return False
         self._hashes[plugin_id] = digest
@@ -220,7 +242,7 @@ class Reloader:
         async with self.host.lock:
             record = self.host.records[plugin_id]
             if record.source.origin == "workspace":
-                self._hashes[plugin_id] = content_hash(self._folder(record))
+                self._hashes[plugin_id] = self._hasher.digest(self._folder(record))
             results = await self._reload_many({plugin_id: cause}, {})
         return results.get(plugin_id, False)
 
@@ -262,6 +284,8 @@ class Reloader:
         """Reload the changed plugins and their dependents in order; a dependent reloads
         only for an upstream plugin that reloaded (none below a failed reload)."""
         results: dict[str, bool] = {}
+        replaced: list[str] = []  # plugins now running from a new source
+        self._planned.clear()
         for pid, upstream in self._cascade(list(changed)):
             record = self.host.records.get(pid)
             if record is None:
@@ -272,9 +296,24 @@ class Reloader:
                 if not reloaded:
                     continue
                 cause = f"dependency {', '.join(reloaded)} reloaded"
+            source = record.source
             results[pid] = await self._reload_one(record, cause, clock, pid in changed)
-        self.host.resolution = resolve([r.source for r in self.host.records.values()])
+            if record.source is not source:
+                replaced.append(pid)
+        if replaced:  # else the graph is the same: no need to resolve it again
+            self.host.resolution = resolve([r.source for r in self.host.records.values()])
+            self._remember_plan(replaced)
         return results
+
+    def _remember_plan(self, replaced: list[str]) -> None:
+        """Keep the plan of the one plugin a cascade gave a new source: it was checked
+        against the graph just resolved. (With several, each was checked against a
+        graph that the others changed afterwards.)"""
+        self._graph, self._plans = self.host.resolution, {}
+        pid = replaced[0]
+        key = self._planned.get(pid)
+        if len(replaced) == 1 and key is not None:
+            self._plans[pid] = (key, self.host.records[pid].source)
 
     async def _reload_one(self, record: PluginRecord, cause: str, clock: dict[str, float],
                           changed: bool = True) -> bool:
@@ -325,8 +364,14 @@ class Reloader:
         """The new source, or None (failure reported) if its manifest cannot be used."""
         if record.source.origin != "workspace":
             return _Plan(record.source)  # an installed plugin: its code is re-imported as it is
+        folder = self._folder(record)
+        key = (str(folder), self._hasher.file_digests(folder, MANIFEST_NAMES))
+        known = self._plans.get(record.id)
+        if (known is not None and known[0] == key and known[1] is record.source
+                and self._graph is self.host.resolution and record.id not in self._requested):
+            return _Plan(record.source)  # same manifest, same graph: the same plan
         try:
-            source = load_plugin_folder(self._folder(record))
+            source = load_plugin_folder(folder)
         except ManifestError as exc:
             first = exc.problems[0]
             self._fail(record, "manifest", PluginTraceback(str(first), str(exc), first.path),
@@ -348,6 +393,8 @@ class Reloader:
         change = permission_change(record.source.manifest.permissions, requested)
         policy = self.host.config.permission_changes
         if not change.widened or policy == ALLOW:
+            if not change:
+                self._planned[record.id] = key
             return _Plan(source, change, "applied", requested)
         granted = [p for p in requested if p not in change.widened]
         kept = dataclasses.replace(
@@ -469,11 +516,12 @@ class Reloader:
 
     def _fail(self, record: PluginRecord, stage: str, detail: PluginTraceback, cause: str
               ) -> bool:
-        debouncer = self._debouncer
-        if (debouncer is not None and record.source.origin == "workspace"
-                and debouncer.changing(self._folder(record).name)):
+        debouncer, folder = self._debouncer, self._folder(record)
+        if debouncer is not None and record.source.origin == "workspace" and (
+                debouncer.changing(folder.name) or self._hasher.written_since(folder)):
             # Its files are still being written: likely a half-written file. The batch
             # that follows once they settle reloads it again (even if the hash matches).
+            # (A write's event may still be on its way: the files' stats tell at once.)
             self._hashes.pop(record.id, None)
             return False
         self.host.events.emit(ReloadFailed(
@@ -545,7 +593,7 @@ class Reloader:
             return
         self.host.records[source.id] = PluginRecord(source)
         self._folders[source.id] = folder
-        self._hashes[source.id] = content_hash(folder)
+        self._hashes[source.id] = self._hasher.digest(folder)
         self._follow(folder)
         await self.host.start_startable()
 
@@ -554,13 +602,21 @@ class Reloader:
         await self.host.remove(plugin_id, dependents)
         self._unfollow(plugin_id)
         self._hashes.pop(plugin_id, None)
-        self._folders.pop(plugin_id, None)
+        folder = self._folders.pop(plugin_id, None)
+        if folder is not None:
+            self._hasher.forget(folder)
         self._requested.pop(plugin_id, None)
 
     def _unfollow(self, plugin_id: str) -> None:
         folder = self._folders.get(plugin_id)
         if self._watcher is not None and folder is not None:
             self._watcher.unfollow(folder.name)
+
+
+def _under(folder: str, paths: list[str]) -> set[str]:
+    """``paths`` (relative to the workspace) that lie inside ``folder``, relative to it."""
+    start = len(folder) + 1
+    return {p[start:] for p in paths if len(p) > start}
 
 
 def _default_hook(cls: type[sdk.Plugin], name: str) -> bool:

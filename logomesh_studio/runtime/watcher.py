@@ -21,6 +21,14 @@ from watchdog.events import (
     EVENT_TYPE_DELETED,
     EVENT_TYPE_MODIFIED,
     EVENT_TYPE_MOVED,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
     FileSystemEvent,
     FileSystemEventHandler,
 )
@@ -36,6 +44,13 @@ IGNORED_FILES = ("*.pyc", "*.pyo", "*.swp", "*.swx", "*.swo", "*~", ".#*", "#*#"
 
 _IGNORED_NAME = re.compile("|".join(fnmatch.translate(p) for p in IGNORED_FILES))
 """IGNORED_FILES as one pattern (checked for every file event and every hashed file)."""
+
+WATCHED_EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent, FileModifiedEvent, FileClosedEvent, FileMovedEvent, FileDeletedEvent,
+    DirCreatedEvent, DirMovedEvent, DirDeletedEvent]
+"""The events a reload follows. Opens and read-only closes are left out: on Linux they
+are not even asked of inotify, so the reload's own reads of the plugin's files do not
+wake the observer's threads, which would compete with the reload for the GIL."""
 
 # (path relative to the workspace, perf_counter time the observer saw it, event kind)
 ChangeCallback = Callable[[tuple[str, ...], float, str], None]
@@ -110,7 +125,7 @@ class WorkspaceWatcher:
         self.observed: dict[str, float] = {} if observed is None else observed
         self._observer = Observer()
         self._observer.schedule(_Handler(self.root, (), loop, callback, self.observed),
-                                str(self.root), recursive=True)
+                                str(self.root), recursive=True, event_filter=WATCHED_EVENTS)
         self._followed: dict[str, ObservedWatch] = {}
 
     def start(self) -> None:
@@ -123,7 +138,7 @@ class WorkspaceWatcher:
         self.unfollow(name)
         self._followed[name] = self._observer.schedule(
             _Handler(target, (name,), self._loop, self._callback, self.observed), str(target),
-            recursive=True)
+            recursive=True, event_filter=WATCHED_EVENTS)
 
     def unfollow(self, name: str) -> None:
         """Stop watching what ``follow(name, ...)`` added (no-op if nothing)."""

@@ -508,7 +508,7 @@ def test_prepare_edits_builds_a_big_files_tree_in_a_child_and_edits_match(tmp_pa
     def refuse(text):
         raise AssertionError("built in process")
 
-    monkeypatch.setattr(prepared._yaml, "load", refuse)  # the tree must come from the child
+    monkeypatch.setattr(prepared._yaml(), "load", refuse)  # the tree must come from the child
     for document in (prepared, plain):
         document.set_task("first", "two", target="alpha")
         document.add_task("second", "four", "gamma", type="work", input={"text": "${by}"})

@@ -170,6 +170,8 @@ def test_a_packaged_app_keeps_its_run_history_in_the_users_data_folder(pipeline,
     assert not (bundled / ".logomesh").exists()
     [history] = (tmp_path / "logomesh-studio" / "workspaces").glob("workspace-*/runs.sqlite")
     assert history.stat().st_size > 0
+    told = _run(pipeline, "--help", env={"XDG_DATA_HOME": str(tmp_path)})  # says where
+    assert f"kept in:\n  {history.parent}\n" in told.stdout
 
 
 def test_packaged_gui_workspace_self_test_opens_every_pane_and_messages_every_plugin(

@@ -84,3 +84,34 @@ def test_removal_names_the_dependency_each_dependent_lost(workspace, watched):
     viewer = h.plugin("viewer").error
     assert viewer.startswith("dependencies.sink: stopped because sink stopped")
     assert "(transformer was removed)" in viewer
+
+
+def test_a_save_is_checked_again_against_a_dependency_that_changed_version(workspace, watched):
+    workspace.plugin("transformer", code("t1"))
+    workspace.plugin("sink", code("s1"), dependencies={"transformer": "<2"})
+    h = watched()
+    save(module_file(workspace, "sink"), code("s2"))  # its plan is kept for the next save
+    h.wait_for(completed("sink"))
+    manifest = workspace.root / "transformer" / "plugin.toml"
+    mark = h.mark()
+    save(manifest, manifest.read_text().replace('version = "1.0.0"', 'version = "2.0.0"'))
+    h.wait_for(completed("sink"), after=mark)  # follows transformer, code unchanged
+    mark = h.mark()
+    save(module_file(workspace, "sink"), code("s3"))
+    event = h.wait_for(failed("sink"), after=mark)
+    assert event.stage == "dependencies"
+    assert "requires transformer <2 but version 2.0.0 is present" in event.error
+    assert h.send("sink", "version") == "s2"
+
+
+def test_a_manifest_edit_after_code_saves_is_applied(workspace, watched):
+    workspace.plugin("alpha", code("v1"))
+    h = watched()
+    for version in ("v2", "v3"):  # the second save reuses the first one's plan
+        mark = h.mark()
+        save(module_file(workspace, "alpha"), code(version))
+        h.wait_for(completed("alpha"), after=mark)
+    manifest = workspace.root / "alpha" / "plugin.toml"
+    mark = h.mark()
+    save(manifest, manifest.read_text().replace('version = "1.0.0"', 'version = "1.1.0"'))
+    assert h.wait_for(completed("alpha"), after=mark).version == "1.1.0"

@@ -10,6 +10,7 @@ import pytest
 
 from logomesh_studio.runtime.debounce import CLOSED, GONE, SAVED, WRITE, Batch, SaveDebouncer
 from logomesh_studio.runtime.events import ReloadFailed
+from logomesh_studio.runtime.reload import Reloader
 from tests.runtime.reloading import code, completed, module_file, reloads, save, settle
 
 
@@ -20,12 +21,14 @@ class Recorder:
         self.batches: list[Batch] = []
         self.applied = asyncio.Event()
         self.gate: asyncio.Event | None = None
+        self.result: bool | None = None  # what apply returns (False: changed nothing)
 
-    async def __call__(self, batch: Batch) -> None:
+    async def __call__(self, batch: Batch) -> bool | None:
         self.batches.append(batch)
         if self.gate is not None:
             await self.gate.wait()
         self.applied.set()
+        return self.result
 
     async def next_batch(self) -> Batch:
         await asyncio.wait_for(self.applied.wait(), 5)
@@ -72,6 +75,38 @@ def test_a_rename_onto_the_file_is_a_completed_save_and_names_it():
     assert batch.cause("alpha", lambda path: path == "alpha/mod.py") == "alpha/mod.py"
 
 
+def test_a_save_waits_for_an_event_the_observer_saw_that_is_not_on_the_loop_yet():
+    async def scenario() -> tuple[int, Batch]:
+        recorder = Recorder()
+        debouncer = SaveDebouncer(recorder, settle=0.001, quiet=60)
+        seen = time.perf_counter()
+        debouncer.observed["alpha"] = seen + 1e-6  # the rename after the close, in flight
+        debouncer.post(("alpha", "sedTXFW0D"), seen, CLOSED)
+        await asyncio.sleep(0.05)  # 50 settle times
+        fired_early = len(recorder.batches)
+        debouncer.post(("alpha", "sedTXFW0D"), seen + 1e-6, GONE)
+        debouncer.post(("alpha", "mod.py"), seen + 1e-6, SAVED)
+        return fired_early, await recorder.next_batch()
+
+    fired_early, batch = asyncio.run(scenario())
+    assert fired_early == 0
+    assert batch.paths == {"alpha": ["alpha/sedTXFW0D", "alpha/mod.py"]}
+
+
+def test_a_batch_taken_before_the_renames_event_arrived_names_the_saved_file(tmp_path):
+    # Under load the batch can fire on the temporary file's close while the editor's
+    # rename onto the real file has happened on disk but its event is still queued.
+    package = tmp_path / "alpha" / "alpha"
+    package.mkdir(parents=True)
+    (package / "helper.py").write_text("x = 1\n")
+    os.utime(package / "helper.py", ns=(1, 1))
+    (package / "sedTXFW0D").write_text("y = 2\n")
+    os.replace(package / "sedTXFW0D", package / "__init__.py")
+    temp = "alpha/alpha/sedTXFW0D"  # closed after writing: the batch's saved file
+    batch = Batch(paths={"alpha": [temp]}, saved={"alpha": temp})
+    assert Reloader._cause(batch, "alpha", tmp_path) == "alpha/alpha/__init__.py"
+
+
 def test_events_during_a_batch_form_one_trailing_batch():
     async def scenario() -> list[Batch]:
         recorder = Recorder()
@@ -93,6 +128,21 @@ def test_events_during_a_batch_form_one_trailing_batch():
     leading, trailing = asyncio.run(scenario())
     assert list(leading.paths) == ["alpha"]
     assert list(trailing.paths) == ["beta"] and len(trailing.paths["beta"]) == 20
+
+
+def test_a_save_right_after_a_batch_that_changed_nothing_is_not_held_as_a_burst():
+    async def scenario() -> Batch:
+        recorder = Recorder()
+        recorder.result = False  # e.g. only an editor's temporary file was closed
+        debouncer = SaveDebouncer(recorder, settle=0.001, quiet=60, burst_quiet=60)
+        post(debouncer, "alpha/sedTXFW0D", CLOSED)
+        await recorder.next_batch()
+        for _ in range(3):  # the batch task ends and its done callback runs
+            await asyncio.sleep(0)
+        post(debouncer, "alpha/mod.py", SAVED)
+        return await recorder.next_batch()  # 60 s of burst quiet would time this out
+
+    assert asyncio.run(scenario()).paths == {"alpha": ["alpha/mod.py"]}
 
 
 BURST_PLUGIN = """

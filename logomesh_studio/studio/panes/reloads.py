@@ -204,6 +204,11 @@ class ReloadsPane(QWidget):
         self._show_entry(self.table.currentIndex())
 
     def _on_client_reload_started(self, event: ReloadStarted) -> None:
+        pending = self._pending(event.plugin_id)
+        if pending is not None:  # deferred while its files were being written: retried now
+            self.model.update_where(lambda e: e.id == pending.id, lambda e: dataclasses.replace(
+                e, time=event.time, cause=event.cause))
+            return
         self.model.append([ReloadEntry(plugin_id=event.plugin_id, time=event.time,
                                        cause=event.cause)])
         self.table.scrollToBottom()

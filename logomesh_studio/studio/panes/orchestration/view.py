@@ -3,7 +3,7 @@ band selection, fit (F)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
@@ -12,6 +12,8 @@ from logomesh_studio.studio.panes.orchestration.scene import OrchestrationScene
 
 ZOOM_STEP = 1.15
 MIN_SCALE, MAX_SCALE = 0.05, 4.0
+SETTLE_MS = 150
+"""A zoom counts as over this long after its last step: nodes get their pixel caches back."""
 
 
 class GraphView(QGraphicsView):
@@ -25,23 +27,47 @@ class GraphView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState)
-        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setAcceptDrops(True)
         self._panning = False
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._on_settle_timeout)
 
     def zoom(self, factor: float) -> None:
         """Scale by ``factor`` within the zoom limits."""
         current = self.transform().m11()
         factor = max(MIN_SCALE / current, min(MAX_SCALE / current, factor))
+        scene = self.scene()
+        if isinstance(scene, OrchestrationScene):
+            scene.set_zooming(True)
+            self._set_scroll_bars_frozen(True)
+            self._settle.start()
         self.scale(factor, factor)
         self._sync_detail()
+
+    def _on_settle_timeout(self) -> None:
+        self._set_scroll_bars_frozen(False)
+        scene = self.scene()
+        if isinstance(scene, OrchestrationScene):
+            scene.set_zooming(False)
+
+    def _set_scroll_bars_frozen(self, frozen: bool) -> None:
+        """Stop (or resume) repainting the scroll bars: each zoom step changes their range,
+        and the style's scroll bar painting costs more than the nodes' scaled caches."""
+        for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
+            if bar.updatesEnabled() == frozen:
+                bar.setUpdatesEnabled(not frozen)
 
     def fit(self) -> None:
         """Show every item (F)."""
         scene = self.scene()
         if scene is None:
             return
-        rect = scene.itemsBoundingRect() if scene.items() else QRectF(0, 0, 400, 200)
+        if isinstance(scene, OrchestrationScene) and not scene.content.isEmpty():
+            rect = scene.content  # explicit: no walk over every item's bounds
+        else:
+            rect = scene.itemsBoundingRect() if scene.items() else QRectF(0, 0, 400, 200)
         self.fitInView(rect.adjusted(-30, -30, 30, 30), Qt.AspectRatioMode.KeepAspectRatio)
         if self.transform().m11() > 1.5:
             self.resetTransform()
@@ -50,6 +76,9 @@ class GraphView(QGraphicsView):
         self._sync_detail()
 
     def setScene(self, scene: QGraphicsScene | None) -> None:  # noqa: N802 (Qt's name)
+        old = self.scene()
+        if isinstance(old, OrchestrationScene):
+            old.set_zooming(False)
         super().setScene(scene)
         self._sync_detail()
 
