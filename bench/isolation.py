@@ -178,8 +178,9 @@ async def socketpair_asyncio(count: int) -> tuple[list[float], float]:
     def answered(frame: Frame) -> None:
         calls.pop(frame["id"]).set_result(frame["text"])
 
+    lost = loop.create_future()
     _, channel = await loop.connect_accepted_socket(
-        lambda: FrameProtocol(answered, lambda: None), sock=ours)
+        lambda: FrameProtocol(answered, lambda: lost.set_result(None)), sock=ours)
     numbers = itertools.count()
     text = json.dumps(PAYLOAD, separators=(",", ":"))
 
@@ -195,6 +196,7 @@ async def socketpair_asyncio(count: int) -> tuple[list[float], float]:
         rate = await throughput([call] * (SENDERS * IN_FLIGHT), count // (SENDERS * IN_FLIGHT))
     finally:
         channel.close()
+        await lost  # the socket is closed once the loop has run the transport's close
         child.wait()
     return times, rate
 

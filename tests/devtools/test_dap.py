@@ -368,3 +368,29 @@ def test_the_debugged_plugin_stopping_ends_the_session_with_terminated(adapter):
     adapter.client.request("disconnect")
     assert adapter.h.runtime.run(adapter.h.host.start("alpha"))
     assert adapter.h.send("alpha", "double", {"n": 2}) == {"doubled": 4}
+
+
+def test_a_message_breakpoint_stops_on_a_message_from_an_isolated_plugin(workspace):
+    """The runtime's debugger stops before the handler a message of an isolated plugin
+    (sent from its own process) reaches, naming the isolated plugin as the sender."""
+    workspace.plugin("alpha", ALPHA, isolation="process", permissions=["send:beta"])
+    workspace.plugin("beta", BETA)
+    with PluginHarness(workspace.root) as harness:
+        server = DapServer(RuntimeTarget(harness.runtime))
+        server.start()
+        found = Adapter(harness, server, workspace.root / "beta")
+        try:
+            found.client.request("initialize", {"adapterID": "logomesh"})
+            found.event("initialized")
+            found.client.request("attach", {"plugin": "beta"})
+            found.client.request("setFunctionBreakpoints", {"breakpoints": [{"name": "echo"}]})
+            answer = found.send("relay", 7)
+            stopped = found.event("stopped")
+            assert stopped["reason"] == "function breakpoint"
+            assert stopped["description"] == "message 'echo' from alpha"
+            found.client.request("continue", {"threadId": 1})
+            assert answer.result(WAIT) == {"relayed": 7}
+            found.client.request("disconnect")
+        finally:
+            found.client.close()
+            server.close()

@@ -20,9 +20,7 @@ from typing import Any
 import pytest
 
 from logomesh_studio import cli, sdk
-from logomesh_studio.devtools.dap import DapServer
 from logomesh_studio.devtools.dap_client import DapClient
-from logomesh_studio.devtools.debug_target import RuntimeTarget
 from logomesh_studio.devtools.profiler import Profile
 from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.events import Event, ReloadFailed
@@ -542,29 +540,6 @@ def test_a_message_breakpoint_stops_before_an_isolated_plugins_handler(
             dap.client.request("disconnect")
         finally:
             dap.client.close()
-
-
-def test_a_message_breakpoint_stops_on_a_message_from_an_isolated_plugin(
-        workspace: Workspace) -> None:
-    """The runtime's debugger stops before the handler the isolated plugin's message
-    reaches, naming the isolated plugin as its sender."""
-    workspace.plugin("alpha", ALPHA, isolation="process", permissions=["send:beta"])
-    workspace.plugin("beta", BETA)
-    with PluginHarness(workspace.root) as h:
-        server = DapServer(RuntimeTarget(h.runtime))
-        dap = _Dap(server.start())
-        try:
-            dap.attach("beta", "echo")
-            answer = h.runtime.submit(h.host.bus.send(DRIVER, "alpha", "relay", 7))
-            stopped = dap.event("stopped")
-            assert stopped["reason"] == "function breakpoint"
-            assert stopped["description"] == "message 'echo' from alpha"
-            dap.client.request("continue", {"threadId": 1})
-            assert answer.result(30) == {"relayed": 7}
-            dap.client.request("disconnect")
-        finally:
-            dap.client.close()
-            server.close()
 
 
 def test_run_with_dap_prints_where_each_isolated_plugin_is_debugged(workspace: Workspace
