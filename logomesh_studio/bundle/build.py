@@ -52,7 +52,10 @@ __all__ = ["AppRecipe", "BuildFailed", "BuildResult", "build", "folder_size",
 STUDIO_QT = frozenset({"QtCore", "QtGui", "QtWidgets", "QtSvg", "QtOpenGL", "QtOpenGLWidgets",
                        "QtTest"})
 """The Qt modules Studio and pyqtgraph import (QtTest: pyqtgraph imports it)."""
-QT_PACKAGES = ("PySide6", "shiboken6", "pyqtgraph", "qasync")
+WINDOW_PACKAGES = ("PySide6", "shiboken6", "pyqtgraph", "qasync", "numpy")
+"""What only the Studio window needs (numpy: the plots' and the flame chart's arrays);
+a headless app leaves them out unless a plugin imports them. (PyInstaller would bring
+numpy along anyway: pytest's ``approx`` imports it, for tests that compare arrays.)"""
 NOT_STDLIB = frozenset({"tkinter", "_tkinter", "turtle", "turtledemo", "idlelib", "test",
                         "lib2to3", "ensurepip", "distutils", "__phello__", "__hello__"})
 """Standard-library modules left out: Tk (needs Tcl/Tk, which is not bundled), the test
@@ -240,7 +243,7 @@ def _plan(recipe: AppRecipe, work: Path, progress: Progress) -> tuple[_Plan, lis
         if gui:
             plan.excludes = sorted(f"PySide6.{m}" for m in _qt_modules() - STUDIO_QT - wanted_qt)
         else:
-            plan.excludes = [p for p in QT_PACKAGES
+            plan.excludes = [p for p in WINDOW_PACKAGES
                              if not any(m.partition(".")[0] == p for m in third_party)]
             plan.excludes.append("logomesh_studio.studio")
         plan.excludes += sorted(NOT_STDLIB | NOT_NEEDED)

@@ -35,9 +35,10 @@ from logomesh_studio.orchestration import yaml_text
 from logomesh_studio.orchestration._tree_child import TreeBuild
 from logomesh_studio.orchestration.conditions import rename_name
 from logomesh_studio.orchestration.io import _compose as compose
-from logomesh_studio.orchestration.model import PLUGIN_ID, Phase, Problem, Task
+from logomesh_studio.orchestration.model import PLUGIN_ID, Phase, Problem, Task, line_of
 from logomesh_studio.orchestration.validation import CheckCache, check_all
 from logomesh_studio.orchestration.workspace_view import WorkspaceView
+from logomesh_studio.orchestration.yaml_lines import LineIndex
 from logomesh_studio.runtime.payload import find_invalid
 from logomesh_studio.runtime.templates import rename_reference
 
@@ -46,9 +47,9 @@ PHASE_FIELDS = tuple(name for name in Phase.model_fields if name != "tasks")
 MODES = ("sequential", "parallel", "conditional")
 LAYOUT = "layout"
 EXACT_LINES = 200
-"""Up to this many lines, problems after an edit carry the lines of the text as it is
-now (writing the text and reading its lines again: about 15 ms for the 60-line
-example, 0.2 ms a line); see ``_current_lines``."""
+"""Files whose units cannot be placed apart (anchors and aliases, see
+:class:`LineIndex`) get exact lines after an edit up to this many lines, by writing the
+text out and reading its lines again (0.2 ms a line); see ``_current_lines``."""
 BACKGROUND_LINES = 1000
 """Files of this many lines or more build their round-trip tree in a child process
 (:meth:`OrchestrationDocument.prepare_edits`); ruamel reads about 3,000 lines a second."""
@@ -131,6 +132,8 @@ class OrchestrationDocument:
         self._plain: tuple[int, dict[str, Any], Mapping[tuple[Any, ...], int]] | None = None
         self._checks = CheckCache()
         self._exact: tuple[int, Mapping[tuple[Any, ...], int]] | None = None
+        self._index: LineIndex | None = None
+        self._versions: dict[int, int] = {}  # id -> edits in place (see _ensure_list)
         self._reader = yaml_text.TreeReader()
         self._listeners: list[Callable[[str], None]] = []
 
@@ -234,6 +237,24 @@ class OrchestrationDocument:
                 return [str(t.get("name", "")) for t in self._seq(found, "tasks")
                         if isinstance(t, dict)]
         raise ValueError(f"phase: no phase named {phase!r}")
+
+    def line_of(self, node: str) -> int:
+        """The line of task or phase ``node`` (its ``- name:`` item) in :meth:`text` as it
+        is now, edits included; ValueError if there is no such node."""
+        for p, phase in enumerate(self._seq(self.data(), "phases")):
+            if not isinstance(phase, dict):
+                continue
+            if phase.get("name") == node:
+                return self._line(("phases", p))
+            for t, task in enumerate(self._seq(phase, "tasks")):
+                if isinstance(task, dict) and task.get("name") == node:
+                    return self._line(("phases", p, "tasks", t))
+        raise ValueError(f"node: no task or phase named {node!r}")
+
+    def _line(self, loc: tuple[Any, ...]) -> int:
+        if self._root is None:
+            return line_of(self._read()[1], loc)
+        return line_of(self._current_lines(self._tree_data()[1]), loc)
 
     def position(self, node: str) -> tuple[float, float] | None:
         """The saved position of a task or phase node, or None (the editor lays it out)."""
@@ -481,18 +502,23 @@ class OrchestrationDocument:
         """Field lines of :meth:`text` as it is now.
 
         ruamel keeps the line each node had when the file was read, which an edit above
-        it makes stale (and nodes added by edits have none). So the lines are read again
-        from the text after an edit (cached per state), for files up to
-        :data:`EXACT_LINES` lines; bigger ones, where writing the text costs a second,
-        get exact lines back at each save and keep the loaded ones in between.
+        it makes stale (and nodes added by edits have none). :class:`LineIndex` moves the
+        lines of what the edits left alone and writes out only what they changed, so the
+        lines are exact after every edit at the cost of the edit's own size. Files it
+        cannot take apart (anchors, aliases, tags) read the lines of the text again, up to
+        :data:`EXACT_LINES` lines; bigger ones of those keep the loaded lines until saved.
         """
         if self._state == 0:
             return tree_lines
         if self._exact is not None and self._exact[0] == self._state:
             return self._exact[1]
-        if self._state != self._saved_state and self._original.count("\n") > EXACT_LINES:
+        if self._index is not None and self._index.supported:
+            lines: Mapping[tuple[Any, ...], int] = self._index.lines(
+                self._root, tree_lines, self._versions)
+        elif self._state != self._saved_state and self._original.count("\n") > EXACT_LINES:
             return tree_lines
-        _, lines = compose(self.text(), str(self.path or "<new>"), [])
+        else:
+            lines = compose(self.text(), str(self.path or "<new>"), [])[1]
         self._exact = (self._state, lines)
         return lines
 
@@ -525,6 +551,8 @@ class OrchestrationDocument:
                     self._root = root if root is not None else self._yaml().load(self._original)
                 except YAMLError as exc:
                     first = Problem("", 1, "(syntax)", str(exc).splitlines()[0])
+                else:
+                    self._index = LineIndex(self._yaml(), self._root, self._original)
             if first is not None:
                 raise ValueError(f"{first.field}: the file cannot be edited until its YAML is "
                                  f"fixed (line {first.line}: {first.reason})")
@@ -577,11 +605,30 @@ class OrchestrationDocument:
         """Insert ``item`` into list ``parent[key]``, creating the list if it is missing."""
         existing = parent.get(key)
         if isinstance(existing, CommentedSeq):
-            return _insert(existing, index, item)
+            do, undo = _insert(existing, index, item)
+            if not existing or index < len(existing):
+                return do, undo
+            # Appending moves the blank lines after the last item to the new one: what
+            # both items (and what holds them) span changes in place (see LineIndex).
+            touched = [*yaml_text.last_path(existing[-1]), *yaml_text.last_path(item)]
+
+            def do_touching() -> None:
+                do()
+                self._touch(touched)
+
+            def undo_touching() -> None:
+                undo()
+                self._touch(touched)
+
+            return do_touching, undo_touching
         fresh = CommentedSeq([item])
         if isinstance(item, str):
             fresh.fa.set_flow_style()
         return _set_key(parent, key, fresh)
+
+    def _touch(self, values: list[Any]) -> None:
+        for value in values:
+            self._versions[id(value)] = self._versions.get(id(value), 0) + 1
 
     def _replace(self, seq: list[Any], index: int, item: Any
                  ) -> tuple[Callable[[], None], Callable[[], None]]:

@@ -196,7 +196,7 @@ def _short(value: Any) -> bool:
     return len(repr(value)) < FLOW_LIMIT
 
 
-def _last_key(value: Any) -> tuple[CommentedMap, Any] | None:
+def last_key(value: Any) -> tuple[CommentedMap, Any] | None:
     """The mapping and key whose comment slot holds what follows ``value`` in the text."""
     found = None
     while isinstance(value, CommentedMap | CommentedSeq) and value:
@@ -211,9 +211,23 @@ def _last_key(value: Any) -> tuple[CommentedMap, Any] | None:
     return found
 
 
+def last_path(value: Any) -> list[Any]:
+    """The mappings and lists :func:`last_key` passes on its way down from ``value``."""
+    path = []
+    while isinstance(value, CommentedMap | CommentedSeq) and value:
+        path.append(value)
+        if isinstance(value, CommentedSeq):
+            value = value[-1]
+            continue
+        value = value[list(value)[-1]]
+        if isinstance(value, CommentedMap | CommentedSeq) and value.fa.flow_style():
+            break
+    return path
+
+
 def trailing_gap(previous: Any, new: Any) -> tuple[Any, Any] | None:
     """``(do, undo)`` moving the blank lines after ``previous`` to after ``new``, or None."""
-    old_slot, new_slot = _last_key(previous), _last_key(new)
+    old_slot, new_slot = last_key(previous), last_key(new)
     if old_slot is None or new_slot is None:
         return None
     mapping, key = old_slot

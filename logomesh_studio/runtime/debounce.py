@@ -4,7 +4,7 @@ A save is complete when the file is closed after writing or renamed into place
 (inotify's IN_CLOSE_WRITE / IN_MOVED_TO, watchdog's FileClosedEvent / moved events).
 Then the batch fires a short settle after the observer saw it, once every event the
 observer has seen is on the loop (an atomic save's rename reaches the observer some
-10 us after its close), instead of after a fixed quiet period. Without close events
+20 us after its close), instead of after a fixed quiet period. Without close events
 (some platforms and observers) a batch fires after ``quiet`` seconds without events.
 
 Events that arrive while a batch is being applied, or within ``burst_quiet`` after

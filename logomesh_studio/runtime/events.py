@@ -164,9 +164,9 @@ class ReloadStarted(Event):
 class ReloadCompleted(Event):
     """``plugin_id`` now runs the new code with its state restored.
 
-    ``timings`` splits the seconds spent: detect, debounce, copy (of the state),
-    unload, import, init, restore, reload and total (detect/debounce are 0 for a manual
-    reload).
+    ``timings`` splits the seconds spent: detect, save (the file still being written),
+    debounce, copy (of the state), unload, import, init, restore, reload and total
+    (detect/save/debounce are 0 for a manual reload).
     """
 
     kind: ClassVar[str] = "reload_completed"

@@ -167,6 +167,7 @@ class Reloader:
         if workspace is None:
             return False
         clock = {"detect": batch.arrived - batch.first_seen,
+                 "save": batch.last_seen - batch.arrived,  # the file still being written
                  "debounce": time.perf_counter() - batch.last_seen, "origin": batch.first_seen}
         async with self.host.lock:
             by_folder = {folder.name: pid for pid, folder in self._folders.items()
@@ -532,7 +533,8 @@ class Reloader:
     def _completed(self, record: PluginRecord, cause: str, clock: dict[str, float],
                    watch: _Stopwatch) -> None:
         now = time.perf_counter()
-        timings = {"detect": clock.get("detect", 0.0), "debounce": clock.get("debounce", 0.0),
+        timings = {"detect": clock.get("detect", 0.0), "save": clock.get("save", 0.0),
+                   "debounce": clock.get("debounce", 0.0),
                    **dict.fromkeys(STAGES, 0.0),
                    **{k: v for k, v in watch.laps.items() if k in STAGES},
                    "reload": now - watch.started,

@@ -312,6 +312,7 @@ class MainWindow(QMainWindow):
         self.insights.sig_open_file_requested.connect(self.open_location)
         self.insights.sig_show_messages_requested.connect(self._on_insights_show_messages)
         self.insights.sig_profile_requested.connect(self._on_insights_profile_requested)
+        self.orchestration.sig_open_file_requested.connect(self.open_location)
         self.orchestration.action_new.triggered.connect(lambda: self._raise_dock("orchestration"))
         self.orchestration.action_open.triggered.connect(
             lambda: self._raise_dock("orchestration"))

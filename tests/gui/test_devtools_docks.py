@@ -53,3 +53,15 @@ def test_traceback_locations_open_in_the_editor_at_their_line(studio, two_plugin
     studio.window.logs.sig_open_file_requested.emit(path, 4)
     code = studio.window.authoring.editor.current_view()
     assert os.path.realpath(code.path) == os.path.realpath(path) and code.cursor_line() == 4
+
+
+def test_go_to_yaml_from_the_orchestration_editor_opens_the_file_in_the_editor(studio, tmp_path):
+    path = tmp_path / "go.orchestration.yaml"
+    path.write_text("name: go\ninitiator: boss\nparticipants: [alpha]\nphases:\n  - name: one\n"
+                    "    tasks:\n      - name: first\n        target: alpha\n")
+    pane = studio.window.orchestration
+    assert pane.open_file(path)
+    pane.select_node("first")
+    pane.action_go_to_yaml.trigger()
+    code = studio.window.authoring.editor.current_view()
+    assert os.path.realpath(code.path) == os.path.realpath(path) and code.cursor_line() == 7

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import shiboken6
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -327,3 +327,44 @@ def test_orchestration_editor_zoomed_out_draws_nodes_in_one_overview_and_keeps_s
     view.zoom(4)  # close up, each node paints itself again
     view.viewport().grab()
     assert "t2-5" in painted
+
+
+def test_orchestration_editor_go_to_yaml_opens_the_file_at_the_selected_nodes_line(
+        qtbot, editor, tmp_path):
+    path = tmp_path / "lines.orchestration.yaml"
+    path.write_text(EXPECTED)
+    assert editor.open_file(path)
+    editor.select_node("compute")
+    with qtbot.waitSignal(editor.sig_open_file_requested, timeout=TIMEOUT_MS) as opened:
+        editor.action_go_to_yaml.trigger()
+    assert opened.args[0] == str(path)
+    assert path.read_text().splitlines()[opened.args[1] - 1].strip() == "- name: compute"
+
+    # an edit above it: the file is saved first (when the user agrees) and the line follows
+    editor._ask = lambda *args: QMessageBox.StandardButton.Save
+    editor.edit(lambda d: d.set_task("phase", "alpha", timeout=3, condition="word != None"))
+    editor.select_node("fan")
+    with qtbot.waitSignal(editor.sig_open_file_requested, timeout=TIMEOUT_MS) as opened:
+        editor.action_go_to_yaml.trigger()
+    assert not editor.document.modified
+    assert path.read_text().splitlines()[opened.args[1] - 1].strip() == "- name: fan"
+
+    editor.edit(lambda d: d.remove_task("phase", "alpha"))
+    editor._ask = lambda *args: QMessageBox.StandardButton.Cancel  # ...or nothing happens
+    with qtbot.assertNotEmitted(editor.sig_open_file_requested):
+        assert not editor.go_to_yaml()
+    assert editor.document.modified
+
+
+def test_orchestration_editor_context_menu_selects_the_node_and_offers_go_to_yaml(
+        qtbot, editor, tmp_path):
+    path = tmp_path / "menu.orchestration.yaml"
+    path.write_text(EXPECTED)
+    assert editor.open_file(path)
+    editor.view.fit()
+    lane = editor.scene.lanes[1]
+    spot = editor.view.mapFromScene(lane.scenePos() + QPointF(20, 20))  # its header
+    menu = editor.context_menu(spot)
+    assert editor.scene.selected_lanes() == [lane] and not editor.scene.selected_tasks()
+    assert menu.actions()[0] is editor.action_go_to_yaml
+    assert editor.action_go_to_yaml.shortcut().toString() == "F4"

@@ -550,3 +550,84 @@ def test_a_big_files_problem_lines_are_exact_again_after_a_save(tmp_path, monkey
     document.save()
     [problem] = [p for p in document.problems() if p.task == "three"]
     assert document.text().splitlines()[problem.line - 1].strip().startswith("condition:")
+
+
+def big_commented(phases: int = 12, tasks: int = 8) -> str:
+    """A file of a few hundred lines with comments, blank lines and nested values between
+    its tasks, and a few problems spread through it."""
+    lines = ["# a big hand-written file", "name: big   # trailing comment", "initiator: boss",
+             "participants: [alpha, beta]", "", "# the phases", "phases:"]
+    for p in range(phases):
+        lines += ["", f"  # phase {p}", f"  - name: p{p}", "    mode: sequential", "    tasks:"]
+        for t in range(tasks):
+            name = f"t{p}-{t}"
+            if t % 3 == 1:
+                lines.append(f"      # before {name}")
+            lines += [f"      - name: {name}", "        target: alpha", "        type: work"]
+            if t % 2:
+                lines += ["        input:", f'          word: "${{input.word}}"   # {name}',
+                          "          n: [1, 2]"]
+            if t == 5 and p % 4 == 1:
+                lines.append('        condition: "word =="')  # does not parse
+            if t == 6 and p % 5 == 2:
+                lines.append("        colour: red")  # not a task field
+            if t % 4 == 3:
+                lines.append("")
+        if p % 3 == 2:
+            lines.append("    required: false   # after its tasks")
+    lines += ["layout:", "  t0-0: {x: 10, y: 20}"]
+    return "\n".join(lines) + "\n"
+
+
+def assert_lines_match_a_fresh_read(document: OrchestrationDocument) -> None:
+    """Every node's line and every problem's line are those of the text read anew."""
+    fresh = OrchestrationDocument(document.text())
+    nodes = [n for p in fresh.phase_names() for n in (p, *fresh.task_names(p))]
+    assert {n: document.line_of(n) for n in nodes} == {n: fresh.line_of(n) for n in nodes}
+    assert [(p.field, p.line) for p in document.problems()] == \
+        [(p.field, p.line) for p in fresh.problems()]
+
+
+def test_node_and_problem_lines_stay_exact_after_every_kind_of_edit_in_a_big_file():
+    from logomesh_studio.orchestration.document import EXACT_LINES
+
+    text = big_commented()
+    assert text.count("\n") > 2 * EXACT_LINES  # lines are not read back from the text
+    document = OrchestrationDocument(text)
+    assert document.line_of("t3-2") == text.splitlines().index("      - name: t3-2") + 1
+    edits = [
+        lambda d: d.set_task("p0", "t0-1", timeout=3, condition="n > 1"),  # grows a task
+        lambda d: d.add_task("p1", "new-first", "beta", type="work", input={"a": 1}, index=0),
+        lambda d: d.add_task("p2", "new-last", "gamma", type="work"),  # appended, +participant
+        lambda d: d.remove_task("p3", "t3-1"),  # took its comment along
+        lambda d: d.move_task("p4", "t4-7", "p0", 0),
+        lambda d: d.move_task("p0", "t0-0", "p11", None),
+        lambda d: d.set_position("t5-5", 100, 200),
+        lambda d: d.add_phase("inserted", "parallel", index=2),
+        lambda d: d.set_phase("p6", timeout=30, required=False),
+        lambda d: d.set_task("p7", "t7-2", name="renamed"),
+        lambda d: d.remove_phase("p8"),
+        lambda d: d.add_task("inserted", "lonely", "alpha", type="work"),
+        lambda d: d.set_task("p9", "t9-5", condition="word == 'x'"),  # a problem fixed
+    ]
+    for edit in edits:
+        edit(document)
+        assert_lines_match_a_fresh_read(document)
+    while document.undo():
+        assert_lines_match_a_fresh_read(document)
+    assert document.text() == text
+    while document.redo():
+        assert_lines_match_a_fresh_read(document)
+
+
+def test_node_lines_come_from_the_text_as_it_is_now(tmp_path):
+    document = OrchestrationDocument.load(write(tmp_path, HAND_WRITTEN))
+    loaded = HAND_WRITTEN.splitlines()
+    assert document.line_of("first") == loaded.index("- name: first") + 1
+    assert document.line_of("two") == loaded.index("  - name: two") + 1
+    document.add_task("first", "zero", "alpha", type="work", index=0)
+    lines = document.text().splitlines()
+    for node in ("first", "zero", "one", "two", "second", "three"):
+        assert lines[document.line_of(node) - 1].lstrip("- ").startswith(f"name: {node}")
+    with pytest.raises(ValueError, match="node: no task or phase named 'nope'"):
+        document.line_of("nope")

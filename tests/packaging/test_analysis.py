@@ -9,7 +9,7 @@ import json
 import pytest
 
 from logomesh_studio.bundle.analysis import analyse_workspace
-from logomesh_studio.bundle.build import AppRecipe, BuildFailed, build, stdlib_modules
+from logomesh_studio.bundle.build import AppRecipe, BuildFailed, _plan, build, stdlib_modules
 from logomesh_studio.bundle.commands import cmd_package
 from logomesh_studio.bundle.selftest import SelfTest, StderrWatch, run_headless
 from logomesh_studio.runtime.manifest import ManifestError, load_manifest
@@ -67,6 +67,19 @@ def test_the_package_command_reports_a_broken_workspace_and_exits_1(workspace, t
     assert code == 1
     err = capsys.readouterr().err
     assert "the workspace has problems" in err and "broken" in err and "name" in err
+
+
+def test_a_headless_app_leaves_the_windows_packages_out_unless_a_plugin_imports_them(
+        workspace, tmp_path):
+    workspace.plugin("plain")
+    plan, _ = _plan(AppRecipe(name="app", workspace=workspace.root, gui=False), tmp_path,
+                    lambda line: None)
+    assert {"PySide6", "pyqtgraph", "numpy", "logomesh_studio.studio"} <= set(plan.excludes)
+    workspace.plugin("maths", "import numpy\n")
+    plan, _ = _plan(AppRecipe(name="app", workspace=workspace.root, gui=False), tmp_path,
+                    lambda line: None)
+    assert "numpy" not in plan.excludes and "numpy" in plan.hiddenimports
+    assert "PySide6" in plan.excludes
 
 
 def test_requires_takes_module_names_only(tmp_path):

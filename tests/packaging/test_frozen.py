@@ -187,7 +187,7 @@ def test_built_apps_have_no_links_to_libraries_left_out(studio, pipeline, pipeli
         assert dangling == [], app
 
 
-def test_a_headless_package_carries_no_qt(pipeline):
+def test_a_headless_package_carries_no_qt_nor_numpy(pipeline):
     internal = pipeline.parent / "_internal"
-    assert not (internal / "PySide6").exists()
+    assert not (internal / "PySide6").exists() and not (internal / "numpy").exists()
     assert (internal / "workspace" / "tokenizer" / "plugin.toml").is_file()

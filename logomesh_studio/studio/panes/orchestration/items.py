@@ -23,6 +23,7 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QFont,
+    QFontMetricsF,
     QGlyphRun,
     QPainter,
     QPainterPath,
@@ -56,6 +57,8 @@ _STATE_BAR = QRectF(1, 8, 5, NODE_HEIGHT - 16)
 _BADGE = QRectF(NODE_WIDTH - 24, 6, 16, 16)
 _NAME_AT, _CALL_AT, _STATUS_AT = QPointF(12, 6), QPointF(12, 26), QPointF(12, 44)
 _LANE_HEADER = QRectF(0, 0, LANE_HEADER - 16, LANE_HEIGHT)
+_TEXT_WIDTH = NODE_WIDTH - _NAME_AT.x() - 8
+_NAME_WIDTH = _TEXT_WIDTH - 20  # the problem badge's corner
 _LANE_NAME_AT, _LANE_NOTE_AT = QPointF(10, 12), QPointF(10, 34)
 
 
@@ -159,8 +162,9 @@ class LaneItem(QGraphicsItem):
         if option.levelOfDetailFromTransform(painter.worldTransform()) < DETAIL_LOD:
             return
         if self._texts is None or self._texts[0] is not look:
-            self._texts = (look, glyphs(self.name, look.bold), glyphs(
-                self.mode + ("" if self.required else " · optional"), look.font))
+            width = _LANE_HEADER.width() - _LANE_NAME_AT.x() - 4
+            self._texts = (look, glyphs(self.name, look.bold, width), glyphs(
+                self.mode + ("" if self.required else " · optional"), look.font, width))
         painter.setPen(look.text_pen)
         _draw(painter, _LANE_NAME_AT, self._texts[1])
         painter.setPen(look.muted_pen)
@@ -260,7 +264,8 @@ class TaskItem(QGraphicsItem):
         if accent is not None:
             painter.fillRect(_STATE_BAR, accent)
         if self._texts is None or self._texts[0] is not look:
-            self._texts = (look, glyphs(self.name, look.bold), glyphs(self.call_text(), look.font))
+            self._texts = (look, glyphs(self.name, look.bold, _NAME_WIDTH),
+                           glyphs(self.call_text(), look.font, _TEXT_WIDTH))
             self._status_text = None
         painter.setPen(look.text_pen)
         _draw(painter, _NAME_AT, self._texts[1])
@@ -271,7 +276,7 @@ class TaskItem(QGraphicsItem):
                 status = self.state
                 if self.duration is not None and self.state in (Status.COMPLETED, Status.FAILED):
                     status += f" · {self.duration * 1000:.1f} ms"
-                self._status_text = glyphs(status, look.font)
+                self._status_text = glyphs(status, look.font, _TEXT_WIDTH)
             painter.setPen(look.state_pens.get(self.state, look.text_pen))
             _draw(painter, _STATUS_AT, self._status_text)
         if self.problem:
@@ -385,8 +390,11 @@ class OverviewItem(QGraphicsItem):
 _Texts = tuple[Look, list[QGlyphRun], list[QGlyphRun]]
 
 
-def glyphs(text: str, font: QFont) -> list[QGlyphRun]:
-    """``text`` shaped once in ``font``: glyphs and positions, top-left at (0, 0)."""
+def glyphs(text: str, font: QFont, width: float = 0.0) -> list[QGlyphRun]:
+    """``text`` shaped once in ``font`` (cut to ``width`` with "…" when given): glyphs
+    and positions, top-left at (0, 0)."""
+    if width:
+        text = QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, width)
     layout = QTextLayout(text, font)
     layout.beginLayout()
     layout.createLine()

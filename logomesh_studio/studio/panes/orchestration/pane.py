@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QFileSystemWatcher, QMimeData, Qt, Signal
+from PySide6.QtCore import QFileSystemWatcher, QMimeData, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSplitter,
@@ -37,7 +38,7 @@ from logomesh_studio.runtime.plugin_record import PluginStatus
 from logomesh_studio.studio.actions import make_action
 from logomesh_studio.studio.panes.orchestration.commands import push
 from logomesh_studio.studio.panes.orchestration.inspector import Inspector
-from logomesh_studio.studio.panes.orchestration.items import TaskItem
+from logomesh_studio.studio.panes.orchestration.items import LaneItem, TaskItem
 from logomesh_studio.studio.panes.orchestration.palette import PaletteModel, PaletteView
 from logomesh_studio.studio.panes.orchestration.problems import ProblemsView
 from logomesh_studio.studio.panes.orchestration.run_monitor import RunMonitor, input_hint
@@ -56,6 +57,7 @@ class OrchestrationPane(QWidget):
 
     sig_document_changed = Signal()
     sig_problems_changed = Signal(object)  # list[DocumentProblem]
+    sig_open_file_requested = Signal(str, int)  # path, line: "Go to YAML"
 
     def __init__(self, client: RuntimeClient, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,6 +122,9 @@ class OrchestrationPane(QWidget):
         self.action_fit = self._action("action_fit_graph", "&Fit", "zoom-reset",
                                        "Show the whole graph", "F")
         self.action_fit.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.action_go_to_yaml = self._action(
+            "action_go_to_yaml", "Go to &YAML", "goto-line",
+            "Open the orchestration file in the editor at the selected task or phase", "F4")
 
     def _build(self) -> None:
         toolbar = QToolBar(self)
@@ -148,6 +153,7 @@ class OrchestrationPane(QWidget):
         left_layout.addWidget(QLabel("Palette", left))
         left_layout.addWidget(self.palette_view)
         center = QSplitter(Qt.Orientation.Vertical, self)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         center.addWidget(self.view)
         center.addWidget(self.problems_view)
         center.setStretchFactor(0, 5)
@@ -177,6 +183,8 @@ class OrchestrationPane(QWidget):
         self.action_paste.triggered.connect(self.paste)
         self.action_duplicate.triggered.connect(self.duplicate_selection)
         self.action_fit.triggered.connect(self.view.fit)
+        self.action_go_to_yaml.triggered.connect(self.go_to_yaml)
+        self.view.customContextMenuRequested.connect(self._on_view_context_menu_requested)
         self.undo_stack.indexChanged.connect(self._on_undo_stack_index_changed)
         self.scene.sig_target_dropped.connect(self._on_scene_target_dropped)
         self.scene.sig_nodes_moved.connect(self._on_scene_nodes_moved)
@@ -547,6 +555,51 @@ class OrchestrationPane(QWidget):
 
     def _on_run_finished(self, run_id: str, status: str) -> None:
         self._on_scene_selection_changed()
+
+    # -- the YAML behind a node ------------------------------------------------------------------
+
+    def go_to_yaml(self) -> bool:
+        """Ask the editor to show the file at the selected task's or phase's line (saving
+        unsaved edits first, so the file holds that line); False if nothing was opened."""
+        if self.document is None:
+            return False
+        nodes = [item.name for item in self.scene.selected_tasks()] or \
+            [lane.name for lane in self.scene.selected_lanes()]
+        if len(nodes) != 1:
+            self.inspector.show_status("Go to YAML: select one task or phase", error=True)
+            return False
+        if self.document.path is None or self.document.modified:
+            buttons = QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel
+            answer = self._ask(self, "Go to YAML", f"Save {self._name()} first, so the file "
+                               "shows your edits?", buttons)
+            if answer != QMessageBox.StandardButton.Save or not self.save():
+                return False
+        assert self.document.path is not None
+        self.sig_open_file_requested.emit(str(self.document.path),
+                                          self.document.line_of(nodes[0]))
+        return True
+
+    def context_menu(self, position: QPoint) -> QMenu:
+        """The graph's menu at viewport ``position``: the node under it is selected first."""
+        item = self.view.itemAt(position)
+        if isinstance(item, TaskItem | LaneItem) and not item.isSelected():
+            self.scene.clearSelection()
+            item.setSelected(True)
+        menu = QMenu(self)
+        menu.addAction(self.action_go_to_yaml)
+        menu.addSeparator()
+        for action in (self.action_copy, self.action_duplicate, self.action_delete, None,
+                       self.action_add_phase, self.action_fit):
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
+        return menu
+
+    def _on_view_context_menu_requested(self, position: QPoint) -> None:
+        menu = self.context_menu(position)
+        menu.exec(self.view.viewport().mapToGlobal(position))
+        menu.deleteLater()
 
     def task_item(self, name: str) -> TaskItem:
         return self.scene.tasks[name]
