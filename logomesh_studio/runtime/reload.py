@@ -68,6 +68,9 @@ if TYPE_CHECKING:
 
 STAGES = ("copy", "unload", "import", "init", "restore")
 """The parts of a reload that ``ReloadCompleted.timings`` reports (0 when skipped)."""
+SILENT_RETRIES = 3
+"""Failed reloads of a plugin whose files are still being written that are retried
+quietly, in a row, before the failure is reported all the same."""
 
 
 class _Stopwatch:
@@ -114,6 +117,7 @@ class Reloader:
         source that plan installed: valid while the dependency graph is ``_graph``."""
         self._graph: Resolution | None = None
         self._planned: dict[str, object] = {}  # planned afresh in this cascade (see _plan)
+        self._retries: dict[str, int] = {}  # plugin id -> failures retried quietly in a row
 
     # -- watching ---------------------------------------------------------------------------
 
@@ -518,13 +522,18 @@ class Reloader:
     def _fail(self, record: PluginRecord, stage: str, detail: PluginTraceback, cause: str
               ) -> bool:
         debouncer, folder = self._debouncer, self._folder(record)
+        retries = self._retries.get(record.id, 0)
         if debouncer is not None and record.source.origin == "workspace" and (
+                retries < SILENT_RETRIES) and (
                 debouncer.changing(folder.name) or self._hasher.written_since(folder)):
             # Its files are still being written: likely a half-written file. The batch
             # that follows once they settle reloads it again (even if the hash matches).
             # (A write's event may still be on its way: the files' stats tell at once.)
+            # Not for ever: a plugin that keeps writing its own folder would hide it.
+            self._retries[record.id] = retries + 1
             self._hashes.pop(record.id, None)
             return False
+        self._retries.pop(record.id, None)
         self.host.events.emit(ReloadFailed(
             plugin_id=record.id, stage=stage, error=detail.error, traceback=detail.text,
             path=detail.path, line=detail.line, cause=cause))
@@ -532,6 +541,7 @@ class Reloader:
 
     def _completed(self, record: PluginRecord, cause: str, clock: dict[str, float],
                    watch: _Stopwatch) -> None:
+        self._retries.pop(record.id, None)
         now = time.perf_counter()
         timings = {"detect": clock.get("detect", 0.0), "save": clock.get("save", 0.0),
                    "debounce": clock.get("debounce", 0.0),

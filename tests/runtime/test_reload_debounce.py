@@ -9,9 +9,9 @@ import time
 import pytest
 
 from logomesh_studio.runtime.debounce import CLOSED, GONE, SAVED, WRITE, Batch, SaveDebouncer
-from logomesh_studio.runtime.events import ReloadFailed
-from logomesh_studio.runtime.reload import Reloader
-from tests.runtime.reloading import code, completed, module_file, reloads, save, settle
+from logomesh_studio.runtime.events import ReloadFailed, ReloadStarted
+from logomesh_studio.runtime.reload import SILENT_RETRIES, Reloader
+from tests.runtime.reloading import code, completed, failed, module_file, reloads, save, settle
 
 
 class Recorder:
@@ -200,6 +200,32 @@ def test_a_half_written_module_is_retried_not_reported(workspace, watched):
     h.wait_for(completed("alpha"))
     assert h.send("alpha", "version") == "v2"
     assert [e for e in h.events if isinstance(e, ReloadFailed)] == []
+
+
+def test_a_broken_edit_is_reported_even_while_the_plugin_keeps_writing_its_folder(
+        workspace, watched):
+    # A plugin writing a file in its own folder keeps that folder "being written": its
+    # broken edit may be retried quietly a few times, but not for ever.
+    folder = workspace.plugin("alpha", code("v1"))
+    h = watched()
+    with open(folder / "log.txt", "w") as writer:  # written, never closed
+        writer.write("start\n")
+        writer.flush()
+        save(module_file(workspace, "alpha"), "this is not python\n")
+        for attempt in range(SILENT_RETRIES + 3):
+            mark = h.mark()
+            try:
+                event = h.wait_for(lambda e: isinstance(e, (ReloadStarted, ReloadFailed))
+                                   and e.plugin_id == "alpha", after=mark)
+            except TimeoutError:
+                break
+            if isinstance(event, ReloadFailed):
+                break
+            writer.write(f"line {attempt}\n")
+            writer.flush()
+        failure = h.wait_for(failed("alpha"), timeout=5)
+    assert failure.stage == "import"
+    assert h.send("alpha", "version") == "v1"  # the old version still serves
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
