@@ -2,11 +2,18 @@
 
 - ``round_trip``: ``ctx.send`` from an in-process plugin to an isolated plugin's sync
   handler (bridge, permission check, history, the frame to its process and back),
-  p50/p99, against ``baseline_socketpair``: the same JSON frame echoed by a bare
-  child process over a socketpair, with blocking reads on both sides.
-  Goals: p50 <= 60 us and <= 2.5x the baseline.
-- ``throughput``: messages/s to the isolated plugin, 1 sender and 10 concurrent
-  senders. Goal: >= 20,000 msg/s.
+  p50/p99, against two bare round trips of the same frame (no bridge, no plugin):
+  ``baseline_socketpair_asyncio``, the runtime's own channel (``FrameProtocol``: the
+  same framing, an asyncio loop at each end, as the runtime and the plugin's process
+  run it), and ``baseline_socketpair_blocking``, blocking ``recv``/``sendall`` at both
+  ends (the floor of any two-process round trip on this machine).
+  Goals: p50 <= 60 us and <= 2.5x ``baseline_socketpair_asyncio``; the ratio to the
+  blocking baseline is printed too.
+- ``throughput``: messages/s to the isolated plugin from 1 sender and from 10 senders
+  with one call in flight each (so bound by the round trip), and from 10 senders with
+  10 calls in flight each (``in_flight``: 100; calls travel in batches over the one
+  channel) against the asyncio baseline with as many in flight.
+  Goal: >= 20,000 msg/s (its ``ok`` is on each line).
 - ``crash_restart``: from the call that kills the plugin's process (``os._exit``) to
   the first answer of its fresh process (each sample is another plugin: a plugin
   restarts at once only on its first crash). Goal: <= 100 ms.
@@ -15,6 +22,9 @@
   ``git archive``), alternating runs in fresh processes; best p50 of each.
   Goal: <= 1.05x.
 
+On a loaded machine wall-clock figures say little: compare the ratios to the baselines
+measured in the same run.
+
     python bench/isolation.py [--requests N] [--baseline-ref REF]
 """
 
@@ -22,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import socket
@@ -36,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from _workspace import QUIET, emit, write_plugin
-from bus import PAYLOAD, SENDERS, latencies, percentile, sender_throughput
+from bus import PAYLOAD, SENDERS, latencies, percentile, sender_throughput, throughput
 from bus import _stats as stats
 
 GOALS = {"p50_us": 60.0, "ratio": 2.5, "msg_per_s": 20_000.0, "restart_ms": 100.0,
@@ -75,34 +86,74 @@ ECHO_CHILD = textwrap.dedent('''
         return data
     while True:
         (size,) = header.unpack(exactly(4))
-        frame = json.loads(exactly(size))
-        body = json.dumps({"op": "reply", "id": frame["id"], "value": frame["payload"]},
-                          separators=(",", ":")).encode()
+        meta, _, text = exactly(size).partition(b"\\n")
+        frame = json.loads(meta)
+        body = json.dumps({"op": "reply", "id": frame["id"]},
+                          separators=(",", ":")).encode() + b"\\n" + text
         sock.sendall(header.pack(len(body)) + body)
 ''')
 
+ASYNC_ECHO_CHILD = textwrap.dedent('''
+    import asyncio, socket, sys
+    from logomesh_studio.runtime.isolation.frames import FrameProtocol, pack
 
-def socketpair_baseline(count: int) -> list[float]:
-    """Round trips of one JSON frame through a bare echo child over a socketpair."""
+    async def main():
+        sock = socket.socket(fileno=int(sys.argv[1]))
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        closed = loop.create_future()
+
+        def echo(frame):
+            channel.write(pack({"op": "reply", "id": frame["id"]}, frame["text"]))
+
+        def lost():
+            if not closed.done():
+                closed.set_result(None)
+
+        _, channel = await loop.connect_accepted_socket(
+            lambda: FrameProtocol(echo, lost), sock=sock)
+        await closed
+
+    asyncio.run(main())
+''')
+IN_FLIGHT = 10
+"""Calls each of the ``SENDERS`` keeps in flight in the pipelined throughput."""
+
+
+def _echo_child(code: str) -> tuple[subprocess.Popen[bytes], socket.socket]:
     ours, theirs = socket.socketpair()
-    child = subprocess.Popen([sys.executable, "-c", ECHO_CHILD, str(theirs.fileno())],
-                             pass_fds=(theirs.fileno(),))
+    paths = [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
+    child = subprocess.Popen([sys.executable, "-c", code, str(theirs.fileno())],
+                             pass_fds=(theirs.fileno(),),
+                             env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)})
     theirs.close()
-    frame = {"op": "call", "id": 0, "source": "client", "type": "echo", "payload": PAYLOAD}
+    return child, ours
+
+
+def _call_frame(number: int) -> dict[str, Any]:
+    return {"op": "call", "id": number, "source": "client", "type": "echo"}
+
+
+def socketpair_blocking(count: int) -> list[float]:
+    """Round trips of the runtime's call frame through a bare echo child over a
+    socketpair, with blocking reads and writes on both sides (sorted)."""
+    child, ours = _echo_child(ECHO_CHILD)
+    text = json.dumps(PAYLOAD, separators=(",", ":")).encode()
     times = []
     try:
         for number in range(count + count // 10):
-            frame["id"] = number
-            body = json.dumps(frame, separators=(",", ":")).encode()
+            body = json.dumps(_call_frame(number), separators=(",", ":")).encode() \
+                + b"\n" + text
             start = time.perf_counter()
             ours.sendall(len(body).to_bytes(4, "big") + body)
             size = int.from_bytes(_exactly(ours, 4), "big")
-            json.loads(_exactly(ours, size))
+            json.loads(_exactly(ours, size).partition(b"\n")[2])
             if number >= count // 10:
                 times.append(time.perf_counter() - start)
     finally:
         ours.close()
         child.wait()
+    times.sort()
     return times
 
 
@@ -111,6 +162,43 @@ def _exactly(sock: socket.socket, size: int) -> bytes:
     while len(data) < size:
         data += sock.recv(size - len(data))
     return data
+
+
+async def socketpair_asyncio(count: int) -> tuple[list[float], float]:
+    """Round trips of the same frame over the runtime's own channel (FrameProtocol on an
+    asyncio loop at each end) to a bare echo child (sorted); and messages/s with
+    ``SENDERS * IN_FLIGHT`` calls in flight."""
+    from logomesh_studio.runtime.isolation.frames import Frame, FrameProtocol
+
+    child, ours = _echo_child(ASYNC_ECHO_CHILD)
+    ours.setblocking(False)
+    loop = asyncio.get_running_loop()
+    calls: dict[int, asyncio.Future[str]] = {}
+
+    def answered(frame: Frame) -> None:
+        calls.pop(frame["id"]).set_result(frame["text"])
+
+    lost = loop.create_future()
+    _, channel = await loop.connect_accepted_socket(
+        lambda: FrameProtocol(answered, lambda: lost.set_result(None)), sock=ours)
+    numbers = itertools.count()
+    text = json.dumps(PAYLOAD, separators=(",", ":"))
+
+    async def call() -> Any:
+        number = next(numbers)
+        future: asyncio.Future[str] = loop.create_future()
+        channel.send(_call_frame(number), text, soon=bool(calls))
+        calls[number] = future
+        return json.loads(await future)
+
+    try:
+        times = await latencies(call, count)
+        rate = await throughput([call] * (SENDERS * IN_FLIGHT), count // (SENDERS * IN_FLIGHT))
+    finally:
+        channel.close()
+        await lost  # the socket is closed once the loop has run the transport's close
+        child.wait()
+    return times, rate
 
 
 def isolated(manifest: Path) -> None:
@@ -123,9 +211,12 @@ async def measure_isolation(requests: int) -> None:
     from logomesh_studio.runtime.config import RuntimeConfig
     from logomesh_studio.runtime.host import PluginHost
 
-    base = socketpair_baseline(requests)
-    baseline = stats(sorted(base))
-    emit("isolation", "baseline_socketpair", **baseline, requests=requests)
+    blocking = stats(socketpair_blocking(requests))
+    emit("isolation", "baseline_socketpair_blocking", **blocking, requests=requests)
+    times, base_rate = await socketpair_asyncio(requests)
+    baseline = stats(times)
+    emit("isolation", "baseline_socketpair_asyncio", **baseline, requests=requests,
+         pipelined_msg_per_s=round(base_rate), in_flight=SENDERS * IN_FLIGHT)
     with tempfile.TemporaryDirectory(prefix="logomesh-bench-") as tmp:
         root = Path(tmp)
         for plugin_id in ["server", *(f"crasher-{i}" for i in range(CRASHERS))]:
@@ -146,10 +237,19 @@ async def measure_isolation(requests: int) -> None:
         trip = stats(await latencies(request, requests))
         ratio = trip["p50_us"] / baseline["p50_us"]
         emit("isolation", "round_trip", **trip, requests=requests,
-             ratio_to_socketpair=round(ratio, 2), goal_p50_us=GOALS["p50_us"],
-             goal_ratio=GOALS["ratio"],
+             ratio_to_socketpair_asyncio=round(ratio, 2),
+             ratio_to_socketpair_blocking=round(trip["p50_us"] / blocking["p50_us"], 2),
+             goal_p50_us=GOALS["p50_us"], goal_ratio=GOALS["ratio"],
              ok=trip["p50_us"] <= GOALS["p50_us"] and ratio <= GOALS["ratio"])
         await sender_throughput("isolation", host, request, requests, GOALS["msg_per_s"])
+        senders = [host.instance(f"sender-{i}").ctx for i in range(SENDERS)]
+        rate = await throughput(
+            [lambda ctx=ctx: ctx.send("server", "echo", PAYLOAD)
+             for ctx in senders for _ in range(IN_FLIGHT)], requests // (SENDERS * IN_FLIGHT))
+        emit("isolation", "throughput", senders=SENDERS, in_flight=SENDERS * IN_FLIGHT,
+             msg_per_s=round(rate), baseline_msg_per_s=round(base_rate),
+             ratio_to_baseline=round(base_rate / rate, 2),
+             goal_msg_per_s=GOALS["msg_per_s"], ok=rate >= GOALS["msg_per_s"])
 
         restarts = []
         for i in range(CRASHERS):

@@ -11,6 +11,15 @@ class TestPlugin(Plugin):
         doubled = payload["n"] * 2  # double-compute
         return {"doubled": doubled}  # double-return
 
+    @handler("nested")
+    def nested(self, message):
+        total = self.add_one(message.payload)  # nested-call
+        return {"total": total}  # nested-return
+
+    def add_one(self, n):
+        result = n + 1  # add-one-body
+        return result
+
     @handler("later")
     async def later(self, message):
         value = message.payload  # later-first

@@ -20,7 +20,9 @@ Supported: initialize, attach, setBreakpoints (conditions, hit counts, log messa
 setFunctionBreakpoints (a message type of the plugin: stop before its handler runs),
 setExceptionBreakpoints (``raised``), configurationDone, threads, stackTrace, scopes,
 variables (expandable children), evaluate, continue, next, stepIn, stepOut, pause,
-disconnect; events initialized, stopped, continued, output, terminated.
+exceptionInfo, disconnect (breakpoints carry ids; a stop names the one hit); events initialized, stopped, continued (resumed by another party), output
+(the plugin's log and log points), terminated (the session ended without the client:
+the plugin stopped, or the runtime went away).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from logomesh_studio.devtools.debug_session import (
 from logomesh_studio.devtools.debug_target import DebugTarget
 from logomesh_studio.devtools.debugger import EvaluationError, TargetNotStopped
 from logomesh_studio.devtools.workspace_breakpoints import ANY_TYPE
-from logomesh_studio.runtime.events import Event, LogRecorded
+from logomesh_studio.runtime.events import Event, LogRecorded, PluginStopped
 
 __all__ = ["CAPABILITIES", "THREAD_ID", "DapError", "DapServer"]
 
@@ -68,6 +70,7 @@ CAPABILITIES: dict[str, Any] = {
     "supportsLogPoints": True,
     "supportsFunctionBreakpoints": True,
     "supportsEvaluateForHovers": True,
+    "supportsExceptionInfoRequest": True,
     "supportTerminateDebuggee": False,
     "exceptionBreakpointFilters": [{
         "filter": RAISED, "label": "Raised exceptions", "default": False,
@@ -172,6 +175,9 @@ class _Connection:
         self._source_wanted: dict[str, list[dict[str, Any]]] = {}
         self._messages_wanted: list[str] = []
         self._raised = False
+        # The ids breakpoints are known by to the client: one per file and line it hits.
+        self._breakpoint_ids: dict[tuple[str, int], int] = {}
+        self._breakpoint_numbers = itertools.count(1)
         self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
             "initialize": self._initialize, "attach": self._attach, "launch": self._launch,
             "setBreakpoints": self._set_breakpoints,
@@ -182,6 +188,7 @@ class _Connection:
             "variables": self._variables, "evaluate": self._evaluate,
             "continue": self._continue, "next": self._next, "stepIn": self._step_in,
             "stepOut": self._step_out, "pause": self._pause, "disconnect": self._disconnect,
+            "exceptionInfo": self._exception_info,
         }
 
     # -- the connection ---------------------------------------------------------------------
@@ -320,7 +327,14 @@ class _Connection:
         if isinstance(event, DebugStopped):
             self._forget_refs()
             self._resume_requested = False
-            self._event("stopped", _stopped_body(event))
+            body = _stopped_body(event)
+            stop = event.stop
+            if stop.reason == "breakpoint" and stop.frames:  # the line breakpoint it hit
+                top = stop.frames[0]
+                number = self._breakpoint_ids.get((canonical_path(top.path), top.line))
+                if number is not None:
+                    body["hitBreakpointIds"] = [number]
+            self._event("stopped", body)
         elif isinstance(event, DebugResumed):
             self._forget_refs()
             if not self._resume_requested:  # resumed by someone else (Studio, a detach)
@@ -331,11 +345,14 @@ class _Connection:
 
     def _on_runtime_event(self, event: Event) -> None:
         session = self.session
-        if type(event) is LogRecorded and session is not None \
-                and event.plugin_id == session.plugin_id:
+        if session is None or getattr(event, "plugin_id", None) != session.plugin_id:
+            return
+        if type(event) is LogRecorded:
             text = f"{event.level} {event.message}\n" + (
                 event.traceback + "\n" if event.traceback else "")
             self._event("output", {"category": "stdout", "output": text})
+        elif type(event) is PluginStopped:  # the session ends: the client hears "terminated"
+            session.stop_soon()
 
     # -- breakpoints ------------------------------------------------------------------------
 
@@ -368,8 +385,10 @@ class _Connection:
             except ValueError as exc:
                 placed.append({"verified": False, "line": line, "message": str(exc)})
                 continue
-            answer: dict[str, Any] = {"verified": done.verified, "line": done.line,
-                                      "source": {"path": path}}
+            number = self._breakpoint_ids.setdefault((canonical, done.line),
+                                                     next(self._breakpoint_numbers))
+            answer: dict[str, Any] = {"id": number, "verified": done.verified,
+                                      "line": done.line, "source": {"path": path}}
             if not done.verified:
                 answer["message"] = (f"not code of {session.plugin_id} (only its folder "
                                      f"{session.root} is debugged), or no code at or after "
@@ -401,6 +420,14 @@ class _Connection:
         return {"breakpoints": [{"verified": f == RAISED} for f in filters]}
 
     # -- inspection -------------------------------------------------------------------------
+
+    def _exception_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        stop = self._require_session().current_stop
+        if stop is None or stop.exception is None:
+            raise DapError("not stopped at an exception")
+        name, message = stop.exception
+        return {"exceptionId": name, "description": message, "breakMode": "always",
+                "details": {"typeName": name, "message": message}}
 
     def _threads(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.session is None:

@@ -154,13 +154,14 @@ HOOK_LOG_INTERVAL = 10.0
 class _Route:
     """Where messages for one running plugin go; ``gate`` holds them during a reload."""
 
-    __slots__ = ("plugin_id", "instance", "log", "capabilities", "priority", "index",
-                 "gate", "inflight", "drained")
+    __slots__ = ("plugin_id", "instance", "encoded", "log", "capabilities", "priority",
+                 "index", "gate", "inflight", "drained")
 
     def __init__(self, plugin_id: str, instance: sdk.Plugin, manifest: Manifest,
                  log: logging.Logger, index: int) -> None:
         self.plugin_id = plugin_id
         self.instance = instance
+        self.encoded = takes_encoded_payloads(instance)
         self.log = log
         self.capabilities = frozenset(manifest.capabilities)
         self.priority = manifest.priority
@@ -300,6 +301,7 @@ class CommunicationBridge:
         route = self._routes[plugin_id]
         if instance is not None:
             route.instance = instance
+            route.encoded = takes_encoded_payloads(instance)
         if manifest is not None:
             route.capabilities = frozenset(manifest.capabilities)
             route.priority = manifest.priority
@@ -521,6 +523,8 @@ class CommunicationBridge:
         instance = route.instance
         method = instance.handler_for(type)
         if method is not None:
+            if route.encoded:  # the stand-in of a plugin in its own process: the JSON goes
+                return method, sdk.Message(source, type, payloads.Encoded(text, payload), 0)
             return method, sdk.Message(source, type, payloads.decode(text, payload), 0)
         if fallback_execute and type_overrides_execute(instance):
             return instance.execute, payloads.decode(text, payload)
@@ -550,7 +554,8 @@ class CommunicationBridge:
             self._record(call, source, target, type, len(text), started, CANCELLED,
                          "cancelled by the sender", text)
             return exc
-        if isinstance(exc, sdk.PluginCrashed) and exc.plugin_id == target:
+        if isinstance(exc, sdk.PluginCrashed) and exc.plugin_id == target \
+                or isinstance(exc, sdk.ResponseRefused) and exc.target == target:
             self._record(call, source, target, type, len(text), started, ERROR, str(exc), text)
             return exc
         return self._remote_error(route, call, source, type, text, started, exc)
@@ -639,6 +644,13 @@ class CommunicationBridge:
 
 def type_name(exc: BaseException) -> str:
     return type(exc).__name__
+
+
+def takes_encoded_payloads(instance: sdk.Plugin) -> bool:
+    """True for the stand-in of a plugin in another process: its handlers get the
+    payload as ``payload.Encoded`` (the bridge's JSON text, sent on as is) and may
+    answer with one (the text the process sent, decoded strictly once)."""
+    return bool(getattr(type(instance), "encoded_payloads", False))
 
 
 def type_overrides_execute(instance: sdk.Plugin) -> bool:

@@ -77,11 +77,51 @@ def find_invalid(value: Any, path: str = "payload", _active: frozenset[int] = fr
     return f"{path}: {type(value).__name__} is not JSON-compatible"
 
 
+class Encoded:
+    """A value that arrives as JSON text from another process (an isolated plugin's
+    answer, or a payload on its way there), with what that text decodes to.
+
+    :func:`encode` takes its text as is (only the size limit is checked) and
+    :func:`decode` gives its value, so the bridge neither encodes it again nor copies
+    the copy. Build one with :func:`from_text` (which validates foreign text) or
+    around text :func:`encode` made.
+    """
+
+    __slots__ = ("text", "value")
+
+    def __init__(self, text: str, value: Any) -> None:
+        self.text = text
+        self.value = value
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON-compatible")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is not a finite number")
+    return number
+
+
+_decode_strict = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite).decode
+
+
+def from_text(text: str, what: str = "payload") -> Encoded:
+    """``text`` decoded as strictly as :func:`encode` encodes (no NaN or infinity);
+    InvalidPayload if it is not such JSON."""
+    try:
+        return Encoded(text, _decode_strict(text))
+    except (ValueError, RecursionError) as exc:
+        raise InvalidPayload(f"{what}: is not valid JSON ({exc})") from None
+
+
 def encode(value: Any, limit: int, what: str = "payload") -> str:
     """JSON text of ``value``; raises InvalidPayload naming the path or the size."""
     problem = ""
     try:
-        text = _encode(value)
+        text = value.text if type(value) is Encoded else _encode(value)
     except Exception as exc:  # also what a dict or list subclass's own methods raise
         text = ""
         try:
@@ -106,4 +146,6 @@ def decode(text: str, original: Any) -> Any:
     """
     if type(original) in _SHAREABLE:
         return original
+    if type(original) is Encoded:  # decoded from its text already: a copy of its own
+        return original.value
     return _decode(text)

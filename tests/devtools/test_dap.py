@@ -98,13 +98,15 @@ def test_a_full_session_stops_inspects_steps_and_leaves_the_plugin_serving(adapt
     compute = adapter.line("double-compute")
     placed = adapter.client.request("setBreakpoints", {
         "source": {"path": str(adapter.source)}, "breakpoints": [{"line": compute}]})
-    assert placed["breakpoints"] == [{"verified": True, "line": compute,
+    placed_id = placed["breakpoints"][0]["id"]
+    assert placed["breakpoints"] == [{"id": placed_id, "verified": True, "line": compute,
                                       "source": {"path": str(adapter.source)}}]
     adapter.client.request("configurationDone")
 
     answer = adapter.send("double", {"n": 3})
     stopped = adapter.event("stopped")
     assert stopped["reason"] == "breakpoint" and stopped["threadId"] == 1
+    assert stopped["hitBreakpointIds"] == [placed_id]
     assert adapter.client.request("threads")["threads"][0]["id"] == 1
     frames = adapter.client.request("stackTrace", {"threadId": 1})["stackFrames"]
     assert (frames[0]["name"], frames[0]["line"]) == ("double", compute)
@@ -184,9 +186,14 @@ def test_message_and_exception_breakpoints_stop_with_their_reason(adapter):
     adapter.client.request("continue", {"threadId": 1})
     assert answer.result(WAIT) == {"later": 5}
 
+    with pytest.raises(DapRequestFailed, match="not stopped at an exception"):
+        adapter.client.request("exceptionInfo", {"threadId": 1})
     failing = adapter.send("fail", "x")
     stopped = adapter.event("stopped")
     assert stopped["reason"] == "exception" and "bad input x" in stopped["text"]
+    info = adapter.client.request("exceptionInfo", {"threadId": 1})
+    assert (info["exceptionId"], info["description"], info["breakMode"]) == (
+        "ValueError", "bad input x", "always")
     adapter.client.request("continue", {"threadId": 1})
     with pytest.raises(Exception, match="bad input x"):
         failing.result(WAIT)
@@ -271,7 +278,7 @@ def test_run_dap_serves_the_debugger_of_a_headless_run(workspace):
             client.request("attach", {})  # the workspace's only plugin
             placed = client.request("setBreakpoints", {"source": {"path": str(source)},
                                                        "breakpoints": [{"line": first}]})
-            assert placed["breakpoints"][0] == {"verified": True, "line": first,
+            assert placed["breakpoints"][0] == {"id": 1, "verified": True, "line": first,
                                                 "source": {"path": str(source)}}
             assert client.request("threads")["threads"] == [{"id": 1,
                                                              "name": "alpha (runtime)"}]
@@ -309,3 +316,81 @@ def test_attach_is_refused_while_another_session_debugs_the_runtime(adapter):
     finally:
         other.stop()
     adapter.client.request("attach", {"plugin": "alpha"})  # free again
+
+
+def test_step_in_enters_a_call_and_step_out_returns_to_the_caller(adapter):
+    adapter.attach()
+    call = adapter.line("nested-call")
+    adapter.client.request("setBreakpoints", {"source": {"path": str(adapter.source)},
+                                              "breakpoints": [{"line": call}]})
+    answer = adapter.send("nested", 4)
+    assert adapter.event("stopped")["reason"] == "breakpoint"
+
+    adapter.client.request("stepIn", {"threadId": 1})
+    assert adapter.event("stopped")["reason"] == "step"
+    frames = adapter.client.request("stackTrace", {"threadId": 1})["stackFrames"]
+    assert (frames[0]["name"], frames[0]["line"]) == ("add_one", adapter.line("add-one-body"))
+    assert (frames[1]["name"], frames[1]["line"]) == ("nested", call)
+    scopes = adapter.client.request("scopes", {"frameId": frames[0]["id"]})["scopes"]
+    assert adapter.variables(scopes[0]["variablesReference"])["n"]["value"] == "4"
+
+    adapter.client.request("stepOut", {"threadId": 1})
+    assert adapter.event("stopped")["reason"] == "step"
+    frames = adapter.client.request("stackTrace", {"threadId": 1})["stackFrames"]
+    assert (frames[0]["name"], frames[0]["line"]) == ("nested", call)  # back, mid-line
+    adapter.client.request("next", {"threadId": 1})
+    adapter.event("stopped")
+    frames = adapter.client.request("stackTrace", {"threadId": 1})["stackFrames"]
+    assert frames[0]["line"] == adapter.line("nested-return")
+    scopes = adapter.client.request("scopes", {"frameId": frames[0]["id"]})["scopes"]
+    assert adapter.variables(scopes[0]["variablesReference"])["total"]["value"] == "5"
+    adapter.client.request("continue", {"threadId": 1})
+    assert answer.result(WAIT) == {"total": 5}
+
+
+def test_a_resume_by_another_party_is_a_continued_event(adapter):
+    adapter.attach()
+    adapter.client.request("setBreakpoints", {"source": {"path": str(adapter.source)},
+                                              "breakpoints": [{"line": adapter.line(
+                                                  "double-compute")}]})
+    answer = adapter.send("double", {"n": 1})
+    adapter.event("stopped")
+    adapter.server._connection.session.debugger.resume()  # as another front end would
+    assert adapter.event("continued") == {"threadId": 1, "allThreadsContinued": True}
+    assert answer.result(WAIT) == {"doubled": 2}
+
+
+def test_the_debugged_plugin_stopping_ends_the_session_with_terminated(adapter):
+    adapter.attach()
+    adapter.h.runtime.run(adapter.h.host.stop("alpha"))
+    adapter.event("terminated")
+    assert adapter.h.runtime.run(_trace_function()) is None  # the runtime runs untraced
+    adapter.client.request("disconnect")
+    assert adapter.h.runtime.run(adapter.h.host.start("alpha"))
+    assert adapter.h.send("alpha", "double", {"n": 2}) == {"doubled": 4}
+
+
+def test_a_message_breakpoint_stops_on_a_message_from_an_isolated_plugin(workspace):
+    """The runtime's debugger stops before the handler a message of an isolated plugin
+    (sent from its own process) reaches, naming the isolated plugin as the sender."""
+    workspace.plugin("alpha", ALPHA, isolation="process", permissions=["send:beta"])
+    workspace.plugin("beta", BETA)
+    with PluginHarness(workspace.root) as harness:
+        server = DapServer(RuntimeTarget(harness.runtime))
+        server.start()
+        found = Adapter(harness, server, workspace.root / "beta")
+        try:
+            found.client.request("initialize", {"adapterID": "logomesh"})
+            found.event("initialized")
+            found.client.request("attach", {"plugin": "beta"})
+            found.client.request("setFunctionBreakpoints", {"breakpoints": [{"name": "echo"}]})
+            answer = found.send("relay", 7)
+            stopped = found.event("stopped")
+            assert stopped["reason"] == "function breakpoint"
+            assert stopped["description"] == "message 'echo' from alpha"
+            found.client.request("continue", {"threadId": 1})
+            assert answer.result(WAIT) == {"relayed": 7}
+            found.client.request("disconnect")
+        finally:
+            found.client.close()
+            server.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -71,6 +72,48 @@ def test_cpu_shares_are_reported_until_the_workspace_closes(qtbot, client):
         client.spawn(client.close(), "close")
     assert _cpu_meters_running() == 0
     qtbot.waitUntil(lambda: client.state == "stopped", timeout=TIMEOUT_MS)
+
+
+SPINNER = """
+import threading
+from logomesh_studio.sdk import Plugin
+
+
+class TestPlugin(Plugin):
+    def initialize(self, ctx):
+        self.done = threading.Event()
+        threading.Thread(target=self.spin, daemon=True).start()
+
+    def spin(self):
+        while not self.done.is_set():
+            sum(range(1000))
+
+    def cleanup(self):
+        self.done.set()
+"""
+
+
+def test_the_cpu_column_charges_an_isolated_plugin_its_process_time(qtbot, async_loop,
+                                                                    workspace):
+    workspace.plugin("spinner", SPINNER, isolation="process")
+    workspace.plugin("idle")
+    client = RuntimeClient(RuntimeConfig(entry_points=False), watch=False)
+    try:
+        client.spawn(client.open(workspace.root), "open")
+
+        def spinner_pid() -> int:
+            return next((i.pid for i in client.plugin_infos if i.id == "spinner"), 0)
+
+        qtbot.waitUntil(lambda: spinner_pid() > 0, timeout=TIMEOUT_MS)
+        assert spinner_pid() != os.getpid()
+        # Its process burns CPU on a thread of its own: nothing of it runs on the
+        # runtime thread the sampler watches, so the share comes from its process.
+        with qtbot.waitSignal(client.sig_cpu_updated, timeout=TIMEOUT_MS,
+                              check_params_cb=lambda shares: shares.get("spinner", 0) > 0.1):
+            pass
+    finally:
+        client.close_now()
+        shiboken6.delete(client)
 
 
 def test_a_stalled_gui_keeps_the_newest_messages_and_every_lifecycle_event(qtbot, client):

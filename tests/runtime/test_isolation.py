@@ -156,6 +156,18 @@ class TestPlugin(Plugin):
     @handler("keep_a_set")
     def keep_a_set(self, message):
         self.data["seen"] = {{1, 2}}
+
+    @handler("echo")
+    def echo(self, message):
+        return message.payload
+
+    @handler("a_set")
+    def a_set(self, message):
+        return {{"items": [1, {{2, 3}}]}}
+
+    @handler("nan")
+    def nan(self, message):
+        return float("nan")
 """
 
 
@@ -210,6 +222,40 @@ def test_isolated_process_holds_no_other_plugin_and_no_runtime(harness: PluginHa
 def test_isolated_plugin_logs_reach_the_runtime_under_its_id(harness: PluginHarness) -> None:
     harness.wait_for(lambda e: e.kind == "log" and e.plugin_id == "guarded"
                      and e.message.startswith("started in "))
+
+
+def test_payloads_of_any_size_and_many_calls_in_flight_get_their_own_answers(
+        harness: PluginHarness) -> None:
+    """Frames larger than the read buffer, and hundreds of calls in one write and one
+    read, each answered to its own caller."""
+    big = {"text": "é" * 100_000, "list": list(range(20_000))}  # 710 KB as JSON
+    assert harness.send("counter", "echo", big) == big
+
+    async def many() -> list[Any]:
+        return await asyncio.gather(*(harness.host.bus.send(DRIVER, "counter", "echo",
+                                                            {"n": n, "pad": "x" * (n % 7)})
+                                      for n in range(300)))
+
+    answers = harness.runtime.run(many())
+    assert answers == [{"n": n, "pad": "x" * (n % 7)} for n in range(300)]
+    records = [r for r in harness.host.bus.history if r.target == "counter"
+               and r.type == "echo"][-300:]
+    assert {r.outcome for r in records} == {"ok"}
+    assert sorted(json.loads(r.response)["n"] for r in records) == list(range(300))
+
+
+@pytest.mark.parametrize(("type", "reason"), [
+    ("a_set", "response.items[1]: set is not JSON-compatible"),
+    ("nan", "response: nan is not JSON-compatible")])
+def test_a_response_that_is_not_json_is_refused_as_in_process(
+        harness: PluginHarness, type: str, reason: str) -> None:
+    with pytest.raises(sdk.ResponseRefused) as caught:
+        harness.send("counter", type)
+    assert caught.value.target == "counter"
+    assert reason in caught.value.reason
+    record = next(r for r in reversed(list(harness.host.bus.history)) if r.type == type)
+    assert record.outcome == "error" and reason in record.error
+    assert harness.send("counter", "echo", [1]) == [1]
 
 
 def test_isolated_sender_is_held_to_its_permissions(harness: PluginHarness) -> None:
@@ -451,6 +497,49 @@ def test_a_dap_session_debugs_an_isolated_plugin(workspace: Workspace) -> None:
         finally:
             client.close()
         assert h.send("alpha", "double", {"n": 5}) == {"doubled": 10}
+
+
+class _Dap:
+    """A DAP client with its events in a queue; ``attach`` with one message breakpoint."""
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        self.client = DapClient(*address, on_event=self.events.put)
+
+    def event(self, name: str) -> dict[str, Any]:
+        while True:
+            found = self.events.get(timeout=30)
+            if found["event"] == name:
+                return dict(found.get("body", {}))
+
+    def attach(self, plugin: str, message_type: str) -> None:
+        self.client.request("initialize", {"adapterID": "logomesh", "linesStartAt1": True})
+        self.event("initialized")
+        self.client.request("attach", {"plugin": plugin})
+        self.client.request("setFunctionBreakpoints",
+                            {"breakpoints": [{"name": message_type}]})
+        self.client.request("configurationDone")
+
+
+def test_a_message_breakpoint_stops_before_an_isolated_plugins_handler(
+        workspace: Workspace) -> None:
+    """The debugger in the plugin's process stops before the handler of the message."""
+    workspace.plugin("alpha", ALPHA, isolation="process")
+    with PluginHarness(workspace.root) as h:
+        dap = _Dap(h.runtime.run(h.host.isolation.debug_address("alpha")))
+        try:
+            dap.attach("alpha", "double")
+            answer = h.runtime.submit(h.host.bus.send(DRIVER, "alpha", "double", {"n": 2}))
+            stopped = dap.event("stopped")
+            assert stopped["reason"] == "function breakpoint"
+            assert stopped["description"] == f"message 'double' from {DRIVER}"
+            frames = dap.client.request("stackTrace", {"threadId": 1})["stackFrames"]
+            assert frames[0]["name"] == "double"
+            dap.client.request("continue", {"threadId": 1})
+            assert answer.result(30) == {"doubled": 4}
+            dap.client.request("disconnect")
+        finally:
+            dap.client.close()
 
 
 def test_run_with_dap_prints_where_each_isolated_plugin_is_debugged(workspace: Workspace

@@ -284,3 +284,19 @@ def test_each_broadcast_receiver_gets_its_own_copy(workspace):
         beta = h.host.instance("beta").data["kept"]
         gamma = h.host.instance("gamma").data["kept"]
     assert beta == gamma and beta is not gamma and beta["items"] is not gamma["items"]
+
+
+@pytest.mark.parametrize("text", ["NaN", "[1, Infinity]", '{"x": -Infinity}', "1e400",
+                                  '{"a": 1', "", "[1] [2]"])
+def test_text_from_another_process_is_held_to_what_encode_allows(text: str) -> None:
+    with pytest.raises(sdk.InvalidPayload, match="^response: is not valid JSON"):
+        payload.from_text(text, "response")
+
+
+def test_encoded_text_is_taken_as_is_sized_and_its_value_is_the_copy() -> None:
+    encoded = payload.from_text('{"a":[1,2.5,"é"]}')
+    assert encoded.value == {"a": [1, 2.5, "é"]}
+    assert payload.encode(encoded, 100) == '{"a":[1,2.5,"é"]}'
+    assert payload.decode(encoded.text, encoded) is encoded.value
+    with pytest.raises(sdk.InvalidPayload, match="over the 10-byte limit"):
+        payload.encode(encoded, 10)

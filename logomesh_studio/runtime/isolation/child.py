@@ -28,13 +28,16 @@ import socket
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from logomesh_studio import sdk
+from logomesh_studio.runtime import payload as payloads
 from logomesh_studio.runtime.events import Event, LogRecorded, ReloadCompleted
 from logomesh_studio.runtime.isolation import sandbox
 from logomesh_studio.runtime.isolation.frames import (
+    MAX_FRAME,
     ChannelError,
     Frame,
     FrameProtocol,
@@ -51,6 +54,7 @@ EXIT_MEMORY = 86
 _PR_SET_PDEATHSIG = 1
 _FORMATTER = logging.Formatter()
 _encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_decode = json.JSONDecoder().decode
 
 
 def child_main(argv: list[str]) -> int:
@@ -256,31 +260,35 @@ class _Child:
             if self._debugging is not None:
                 for hook in list(self._debugging[2].hooks):
                     hook(frame["source"], self.plugin_id, frame["type"])
+            text = frame.get("text")
+            payload = _decode(text) if text is not None else frame.get("payload")
             if frame.get("execute"):
-                result = instance.execute(frame.get("payload"))
+                result = instance.execute(payload)
             else:
                 method = instance.handler_for(frame["type"])
                 if method is None:
                     raise sdk.NoHandler(f"{self.plugin_id} has no handler for "
                                         f"{frame['type']!r}")
-                result = method(sdk.Message(frame["source"], frame["type"],
-                                            frame.get("payload"), 0))
+                result = method(sdk.Message(frame["source"], frame["type"], payload, 0))
         except MemoryError:
             _out_of_memory()
         except BaseException as exc:  # the handler's failure is the caller's answer
             self._answer_error(number, exc)
             return
         if inspect.isawaitable(result):
-            self._spawn(number, _awaited(result))
+            self._spawn(number, _awaited(result), self._respond)
         else:
-            self._answer(number, result)
+            self._respond(number, result)
 
-    def _spawn(self, number: int, work: Any) -> None:
+    def _spawn(self, number: int, work: Any,
+               answer: Callable[[int, Any], None] | None = None) -> None:
+        """Run ``work`` as a task; ``answer`` (``_answer`` unless given) sends its result."""
         task = self.loop.create_task(work)
         self._calls[number] = task
-        task.add_done_callback(lambda t: self._finished(number, t))
+        task.add_done_callback(lambda t: self._finished(number, t, answer or self._answer))
 
-    def _finished(self, number: int, task: asyncio.Task[Any]) -> None:
+    def _finished(self, number: int, task: asyncio.Task[Any],
+                  answer: Callable[[int, Any], None]) -> None:
         self._calls.pop(number, None)
         if task.cancelled():
             self._answer_error(number, asyncio.CancelledError("cancelled by the runtime"))
@@ -291,7 +299,18 @@ class _Child:
         if exc is not None:
             self._answer_error(number, exc)
         else:
-            self._answer(number, task.result())
+            answer(number, task.result())
+
+    def _respond(self, number: int, value: Any) -> None:
+        """Answer a call with the handler's response as JSON text, encoded as the bridge
+        encodes responses (which then takes the text as is, checking its size)."""
+        try:
+            text = payloads.encode(value, MAX_FRAME, "response")
+        except sdk.InvalidPayload as exc:
+            self._send({"op": "reply", "id": number, "unsendable": str(exc)})
+            return
+        if self._channel is not None:
+            self._channel.write(pack({"op": "reply", "id": number}, text))
 
     def _answer(self, number: int, value: Any) -> None:
         try:
@@ -299,8 +318,8 @@ class _Child:
         except (TypeError, ValueError, RecursionError) as exc:
             self._send({"op": "reply", "id": number, "unsendable": str(exc)})
             return
-        if self._channel is not None and self._channel.transport is not None:
-            self._channel.transport.write(data)
+        if self._channel is not None:
+            self._channel.write(data)
 
     def _answer_error(self, number: int, exc: BaseException) -> None:
         tb = "".join(traceback.format_exception(exc))

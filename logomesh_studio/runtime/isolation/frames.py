@@ -1,7 +1,8 @@
 """The channel between the runtime and an isolated plugin's process.
 
-A frame is a 4-byte big-endian length followed by that many bytes of UTF-8 JSON (one
-object). Both ends read frames with :class:`FrameProtocol` on their asyncio loop; the
+A frame is a 4-byte big-endian length followed by that many bytes of UTF-8: one JSON
+object, then optionally a newline and a payload's JSON text (the object's compact JSON
+has no newline), which the receiver decodes itself (``frame["text"]``). Both ends read frames with :class:`FrameProtocol` on their asyncio loop; the
 child reads its first frame (the boot frame) with :func:`read_frame` before any loop
 or thread exists. Errors cross as ``{"type", "message", "attrs"}`` and come back as the
 SDK's PluginError subclass of that name (see :func:`error_to_json`).
@@ -21,6 +22,10 @@ from logomesh_studio import sdk
 HEADER = struct.Struct("!I")
 MAX_FRAME = 256 * 1024 * 1024
 """Largest frame either end accepts: far above the payload limit, a guard against junk."""
+_CHUNK = 64 * 1024
+"""The read buffer's usual size; it grows for a larger frame while that is received."""
+_MIN_READ = 16 * 1024
+"""Free space a read is given at least."""
 
 Frame = dict[str, Any]
 _dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
@@ -31,9 +36,12 @@ class ChannelError(Exception):
     """The other end sent something that is not a frame."""
 
 
-def pack(frame: Frame) -> bytes:
-    """``frame`` as bytes on the wire."""
+def pack(frame: Frame, text: str | None = None) -> bytes:
+    """``frame`` as bytes on the wire; ``text``, JSON made by ``payload.encode`` (a
+    payload or an answer), travels after it as is and arrives as ``frame["text"]``."""
     body = _dumps(frame).encode()
+    if text is not None:
+        body += b"\n" + text.encode()
     return HEADER.pack(len(body)) + body
 
 
@@ -55,47 +63,114 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes:
     return bytes(chunks)
 
 
-class FrameProtocol(asyncio.Protocol):
-    """Splits the byte stream into frames for ``on_frame``; ``on_lost`` once it ends."""
+class FrameProtocol(asyncio.BufferedProtocol):
+    """Splits the byte stream into frames for ``on_frame``; ``on_lost`` once it ends.
+
+    The socket is read straight into one reused buffer (no allocation per read) and
+    every frame a read brought is handled before the next. Frames sent while those are
+    handled (the child's answers to the calls in one read) leave in one write; a frame
+    sent with ``soon=True`` waits for the end of the loop's current step, so the calls
+    many senders make in one step leave together too.
+    """
 
     def __init__(self, on_frame: Callable[[Frame], None], on_lost: Callable[[], None]) -> None:
         self._on_frame = on_frame
         self._on_lost = on_lost
-        self._buffer = bytearray()
+        self._buffer = bytearray(_CHUNK)
+        self._view = memoryview(self._buffer)
+        self._start = self._end = 0  # the unread bytes are _buffer[_start:_end]
+        self._wanted = 0  # size of the frame being received, once its header is in
+        self._batch: list[bytes] | None = None  # answers held while a read is handled
+        self._later: list[bytes] = []  # frames held until the loop's step ends
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
 
-    def data_received(self, data: bytes) -> None:
-        buffer = self._buffer
-        buffer += data
-        start, end = 0, len(buffer)
-        while end - start >= 4:
-            (size,) = HEADER.unpack_from(buffer, start)
-            if size > MAX_FRAME:
-                self.close()
-                return
-            if end - start - 4 < size:
-                break
-            body = bytes(buffer[start + 4:start + 4 + size])
-            start += 4 + size
-            try:
-                frame = _loads(body)
-            except ValueError:
-                self.close()
-                return
-            self._on_frame(frame)
-        del buffer[:start]
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if len(self._buffer) - self._end < max(self._wanted - (self._end - self._start),
+                                               _MIN_READ):
+            self._make_room()
+        return self._view[self._end:]
+
+    def _make_room(self) -> None:
+        """Move the unread bytes to the front, in a larger buffer if the frame being
+        received needs one (and back to the usual size once large frames are done)."""
+        unread = self._end - self._start
+        size = max(_CHUNK, unread + _MIN_READ, self._wanted + _MIN_READ)
+        if size != len(self._buffer):
+            old = self._buffer
+            self._buffer = bytearray(size)
+            self._buffer[:unread] = old[self._start:self._end]
+            self._view = memoryview(self._buffer)
+        elif self._start:
+            self._buffer[:unread] = self._buffer[self._start:self._end]
+        self._start, self._end = 0, unread
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._end += nbytes
+        buffer, view, unpack = self._buffer, self._view, HEADER.unpack_from
+        start, end = self._start, self._end
+        batch: list[bytes] = []
+        self._batch = batch
+        try:
+            while end - start >= 4:
+                (size,) = unpack(buffer, start)
+                if size > MAX_FRAME:
+                    self.close()
+                    return
+                stop = start + 4 + size
+                if stop > end:
+                    self._wanted = 4 + size
+                    break
+                split = buffer.find(b"\n", start + 4, stop)  # the frame's JSON has none
+                try:
+                    frame = _loads(str(view[start + 4:stop if split < 0 else split], "utf-8"))
+                    if type(frame) is not dict:
+                        raise TypeError("a frame is a JSON object")
+                    if split >= 0:
+                        frame["text"] = str(view[split + 1:stop], "utf-8")
+                except (ValueError, TypeError):
+                    self.close()
+                    return
+                start = stop
+                self._on_frame(frame)
+            else:
+                self._wanted = 0
+        finally:
+            self._batch = None
+            if start == end:
+                start = end = 0
+            self._start, self._end = start, end
+            if batch and self.transport is not None:
+                self.transport.write(b"".join(batch) if len(batch) > 1 else batch[0])
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         self._on_lost()
 
-    def send(self, frame: Frame) -> None:
-        """Queue ``frame`` for the other end (dropped once the channel is closed)."""
-        if self.transport is not None:
-            self.transport.write(pack(frame))
+    def send(self, frame: Frame, text: str | None = None, soon: bool = False) -> None:
+        """Queue ``frame`` (and ``text``, see :func:`pack`) for the other end (dropped
+        once the channel is closed)."""
+        self.write(pack(frame, text), soon)
+
+    def write(self, data: bytes, soon: bool = False) -> None:
+        """Queue frames already packed (see :meth:`send`)."""
+        if self._batch is not None:
+            self._batch.append(data)
+        elif soon:
+            if not self._later and self.transport is not None:
+                asyncio.get_running_loop().call_soon(self._flush)
+            self._later.append(data)
+        elif self.transport is not None:
+            if self._later:
+                self._flush()
+            self.transport.write(data)
+
+    def _flush(self) -> None:
+        later, self._later = self._later, []
+        if later and self.transport is not None:
+            self.transport.write(b"".join(later) if len(later) > 1 else later[0])
 
     def close(self) -> None:
         if self.transport is not None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from logomesh_studio import sdk
+from logomesh_studio.runtime import payload as payloads
 from logomesh_studio.runtime.events import EventHub, LogRecorded
 from logomesh_studio.runtime.isolation import CHILD_COMMAND
 from logomesh_studio.runtime.isolation.child import EXIT_MEMORY
@@ -114,26 +115,22 @@ def _stand_in(error: Frame) -> BaseException:
     return exc
 
 
-class _Unsendable:
-    """A response the plugin's process could not encode: the bridge refuses it."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
 class _Process:
     """One running process and its channel."""
 
     def __init__(self, popen: subprocess.Popen[bytes], channel: FrameProtocol) -> None:
         self.popen = popen
         self.channel = channel
-        self.exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.loop = asyncio.get_running_loop()
+        self.exited: asyncio.Future[int] = self.loop.create_future()
 
 
 class IsolatedPlugin(sdk.Plugin):
     """Stands in the runtime for a plugin running in its own process."""
 
     state_version: ClassVar[int] = 1
+    encoded_payloads: ClassVar[bool] = True
+    """The bridge hands the payload's JSON text on (see bus.takes_encoded_payloads)."""
 
     def __init__(self, spec: ChildSpec, events: EventHub,
                  on_crash: Callable[[IsolatedPlugin, sdk.PluginCrashed], None],
@@ -291,14 +288,18 @@ class IsolatedPlugin(sdk.Plugin):
     # -- calls -------------------------------------------------------------------------------
 
     def _forward(self, message: sdk.Message) -> Any:
-        return self._call({"op": "call", "source": message.source, "type": message.type,
-                           "payload": message.payload})
+        encoded: payloads.Encoded = message.payload  # the bridge's JSON of the payload
+        return self._call({"op": "call", "source": message.source, "type": message.type},
+                          encoded.text)
 
     async def _execute_in_child(self, input: Any) -> Any:
         return await self._call({"op": "call", "source": "", "type": "execute",
                                  "payload": input, "execute": True})
 
-    async def _call(self, frame: Frame) -> Any:
+    async def _call(self, frame: Frame, text: str | None = None) -> Any:
+        """Have the process call a handler (or ``execute``); its answer as decoded from
+        the JSON the process sent (``payload.Encoded``), which the bridge records and
+        hands on without encoding it again."""
         process = self._process
         if process is None or process.exited.done() or self._up is None \
                 or not self._up.done():
@@ -306,10 +307,13 @@ class IsolatedPlugin(sdk.Plugin):
                 raise sdk.PluginCrashed(self.spec.plugin_id, "its process is not running")
             await asyncio.shield(self._up)  # restarting: wait (the sender's timeout applies)
             process = self._live()
-        reply = await self._request(process, frame)
-        if "unsendable" in reply:
-            return _Unsendable(reply["unsendable"])
-        return reply.get("value")
+        reply = await self._request(process, frame, text)
+        try:
+            if "unsendable" in reply:
+                raise sdk.InvalidPayload(str(reply["unsendable"]))
+            return payloads.from_text(str(reply.get("text", "null")), "response")
+        except sdk.InvalidPayload as exc:
+            raise sdk.ResponseRefused(self.spec.plugin_id, str(exc)) from None
 
     def _live(self) -> _Process:
         process = self._process
@@ -317,13 +321,15 @@ class IsolatedPlugin(sdk.Plugin):
             raise sdk.PluginCrashed(self.spec.plugin_id, "its process is not running")
         return process
 
-    async def _request(self, process: _Process, frame: Frame) -> Frame:
+    async def _request(self, process: _Process, frame: Frame, text: str | None = None
+                       ) -> Frame:
         """Send ``frame`` and wait for the process's reply (raises what it raised)."""
         number = next(self._ids)
-        future: asyncio.Future[Frame] = asyncio.get_running_loop().create_future()
-        self._calls[number] = future
+        future: asyncio.Future[Frame] = process.loop.create_future()
         frame["id"] = number
-        process.channel.send(frame)
+        # With calls in flight, the calls made in this step of the loop leave together.
+        process.channel.send(frame, text, soon=bool(self._calls))
+        self._calls[number] = future
         try:
             reply = await future
         except asyncio.CancelledError:
