@@ -33,10 +33,31 @@ _LINGER = 2.0
 ends: starting a thread per lifecycle call cost about 1.5 ms of every hot reload."""
 
 
-def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> None:
-    """Raise ``exc`` in thread ``thread_id`` at its next bytecode (None: cancel that)."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), None if exc is None else ctypes.py_object(exc))
+def _set_async_exc(thread_id: int, exc: type[BaseException]) -> None:
+    """Raise ``exc`` in thread ``thread_id`` at its next bytecode."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id),
+                                               ctypes.py_object(exc))
+
+
+class _Drained(BaseException):
+    """Takes the place of an abort that came too late, and is caught at once."""
+
+
+def _drain_async_exc() -> None:
+    """Drop an abort still pending on this thread.
+
+    Not with ``PyThreadState_SetAsyncExc(id, NULL)``: on CPython 3.11 that leaves the
+    interpreter's "async exception pending" flag set, so every thread takes the slow
+    path at each check, and a thread under ``sys.settrace`` (the debugger attached to
+    the runtime thread) then loops for ever on the first line of the next function it
+    calls. An exception raised and caught here clears the flag as any delivery does.
+    """
+    try:
+        _set_async_exc(threading.get_ident(), _Drained)
+        for _ in range(1000):  # the loop's jump checks for it, if nothing before did
+            pass
+    except _Drained:
+        return
 
 
 class LifecycleTimeout(BaseException):
@@ -114,7 +135,7 @@ class LifecycleWatchdog:
         with self._lock:
             watch = self._watches.pop(key, None)
             if watch is not None and watch.injected:  # maybe still pending: take it back
-                _set_async_exc(watch.thread_id, None)
+                _drain_async_exc()  # on this thread, the watched one
 
     # -- the watchdog thread ----------------------------------------------------------------
 

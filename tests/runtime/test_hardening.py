@@ -18,6 +18,8 @@ import pytest
 
 from logomesh_studio import sdk
 from logomesh_studio.cli import main
+from logomesh_studio.devtools.debug_session import DebugSession
+from logomesh_studio.devtools.debug_target import RuntimeTarget
 from logomesh_studio.runtime.bus import FAIR_QUOTA, TURN_SHARE, Outcome
 from logomesh_studio.runtime.config import RuntimeConfig
 from logomesh_studio.runtime.discovery import discover
@@ -611,6 +613,24 @@ def test_sync_code_stuck_in_cleanup_is_stopped_and_the_others_clean_up(workspace
             h.plugin("stuck").error
         assert h.send("alpha", "ping") == "fine"
     assert any(isinstance(e, PluginStopped) and e.plugin_id == "alpha" for e in h.events)
+
+
+def test_the_debugger_attaches_after_stuck_code_was_stopped(workspace):
+    # Taking back an abort that came too late must not leave the interpreter's "async
+    # exception pending" flag set (CPython 3.11 does, for PyThreadState_SetAsyncExc(id,
+    # NULL)): with it set, the runtime thread under the debugger's sys.settrace looped
+    # for ever on the first line of the next function it called.
+    workspace.plugin("alpha", FINE)
+    workspace.plugin("stuck", STUCK.format(method="cleanup", how="spin"))
+    with harness(workspace, lifecycle_timeout=0.5) as h:
+        h.runtime.run(h.host.stop("stuck"))
+        assert h.plugin("stuck").status == "failed"
+        session = DebugSession(RuntimeTarget(h.runtime), "alpha")
+        session.start(timeout=10)
+        try:
+            assert h.send("alpha", "ping") == "fine"
+        finally:
+            session.stop()
 
 
 def test_ctrl_c_stops_run_while_a_plugin_is_stuck_in_initialize(workspace, tmp_path):
