@@ -16,7 +16,7 @@ import functools
 from importlib.resources import files
 from pathlib import Path
 
-__all__ = ["PACKAGE_DATA", "data_dir", "resource_path", "resources_dir"]
+__all__ = ["PACKAGE_DATA", "data_dir", "package_data_dir", "resource_path", "resources_dir"]
 
 PACKAGE_DATA = "_data"
 """The folder under ``logomesh_studio/`` that holds ``resources/`` and ``plugins/`` in a
@@ -26,11 +26,19 @@ _MARKERS = {"resources": "icons", "plugins": "text-pipeline.orchestration.yaml",
 """A file or folder each data folder has, so a stray empty folder is not taken for it."""
 
 
+def package_data_dir() -> Path | None:
+    """``logomesh_studio/_data``, where an installed or frozen Studio keeps its data
+    folders (a checkout has none there); None for a zipped package, which has no folder
+    to hand out."""
+    packaged = files("logomesh_studio") / PACKAGE_DATA
+    return packaged.resolve() if isinstance(packaged, Path) else None
+
+
 def _candidates(name: str) -> list[Path]:
     found: list[Path] = []
-    packaged = files("logomesh_studio") / PACKAGE_DATA / name
-    if isinstance(packaged, Path):  # a zipped package has no folder to hand out
-        found.append(packaged)
+    packaged = package_data_dir()
+    if packaged is not None:
+        found.append(packaged / name)
     found.append(Path(__file__).resolve().parents[1] / name)
     return found
 

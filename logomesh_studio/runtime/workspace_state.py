@@ -27,10 +27,9 @@ from pathlib import Path
 
 import platformdirs
 
-import logomesh_studio
-from logomesh_studio.resources import PACKAGE_DATA
+from logomesh_studio.resources import package_data_dir
 
-__all__ = ["APP_DATA_NAME", "STATE_DIR", "frozen_root", "installed_data", "is_read_only",
+__all__ = ["APP_DATA_NAME", "STATE_DIR", "frozen_root", "is_read_only",
            "state_dir", "user_state_dir"]
 
 STATE_DIR = ".logomesh"
@@ -48,12 +47,6 @@ def frozen_root() -> Path | None:
     return Path(root).resolve() if root else None
 
 
-def installed_data() -> Path:
-    """The package data folder of an installed or frozen Studio (it holds the example
-    workspace; a source checkout has none)."""
-    return Path(logomesh_studio.__file__).resolve().parent / PACKAGE_DATA
-
-
 def is_read_only(workspace: Path) -> bool:
     """Whether ``workspace``'s state must go elsewhere: it is part of the frozen app
     this runs in or of the installed package's data, or it exists and this process may
@@ -62,7 +55,8 @@ def is_read_only(workspace: Path) -> bool:
     root = frozen_root()
     if root is not None and folder.is_relative_to(root):
         return True
-    if folder.is_relative_to(installed_data()):
+    data = package_data_dir()  # the example workspace of an installed Studio
+    if data is not None and folder.is_relative_to(data):
         return True
     return folder.exists() and not os.access(folder, os.W_OK)
 

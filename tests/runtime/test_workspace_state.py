@@ -22,10 +22,10 @@ import logomesh_studio
 from logomesh_studio.devtools.workspace_breakpoints import breakpoints_file
 from logomesh_studio.orchestration.commands import cmd_orchestrate
 from logomesh_studio.orchestration.store import workspace_store_path
+from logomesh_studio.resources import package_data_dir
 from logomesh_studio.runtime import workspace_state
 from logomesh_studio.runtime.isolation.supervisor import data_dir
 from logomesh_studio.runtime.workspace_state import (
-    installed_data,
     is_read_only,
     state_dir,
     user_state_dir,
@@ -90,7 +90,7 @@ def test_an_installed_studios_example_workspace_keeps_its_state_out_of_site_pack
     package_data = tmp_path / "site-packages" / "logomesh_studio" / "_data"
     example = package_data / "plugins"
     example.mkdir(parents=True)
-    monkeypatch.setattr(workspace_state, "installed_data", lambda: package_data)
+    monkeypatch.setattr(workspace_state, "package_data_dir", lambda: package_data)
     assert is_read_only(example)
     assert state_dir(example).parent == user_data
     assert workspace_store_path(example).parent == state_dir(example)
@@ -101,7 +101,7 @@ def test_an_installed_studios_example_workspace_keeps_its_state_out_of_site_pack
 
 
 def test_the_package_data_folder_is_the_installed_packages_own():
-    assert installed_data() == Path(logomesh_studio.__file__).resolve().parent / "_data"
+    assert package_data_dir() == Path(logomesh_studio.__file__).resolve().parent / "_data"
 
 
 def test_a_workspace_the_system_will_not_let_us_write_uses_the_users_data_folder(
