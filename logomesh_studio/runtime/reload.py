@@ -627,7 +627,11 @@ class Reloader:
 
 
 def _under(folder: str, paths: list[str]) -> set[str]:
-    """``paths`` (relative to the workspace) that lie inside ``folder``, relative to it."""
+    """``paths`` (relative to the workspace) that lie inside ``folder``, relative to it;
+    none if ``folder`` itself is named (it was made, moved in, or events were lost:
+    every file must be checked)."""
+    if folder in paths:
+        return set()
     start = len(folder) + 1
     return {p[start:] for p in paths if len(p) > start}
 
