@@ -59,15 +59,20 @@ EXECUTE = "execute"
 
 T = TypeVar("T")
 _perf = time.perf_counter
-_handling: contextvars.ContextVar[tuple[object, frozenset[str]]] = contextvars.ContextVar(
-    "logomesh_handling", default=(None, frozenset()))
+_current_task = asyncio.current_task
+_handling: contextvars.ContextVar[tuple[object, tuple[str, ...]]] = contextvars.ContextVar(
+    "logomesh_handling", default=(None, ()))
 """The task running the current synchronous call chain, and the plugins whose handlers
-are on it (re-entrant calls skip gates). A task a handler spawns inherits the variable
-but is another task, so its messages wait at the gate like anyone else's."""
+are on it, outermost first (re-entrant calls skip gates). A task a handler spawns
+inherits the variable but is another task, so its messages wait at the gate like
+anyone else's."""
 _NO_PERMISSIONS = PermissionSet(())
+_NOT_AWAITABLE = frozenset({dict, list, str, int, float, bool, type(None), tuple})
+"""Types of the usual handler results, answered without asking ``inspect.isawaitable``."""
 
 FAIR_QUOTA = 64
-"""Calls a sender may start between two turns of the fair scheduler without waiting."""
+"""Calls a sender's tasks may start between two turns of the fair scheduler without
+waiting (a task's calls one after another count once)."""
 TURN_SHARE = 4
 """Calls of each waiting sender the fair scheduler lets start per turn."""
 
@@ -85,23 +90,35 @@ class _FairShare:
     every sender start, round robin, and gives every sender a fresh quota. A flood thus
     advances by a bounded share per turn and keeps a bounded number of calls (and so
     of tasks) alive, while other senders' calls start at once.
+
+    A flood is many tasks, each starting a call. One task awaits each call before it
+    makes the next, so the calls a task makes one after another are one flow: they use
+    one unit of the quota, and a sequential sender never waits (nor does a plugin's
+    loop of sends yield to the event loop for it, any more than other code that never
+    awaits anything slow).
     """
 
-    __slots__ = ("_used", "_queues", "_scheduled")
+    __slots__ = ("_used", "_queues", "_scheduled", "_last")
 
     def __init__(self) -> None:
         self._used: dict[str, int] = {}
         self._queues: dict[str, collections.deque[asyncio.Future[None]]] = {}
         self._scheduled = False
+        self._last: dict[str, object] = {}
+        """The task that started each sender's latest admitted call."""
 
-    def admit(self, source: str) -> bool:
-        """True (and counted) if ``source`` may start a call now."""
+    def admit(self, source: str, task: object) -> bool:
+        """True (and counted, unless ``task`` started ``source``'s previous call too)
+        if ``source`` may start a call from ``task`` now."""
         if source in self._queues:
             return False  # others of its calls wait already: after them
+        if self._last.get(source) is task:
+            return True  # the same task again: its previous call has ended
         used = self._used.get(source, 0)
         if used >= FAIR_QUOTA:
             return False
         self._used[source] = used + 1
+        self._last[source] = task
         return True
 
     def waiting(self, source: str) -> int:
@@ -129,6 +146,7 @@ class _FairShare:
     def _turn(self) -> None:
         self._scheduled = False
         self._used.clear()
+        self._last.clear()  # holds finished tasks no longer
         for source, queue in list(self._queues.items()):
             started = 0
             while queue and started < TURN_SHARE:
@@ -440,7 +458,8 @@ class CommunicationBridge:
                        fallback_execute: bool = False) -> Any:
         """Run ``target``'s handler for one call and return its copied response; every
         outcome is recorded. The steps: turn, route, handler, admission, call, response."""
-        if not self._fair.admit(source):
+        task = _current_task()
+        if not self._fair.admit(source, task):
             await self._wait_turn(call, source, target, type, text, started)
         route = self._routes.get(target)
         if route is None or route.gate is not None:
@@ -452,13 +471,14 @@ class CommunicationBridge:
             raise self._overloaded(call, source, target, type, text, started)
         self._busy[source] = busy + 1
         route.inflight += 1
-        chain = _handling.set((asyncio.current_task(), _call_chain() | {target}))
+        running, chain = _handling.get()
+        token = _handling.set((task, (*chain, target) if running is task else (target,)))
         scope = None
         try:
             if self._hooks:
                 self._run_hooks(source, target, type)
             result = method(message)
-            if inspect.isawaitable(result):
+            if result.__class__ not in _NOT_AWAITABLE and inspect.isawaitable(result):
                 scope = asyncio.timeout(self.config.message_timeout if timeout is None
                                         else timeout)
                 async with scope:
@@ -467,7 +487,7 @@ class CommunicationBridge:
             raise self._failed(route, call, source, type, text, started, exc,
                                scope is not None and scope.expired(), timeout) from None
         finally:
-            _handling.reset(chain)
+            _handling.reset(token)
             self._busy[source] -= 1
             route.inflight -= 1
             if not route.inflight and route.drained is not None and not route.drained.done():
@@ -658,15 +678,15 @@ def type_overrides_execute(instance: sdk.Plugin) -> bool:
     return type(instance).execute is not sdk.Plugin.execute
 
 
-def _call_chain() -> frozenset[str]:
+def _call_chain() -> tuple[str, ...]:
     """Plugins whose handlers are on the synchronous call chain of the current task."""
     task, chain = _handling.get()
-    return chain if task is asyncio.current_task() else frozenset()
+    return chain if task is _current_task() else ()
 
 
-async def _on_chain(chain: frozenset[str], call: Awaitable[T]) -> T:
+async def _on_chain(chain: tuple[str, ...], call: Awaitable[T]) -> T:
     """Await ``call`` (run in a new task by the bridge itself) as part of ``chain``."""
-    token = _handling.set((asyncio.current_task(), chain))
+    token = _handling.set((_current_task(), chain))
     try:
         return await call
     finally:
