@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from logomesh_studio import sdk
 from logomesh_studio.runtime import payload as payloads
 from logomesh_studio.runtime.config import RuntimeConfig
-from logomesh_studio.runtime.events import EventHub, MessageRecorded
+from logomesh_studio.runtime.events import (
+    EventHub,
+    MessageRecorded,
+    field_setters,
+    message_recorded,
+)
 from logomesh_studio.runtime.history import Connection, MessageHistory, TrafficStats
 from logomesh_studio.runtime.plugin_record import runtime_cancelled
 from logomesh_studio.runtime.security import EVERYONE, PermissionSet, required_permission
@@ -67,6 +72,22 @@ are on it, outermost first (re-entrant calls skip gates). A task a handler spawn
 inherits the variable but is another task, so its messages wait at the gate like
 anyone else's."""
 _NO_PERMISSIONS = PermissionSet(())
+_new = object.__new__
+_set_source, _set_type, _set_payload, _set_id = field_setters(
+    sdk.Message, "source", "type", "payload", "id")
+
+
+def _message(source: str, type: str, payload: Any) -> sdk.Message:
+    """``sdk.Message(source, type, payload, 0)``, built as fast as the bridge needs (one
+    per call; see ``events.field_setters``)."""
+    message: sdk.Message = _new(sdk.Message)
+    _set_source(message, source)
+    _set_type(message, type)
+    _set_payload(message, payload)
+    _set_id(message, 0)
+    return message
+
+
 _NOT_AWAITABLE = frozenset({dict, list, str, int, float, bool, type(None), tuple})
 """Types of the usual handler results, answered without asking ``inspect.isawaitable``."""
 
@@ -368,10 +389,10 @@ class CommunicationBridge:
         truncated = len(payload) > keep or response_size > keep
         if truncated:  # the ring must not hold 10,000 copies of megabyte payloads
             payload, response = payload[:keep], response[:keep]
-        record = MessageRecorded(id=next(self._ids), call=call, source=source, target=target,
-                                 type=type, size=size, duration=duration, outcome=outcome,
-                                 error=error, payload=payload, response=response, time=now,
-                                 truncated=truncated, response_size=response_size)
+        record = message_recorded(id=next(self._ids), call=call, source=source, target=target,
+                                  type=type, size=size, duration=duration, outcome=outcome,
+                                  error=error, payload=payload, response=response, time=now,
+                                  truncated=truncated, response_size=response_size)
         self.history.append(record)
         if peer:
             self.traffic.count(source, target, type, duration, now, outcome != OK)
@@ -544,8 +565,8 @@ class CommunicationBridge:
         method = instance.handler_for(type)
         if method is not None:
             if route.encoded:  # the stand-in of a plugin in its own process: the JSON goes
-                return method, sdk.Message(source, type, payloads.Encoded(text, payload), 0)
-            return method, sdk.Message(source, type, payloads.decode(text, payload), 0)
+                return method, _message(source, type, payloads.Encoded(text, payload))
+            return method, _message(source, type, payloads.decode(text, payload))
         if fallback_execute and type_overrides_execute(instance):
             return instance.execute, payloads.decode(text, payload)
         handled = ", ".join(instance.handled_types()) or "none"
