@@ -200,6 +200,7 @@ class WorkspaceWatcher:
     async def stop(self) -> None:
         if self._inotify is not None:
             self._inotify.close()
+            self._inotify = None  # drain() and follow() do nothing from now on
         elif self._observer is not None:
             await asyncio.to_thread(self._stop_observer, self._observer)
 
