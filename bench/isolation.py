@@ -31,7 +31,7 @@
 On a loaded machine wall-clock figures say little: compare the ratios to the baselines
 measured in the same run.
 
-    python bench/isolation.py [--requests N] [--baseline-ref REF]
+    python bench/isolation.py [--requests N] [--baseline-ref REF] [--in-process]
 """
 
 from __future__ import annotations
@@ -355,11 +355,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--baseline-ref", default=BASELINE_REF)
     parser.add_argument("--in-process-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--in-process", action="store_true",
+                        help="run only the in-process comparison against --baseline-ref")
     args = parser.parse_args()
     if args.in_process_only:
         asyncio.run(in_process_p50(args.requests))
         return
-    asyncio.run(measure_isolation(args.requests))
+    if not args.in_process:
+        asyncio.run(measure_isolation(args.requests))
     measure_in_process(args.requests, args.baseline_ref)
 
 

@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from logomesh_studio import sdk
 from logomesh_studio.runtime import payload as payloads
 from logomesh_studio.runtime.config import RuntimeConfig
-from logomesh_studio.runtime.events import EventHub, MessageRecorded
+from logomesh_studio.runtime.events import (
+    EventHub,
+    MessageRecorded,
+    field_setters,
+    message_recorded,
+)
 from logomesh_studio.runtime.history import Connection, MessageHistory, TrafficStats
 from logomesh_studio.runtime.plugin_record import runtime_cancelled
 from logomesh_studio.runtime.security import EVERYONE, PermissionSet, required_permission
@@ -59,15 +64,36 @@ EXECUTE = "execute"
 
 T = TypeVar("T")
 _perf = time.perf_counter
-_handling: contextvars.ContextVar[tuple[object, frozenset[str]]] = contextvars.ContextVar(
-    "logomesh_handling", default=(None, frozenset()))
+_current_task = asyncio.current_task
+_handling: contextvars.ContextVar[tuple[object, tuple[str, ...]]] = contextvars.ContextVar(
+    "logomesh_handling", default=(None, ()))
 """The task running the current synchronous call chain, and the plugins whose handlers
-are on it (re-entrant calls skip gates). A task a handler spawns inherits the variable
-but is another task, so its messages wait at the gate like anyone else's."""
+are on it, outermost first (re-entrant calls skip gates). A task a handler spawns
+inherits the variable but is another task, so its messages wait at the gate like
+anyone else's."""
 _NO_PERMISSIONS = PermissionSet(())
+_new = object.__new__
+_set_source, _set_type, _set_payload, _set_id = field_setters(
+    sdk.Message, "source", "type", "payload", "id")
+
+
+def _message(source: str, type: str, payload: Any) -> sdk.Message:
+    """``sdk.Message(source, type, payload, 0)``, built as fast as the bridge needs (one
+    per call; see ``events.field_setters``)."""
+    message: sdk.Message = _new(sdk.Message)
+    _set_source(message, source)
+    _set_type(message, type)
+    _set_payload(message, payload)
+    _set_id(message, 0)
+    return message
+
+
+_NOT_AWAITABLE = frozenset({dict, list, str, int, float, bool, type(None), tuple})
+"""Types of the usual handler results, answered without asking ``inspect.isawaitable``."""
 
 FAIR_QUOTA = 64
-"""Calls a sender may start between two turns of the fair scheduler without waiting."""
+"""Calls a sender's tasks may start between two turns of the fair scheduler without
+waiting (a task's calls one after another count once)."""
 TURN_SHARE = 4
 """Calls of each waiting sender the fair scheduler lets start per turn."""
 
@@ -85,23 +111,35 @@ class _FairShare:
     every sender start, round robin, and gives every sender a fresh quota. A flood thus
     advances by a bounded share per turn and keeps a bounded number of calls (and so
     of tasks) alive, while other senders' calls start at once.
+
+    A flood is many tasks, each starting a call. One task awaits each call before it
+    makes the next, so the calls a task makes one after another are one flow: they use
+    one unit of the quota, and a sequential sender never waits (nor does a plugin's
+    loop of sends yield to the event loop for it, any more than other code that never
+    awaits anything slow).
     """
 
-    __slots__ = ("_used", "_queues", "_scheduled")
+    __slots__ = ("_used", "_queues", "_scheduled", "_last")
 
     def __init__(self) -> None:
         self._used: dict[str, int] = {}
         self._queues: dict[str, collections.deque[asyncio.Future[None]]] = {}
         self._scheduled = False
+        self._last: dict[str, object] = {}
+        """The task that started each sender's latest admitted call."""
 
-    def admit(self, source: str) -> bool:
-        """True (and counted) if ``source`` may start a call now."""
+    def admit(self, source: str, task: object) -> bool:
+        """True (and counted, unless ``task`` started ``source``'s previous call too)
+        if ``source`` may start a call from ``task`` now."""
         if source in self._queues:
             return False  # others of its calls wait already: after them
+        if self._last.get(source) is task:
+            return True  # the same task again: its previous call has ended
         used = self._used.get(source, 0)
         if used >= FAIR_QUOTA:
             return False
         self._used[source] = used + 1
+        self._last[source] = task
         return True
 
     def waiting(self, source: str) -> int:
@@ -129,6 +167,7 @@ class _FairShare:
     def _turn(self) -> None:
         self._scheduled = False
         self._used.clear()
+        self._last.clear()  # holds finished tasks no longer
         for source, queue in list(self._queues.items()):
             started = 0
             while queue and started < TURN_SHARE:
@@ -350,10 +389,10 @@ class CommunicationBridge:
         truncated = len(payload) > keep or response_size > keep
         if truncated:  # the ring must not hold 10,000 copies of megabyte payloads
             payload, response = payload[:keep], response[:keep]
-        record = MessageRecorded(id=next(self._ids), call=call, source=source, target=target,
-                                 type=type, size=size, duration=duration, outcome=outcome,
-                                 error=error, payload=payload, response=response, time=now,
-                                 truncated=truncated, response_size=response_size)
+        record = message_recorded(id=next(self._ids), call=call, source=source, target=target,
+                                  type=type, size=size, duration=duration, outcome=outcome,
+                                  error=error, payload=payload, response=response, time=now,
+                                  truncated=truncated, response_size=response_size)
         self.history.append(record)
         if peer:
             self.traffic.count(source, target, type, duration, now, outcome != OK)
@@ -440,7 +479,8 @@ class CommunicationBridge:
                        fallback_execute: bool = False) -> Any:
         """Run ``target``'s handler for one call and return its copied response; every
         outcome is recorded. The steps: turn, route, handler, admission, call, response."""
-        if not self._fair.admit(source):
+        task = _current_task()
+        if not self._fair.admit(source, task):
             await self._wait_turn(call, source, target, type, text, started)
         route = self._routes.get(target)
         if route is None or route.gate is not None:
@@ -452,7 +492,8 @@ class CommunicationBridge:
             raise self._overloaded(call, source, target, type, text, started)
         self._busy[source] = busy + 1
         route.inflight += 1
-        chain = _handling.set((asyncio.current_task(), _call_chain() | {target}))
+        running, chain = _handling.get()
+        token = _handling.set((task, (*chain, target) if running is task else (target,)))
         scope = None
         try:
             if self._hooks:
@@ -462,7 +503,7 @@ class CommunicationBridge:
                                       else timeout)
             else:
                 result = method(message)
-            if inspect.isawaitable(result):
+            if result.__class__ not in _NOT_AWAITABLE and inspect.isawaitable(result):
                 scope = asyncio.timeout(self.config.message_timeout if timeout is None
                                         else timeout)
                 async with scope:
@@ -473,7 +514,7 @@ class CommunicationBridge:
             raise self._failed(route, call, source, type, text, started, exc, expired,
                                timeout) from None
         finally:
-            _handling.reset(chain)
+            _handling.reset(token)
             self._busy[source] -= 1
             route.inflight -= 1
             if not route.inflight and route.drained is not None and not route.drained.done():
@@ -530,8 +571,8 @@ class CommunicationBridge:
         method = instance.handler_for(type)
         if method is not None:
             if route.encoded:  # the stand-in of a plugin in its own process: the JSON goes
-                return method, sdk.Message(source, type, payloads.Encoded(text, payload), 0)
-            return method, sdk.Message(source, type, payloads.decode(text, payload), 0)
+                return method, _message(source, type, payloads.Encoded(text, payload))
+            return method, _message(source, type, payloads.decode(text, payload))
         if fallback_execute and type_overrides_execute(instance):
             return instance.execute, payloads.decode(text, payload)
         handled = ", ".join(instance.handled_types()) or "none"
@@ -666,15 +707,15 @@ def type_overrides_execute(instance: sdk.Plugin) -> bool:
     return type(instance).execute is not sdk.Plugin.execute
 
 
-def _call_chain() -> frozenset[str]:
+def _call_chain() -> tuple[str, ...]:
     """Plugins whose handlers are on the synchronous call chain of the current task."""
     task, chain = _handling.get()
-    return chain if task is asyncio.current_task() else frozenset()
+    return chain if task is _current_task() else ()
 
 
-async def _on_chain(chain: frozenset[str], call: Awaitable[T]) -> T:
+async def _on_chain(chain: tuple[str, ...], call: Awaitable[T]) -> T:
     """Await ``call`` (run in a new task by the bridge itself) as part of ``chain``."""
-    token = _handling.set((asyncio.current_task(), chain))
+    token = _handling.set((_current_task(), chain))
     try:
         return await call
     finally:

@@ -93,6 +93,9 @@ class SaveDebouncer:
         self.observed: dict[str, float] = {}
         """Folder -> when the file observer last saw a change under it, written by the
         observer's thread before the event reaches the loop (see WorkspaceWatcher)."""
+        self.drain: Callable[[], None] = _nothing
+        """Posts the file events queued now but not read yet (see WorkspaceWatcher):
+        called before a batch is taken and before a failure is judged."""
 
     def post(self, relative: tuple[str, ...], seen: float, kind: str) -> None:
         """Record one file event (on the loop); ``seen`` is when the observer saw it."""
@@ -123,6 +126,7 @@ class SaveDebouncer:
     def changing(self, folder: str) -> bool:
         """True while files of ``folder`` are still being written after the current
         batch was taken: a failure to load them now may be a half-written file."""
+        self.drain()
         pending = self._pending
         return (pending is not None and folder in pending.paths) or any(
             p.startswith(folder + "/") for p in self._writing()) or (
@@ -172,9 +176,10 @@ class SaveDebouncer:
         return max(self.observed.values(), default=0.0) > batch.seen_until
 
     def _fire(self) -> None:
-        batch = self._pending
-        if batch is None or self._running is not None:
+        if self._pending is None or self._running is not None:
             return
+        self.drain()  # what the kernel queued meanwhile belongs to this batch
+        batch = self._pending
         now, due = time.perf_counter(), self._due(batch)
         if due > now + 1e-4:  # an open write or a burst moved the deadline
             self._schedule(now)
@@ -214,6 +219,10 @@ class SaveDebouncer:
         running = self._running
         if running is not None:
             await asyncio.shield(running)
+
+
+def _nothing() -> None:
+    pass
 
 
 class _Waker:

@@ -9,7 +9,9 @@ tuples arrive as lists and number keys as strings.
 from __future__ import annotations
 
 import json
+import json.scanner
 import math
+from collections.abc import Callable
 from json.encoder import (  # type: ignore[attr-defined]  # not in typeshed
     c_make_encoder,
     encode_basestring_ascii,
@@ -20,7 +22,11 @@ from logomesh_studio.sdk import InvalidPayload
 
 _IMMUTABLE = (str, int, float, bool, type(None))
 _SHAREABLE = frozenset(_IMMUTABLE)
-_decode = json.JSONDecoder().decode
+_scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(
+    json.JSONDecoder())  # type: ignore[arg-type]  # typeshed types the context as a scanner
+"""The decoder's scanner called directly: the bridge decodes only text that ``encode``
+made (one value, no whitespace), so ``JSONDecoder.decode``'s two Python calls and its
+trailing-whitespace check would be spent for nothing (they were half a decode's cost)."""
 
 
 def _refuse(value: Any) -> Any:
@@ -28,12 +34,16 @@ def _refuse(value: Any) -> Any:
 
 
 if c_make_encoder is not None:
+    # One C encoder built directly, for every call: it skips JSONEncoder.encode's
+    # per-call Python set-up and building an encoder per call (together half of a
+    # small payload's cost). Without a markers dict it keeps no state, so threads may
+    # share it; a circular reference ends in RecursionError, and ``encode`` then
+    # names it (``find_invalid``).
+    _iterencode = c_make_encoder(None, _refuse, encode_basestring_ascii, None, ":", ",",
+                                 False, False, False)
+
     def _encode(value: Any) -> str:
-        # The C encoder built directly skips JSONEncoder.encode's per-call Python
-        # set-up (a third of a small payload's cost); a fresh markers dict per call
-        # keeps circular-reference detection and shares no state between threads.
-        return "".join(c_make_encoder({}, _refuse, encode_basestring_ascii, None, ":", ",",
-                                      False, False, False)(value, 0))
+        return "".join(_iterencode(value, 0))
 else:  # pragma: no cover - interpreters without the C accelerator
     _encode = json.JSONEncoder(  # type: ignore[assignment]  # same signature, bound method
         allow_nan=False, separators=(",", ":")).encode
@@ -139,7 +149,8 @@ def encode(value: Any, limit: int, what: str = "payload") -> str:
 
 
 def decode(text: str, original: Any) -> Any:
-    """A private copy of ``original`` from its JSON text (immutable values are shared).
+    """A private copy of ``original`` from ``text``, what :func:`encode` made of it
+    (immutable values are shared).
 
     Only exact built-in types are shared: a ``str`` or ``int`` subclass may carry
     mutable attributes, so it is decoded like any container.
@@ -148,4 +159,4 @@ def decode(text: str, original: Any) -> Any:
         return original
     if type(original) is Encoded:  # decoded from its text already: a copy of its own
         return original.value
-    return _decode(text)
+    return _scan(text, 0)[0]

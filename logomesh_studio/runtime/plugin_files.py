@@ -36,11 +36,13 @@ _StatKey = tuple[int, int, int, int]
 
 class ContentHasher:
     """Hashes of plugin folders' code and data files (not their tests): equal means no
-    change. Only files that may have changed are read again: those a file event named,
-    and those whose inode, size or times differ from the last hash; the rest reuse their
-    digest. (A stat alone cannot prove a file unchanged: file times are coarse, a few ms
-    on ext4, so a same-size rewrite can keep them. Every write is followed by an event,
-    and that event names the file.)"""
+    change. Only files that may have changed are read again. Every write is followed
+    by an event that names the file, so when events named only files, only those are
+    read (a file written meanwhile has its own event coming, and a batch of its own).
+    Otherwise (the first hash, a folder named) the folder is walked, and files whose
+    inode, size or times differ from the last hash are read too. (A stat alone cannot
+    prove a file unchanged: file times are coarse, a few ms on ext4, so a same-size
+    rewrite can keep them.)"""
 
     def __init__(self) -> None:
         self._files: dict[str, dict[str, tuple[_StatKey, bytes]]] = {}
@@ -48,27 +50,27 @@ class ContentHasher:
 
     def digest(self, folder: Path, changed: Collection[str] | None = None) -> str:
         """The hash of ``folder``'s files. ``changed``: paths relative to ``folder``
-        (with '/') that file events named since the last hash; None reads every file."""
+        (with '/') that file events named since the last hash; None reads every file.
+        When events named only files, the folder is not walked: those files are read
+        (or found gone) and the rest keep their digests."""
         key = str(folder)
-        known = {} if changed is None else self._files.get(key, {})
-        files: dict[str, tuple[_StatKey, bytes]] = {}
-        total = hashlib.blake2b(digest_size=16)
+        known = self._files.get(key)
+        if changed and known is not None:
+            files = _updated(key, known, changed)
+            if files is not None:
+                return _total(files)
+        known = {} if changed is None or known is None else known
+        files = {}
         for relative, path, st in hashed_files(key):
             stat_key = _stat_key(st)
             cached = known.get(relative)
             if cached is not None and cached[0] == stat_key and (
                     changed is None or relative not in changed):
-                file_digest = cached[1]
+                files[relative] = cached
             else:
-                data = _read_regular(path)
-                file_digest = b"" if data is None else hashlib.blake2b(
-                    data, digest_size=16).digest()
-            files[relative] = (stat_key, file_digest)
-            total.update(relative.encode())
-            total.update(b"\0")
-            total.update(file_digest)
+                files[relative] = (stat_key, _file_digest(path))
         self._files[key] = files
-        return total.hexdigest()
+        return _total(files)
 
     def written_since(self, folder: Path) -> bool:
         """True if ``folder``'s files differ on disk from its last hash (by stat: a file
@@ -93,6 +95,50 @@ class ContentHasher:
     def forget(self, folder: Path) -> None:
         """Drop what is remembered of ``folder`` (a plugin removed or moved away)."""
         self._files.pop(str(folder), None)
+
+
+def _updated(folder: str, files: dict[str, tuple[_StatKey, bytes]],
+             changed: Collection[str]) -> dict[str, tuple[_StatKey, bytes]] | None:
+    """``files`` with the named files read again, added or dropped, in place; None if a
+    name is a folder (made, moved in or out: its files need the walk)."""
+    for relative in changed:
+        path = os.path.join(folder, relative)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            files.pop(relative, None)
+            continue
+        except OSError:
+            return None
+        if stat.S_ISDIR(st.st_mode):
+            return None
+        if stat.S_ISREG(st.st_mode) and _is_hashed(relative):
+            files[relative] = (_stat_key(st), _file_digest(path))
+        else:  # an editor's temporary file, a FIFO, a symlink: not part of the hash
+            files.pop(relative, None)
+    return files
+
+
+def _is_hashed(relative: str) -> bool:
+    """True if a file at ``relative`` (a path in a plugin folder) is one that
+    :func:`hashed_files` lists."""
+    parts = relative.split("/")
+    return (relative.endswith(HASHED_SUFFIXES) and not is_ignored(tuple(parts))
+            and not (len(parts) > 1 and parts[0] in SKIPPED_SUBDIRS))
+
+
+def _file_digest(path: str) -> bytes:
+    data = _read_regular(path)
+    return b"" if data is None else hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _total(files: dict[str, tuple[_StatKey, bytes]]) -> str:
+    total = hashlib.blake2b(digest_size=16)
+    for relative in sorted(files):
+        total.update(relative.encode())
+        total.update(b"\0")
+        total.update(files[relative][1])
+    return total.hexdigest()
 
 
 def _stat_key(st: os.stat_result) -> _StatKey:

@@ -139,7 +139,8 @@ class Reloader:
                                       config.burst_quiet)
             watcher = WorkspaceWatcher(workspace, asyncio.get_running_loop(), debouncer.post,
                                        debouncer.observed)
-            await asyncio.to_thread(watcher.start)
+            await watcher.start()
+            debouncer.drain = watcher.drain
             self._watcher, self._debouncer = watcher, debouncer
             for folder in self._folders.values():
                 self._follow(folder)
@@ -151,7 +152,7 @@ class Reloader:
             watcher, self._watcher = self._watcher, None
             debouncer, self._debouncer = self._debouncer, None
             if watcher is not None:
-                await asyncio.to_thread(watcher.stop)
+                await watcher.stop()
         if debouncer is not None:
             await debouncer.close()
 
@@ -626,7 +627,11 @@ class Reloader:
 
 
 def _under(folder: str, paths: list[str]) -> set[str]:
-    """``paths`` (relative to the workspace) that lie inside ``folder``, relative to it."""
+    """``paths`` (relative to the workspace) that lie inside ``folder``, relative to it;
+    none if ``folder`` itself is named (it was made, moved in, or events were lost:
+    every file must be checked)."""
+    if folder in paths:
+        return set()
     start = len(folder) + 1
     return {p[start:] for p in paths if len(p) > start}
 

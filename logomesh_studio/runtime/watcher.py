@@ -1,19 +1,23 @@
-"""Workspace file watching: watchdog events, filtered, posted into the runtime loop.
+"""Workspace file watching: file events, filtered, posted into the runtime loop.
 
-The observer thread never touches plugins: it drops noise (bytecode, editor temp
-and backup files, our own reads) and hands each remaining change to the loop
-with the moment it was seen and whether a save completed (close after write, rename
-onto the file), was written, or a path went away.
+On Linux the kernel's inotify events are read on the runtime's loop itself; elsewhere
+watchdog's observer thread posts them into it (and never touches plugins). Noise is
+dropped (bytecode, editor temp and backup files, our own reads); each remaining change
+reaches the loop with the moment it was seen and whether a save completed (close after
+write, rename onto the file), was written, or a path went away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fnmatch
+import logging
 import re
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from watchdog.events import (
     EVENT_TYPE_CLOSED,
@@ -33,9 +37,17 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
-from watchdog.observers.api import ObservedWatch
+from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from logomesh_studio.runtime.debounce import CLOSED, GONE, SAVED, WRITE
+
+if TYPE_CHECKING:
+    from logomesh_studio.runtime.inotify_watch import InotifyWatch
+
+_log = logging.getLogger(__name__)
+
+USE_INOTIFY = sys.platform.startswith("linux")
+"""Read inotify on the runtime's loop (Linux); else watchdog's observer."""
 
 IGNORED_DIRS = {"__pycache__", ".git", ".hg", ".svn", ".logomesh", ".idea", ".vscode",
                 ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules"}
@@ -79,43 +91,44 @@ def _kind(event: FileSystemEvent) -> str | None:
 
 
 class _Handler(FileSystemEventHandler):
-    """Posts events under ``root`` as paths starting with ``prefix``."""
+    """Hands watchdog's events under ``root`` to ``post`` as paths starting with
+    ``prefix`` (on the observer's thread)."""
 
-    def __init__(self, root: Path, prefix: tuple[str, ...], loop: asyncio.AbstractEventLoop,
-                 callback: ChangeCallback, observed: dict[str, float]) -> None:
+    def __init__(self, root: Path, prefix: tuple[str, ...], post: ChangeCallback) -> None:
         self._root = str(root)
         self._prefix = prefix
-        self._loop = loop
-        self._callback = callback
-        self._observed = observed
+        self._post = post
 
-    def _post(self, path: str | bytes, seen: float, kind: str) -> None:
+    def _relative(self, path: str | bytes) -> tuple[str, ...] | None:
         path = path.decode() if isinstance(path, bytes) else path
         if not path.startswith(self._root):
-            return
-        relative = (*self._prefix, *Path(path[len(self._root):].lstrip("/\\")).parts)
-        if not is_ignored(relative):
-            self._observed[relative[0]] = seen  # read on the loop while it is busy
-            self._loop.call_soon_threadsafe(self._callback, relative, seen, kind)
+            return None
+        return (*self._prefix, *Path(path[len(self._root):].lstrip("/\\")).parts)
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         seen = time.perf_counter()
         if event.event_type == EVENT_TYPE_MOVED:  # safe-write saves rename temp -> target
-            self._post(event.src_path, seen, GONE)
-            self._post(event.dest_path, seen, SAVED)
-            return
-        kind = _kind(event)
-        if kind is not None:
-            self._post(event.src_path, seen, kind)
+            changes = [(event.src_path, GONE), (event.dest_path, SAVED)]
+        else:
+            kind = _kind(event)
+            changes = [] if kind is None else [(event.src_path, kind)]
+        for path, kind in changes:
+            relative = self._relative(path)
+            if relative is not None:
+                self._post(relative, seen, kind)
 
 
 class WorkspaceWatcher:
     """Watches a workspace tree and calls ``callback(relative_parts, seen, kind)`` on the
     loop; plugin folders that are symlinks to elsewhere are followed with ``follow``.
 
-    ``observed`` (workspace folder -> when the observer last saw a change under it) is
-    written from the observer thread at once, before the callback reaches the loop: a
-    reload running on the loop can tell that its folder changed again meanwhile."""
+    On Linux the kernel's inotify events are read on the loop itself (see
+    ``inotify_watch.py``); elsewhere, or if inotify cannot start (too many instances),
+    watchdog's observer watches from its threads. ``observed`` (workspace folder -> when
+    the observer last saw a change under it) is then written from the observer thread at
+    once, before the callback reaches the loop: a reload running on the loop can tell
+    that its folder changed again meanwhile. With inotify, ``drain()`` reads what the
+    kernel has queued, to the same end."""
 
     def __init__(self, root: Path, loop: asyncio.AbstractEventLoop,
                  callback: ChangeCallback, observed: dict[str, float] | None = None) -> None:
@@ -123,29 +136,74 @@ class WorkspaceWatcher:
         self._loop = loop
         self._callback = callback
         self.observed: dict[str, float] = {} if observed is None else observed
-        self._observer = Observer()
-        self._observer.schedule(_Handler(self.root, (), loop, callback, self.observed),
-                                str(self.root), recursive=True, event_filter=WATCHED_EVENTS)
+        self._inotify: InotifyWatch | None = None
+        self._observer: BaseObserver | None = None
         self._followed: dict[str, ObservedWatch] = {}
+        if USE_INOTIFY:
+            try:
+                from logomesh_studio.runtime.inotify_watch import InotifyWatch
 
-    def start(self) -> None:
+                self._inotify = InotifyWatch(loop, self._on_loop, IGNORED_DIRS.__contains__)
+            except (ImportError, OSError) as exc:
+                _log.warning("inotify cannot be used (%s): watching files with watchdog's "
+                             "observer", exc)
+        if self._inotify is None:
+            self._observer = Observer()
+            self._observer.schedule(_Handler(self.root, (), self._from_observer),
+                                    str(self.root), recursive=True, event_filter=WATCHED_EVENTS)
+
+    def _on_loop(self, relative: tuple[str, ...], seen: float, kind: str) -> None:
+        if not is_ignored(relative):
+            self.observed[relative[0]] = seen
+            self._callback(relative, seen, kind)
+
+    def _from_observer(self, relative: tuple[str, ...], seen: float, kind: str) -> None:
+        if not is_ignored(relative):
+            self.observed[relative[0]] = seen  # read on the loop while it is busy
+            self._loop.call_soon_threadsafe(self._callback, relative, seen, kind)
+
+    async def start(self) -> None:
         """Start watching; watches are in place when this returns."""
-        self._observer.start()
+        if self._inotify is not None:
+            await asyncio.to_thread(self._inotify.add_tree, str(self.root), ())
+            self._inotify.attach()
+        elif self._observer is not None:
+            await asyncio.to_thread(self._observer.start)
+
+    def drain(self) -> None:
+        """Post the events already queued (with inotify; the observer posts its own)."""
+        if self._inotify is not None:
+            self._inotify.drain()
 
     def follow(self, name: str, target: Path) -> None:
         """Also watch ``target`` (the resolved folder a symlink ``name`` points to), whose
         changes the recursive watch of the workspace does not see."""
         self.unfollow(name)
-        self._followed[name] = self._observer.schedule(
-            _Handler(target, (name,), self._loop, self._callback, self.observed), str(target),
-            recursive=True, event_filter=WATCHED_EVENTS)
+        if self._inotify is not None:
+            try:
+                self._inotify.add_tree(str(target), (name,))
+            except OSError as exc:
+                _log.error("%s; changes to %s will not reload", exc, name)
+        elif self._observer is not None:
+            self._followed[name] = self._observer.schedule(
+                _Handler(target, (name,), self._from_observer), str(target),
+                recursive=True, event_filter=WATCHED_EVENTS)
 
     def unfollow(self, name: str) -> None:
         """Stop watching what ``follow(name, ...)`` added (no-op if nothing)."""
+        if self._inotify is not None:
+            self._inotify.remove_tree((name,))
         watch = self._followed.pop(name, None)
-        if watch is not None:
+        if watch is not None and self._observer is not None:
             self._observer.unschedule(watch)
 
-    def stop(self) -> None:
-        self._observer.stop()
-        self._observer.join(timeout=5)
+    async def stop(self) -> None:
+        if self._inotify is not None:
+            self._inotify.close()
+        elif self._observer is not None:
+            await asyncio.to_thread(self._stop_observer, self._observer)
+
+    @staticmethod
+    def _stop_observer(observer: BaseObserver) -> None:
+        observer.stop()
+        observer.join(timeout=5)

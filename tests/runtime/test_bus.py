@@ -7,6 +7,7 @@ Every test runs real plugins in a throwaway workspace on a real runtime thread
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 
@@ -15,7 +16,7 @@ import pytest
 from logomesh_studio import sdk
 from logomesh_studio.runtime.bus import Connection
 from logomesh_studio.runtime.config import RuntimeConfig
-from logomesh_studio.runtime.events import MessageRecorded
+from logomesh_studio.runtime.events import MessageRecorded, field_setters
 from logomesh_studio.testing import DRIVER, PluginHarness
 
 ECHO = """
@@ -481,6 +482,37 @@ def test_history_record_describes_the_call(workspace):
     assert record.duration > 0 and record.time > 0
     assert MessageRecorded(**{k: v for k, v in record.to_json().items() if k != "event"}) \
         == record
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.outcome = "error"  # type: ignore[misc]
+
+
+def test_a_handler_gets_a_frozen_message_like_any_other(workspace):
+    workspace.plugin("beta", """
+        import dataclasses
+        from logomesh_studio.sdk import Message, Plugin, handler
+
+        class TestPlugin(Plugin):
+            @handler("look")
+            def look(self, message):
+                try:
+                    message.payload = "changed"
+                except dataclasses.FrozenInstanceError:
+                    frozen = True
+                else:
+                    frozen = False
+                return {"same": message == Message(message.source, "look", {"k": 1}, 0),
+                        "frozen": frozen, "repr": repr(message)}
+    """)
+    with harness(workspace) as h:
+        answer = h.send("beta", "look", {"k": 1})
+    assert answer == {"same": True, "frozen": True,
+                      "repr": f"Message(source='{DRIVER}', type='look', payload={{'k': 1}}, id=0)"}
+
+
+def test_field_setters_must_name_every_field():
+    with pytest.raises(TypeError, match="response_size"):
+        field_setters(MessageRecorded, *(f.name for f in dataclasses.fields(MessageRecorded)
+                                         if f.name != "response_size"))
 
 
 def test_history_keeps_only_the_latest_history_size_messages(workspace):
