@@ -16,6 +16,7 @@ loading stays linear in the number of plugins.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -111,9 +112,9 @@ class PluginImporter(importlib.abc.MetaPathFinder):
         """Top-level module name -> the folder (import root) it was imported from."""
         self._plugins: dict[str, str] = {}
         """Top-level module name -> the plugin that imported it."""
-        self._importing: tuple[str, dict[str, Path], bool] | None = None
-        """The folder being imported, the top-level modules it ships (name -> path), and
-        whether it was imported before."""
+        self._importing: tuple[str, dict[str, Path], bool, bool] | None = None
+        """The folder being imported, the top-level modules it ships (name -> path),
+        whether it was imported before, and whether its files are unchanged since."""
         self._imported: set[str] = set()
         self._added_paths: set[str] = set()
         self._tops: dict[str, dict[str, Path]] = {}
@@ -132,27 +133,29 @@ class PluginImporter(importlib.abc.MetaPathFinder):
         if path is not None:
             return None  # a submodule: its package's __path__ finds it
         importing = self._importing
-        again = True
+        again, unchanged = True, False
         if importing is not None and fullname in importing[1]:
             root: str | None = importing[0]
-            again = importing[2]
+            again, unchanged = importing[2], importing[3]
             spec = _direct_spec(fullname, importing[1][fullname])
             if spec is not None:  # no directory listing, no finder per plugin folder
-                return self._reloading(spec, again)
+                return self._reloading(spec, again, unchanged)
         else:
             root = self._owners.get(fullname)
         if root is None:
             return None
         found = importlib.machinery.PathFinder.find_spec(fullname, [root])
-        return None if found is None else self._reloading(found, again)
+        return None if found is None else self._reloading(found, again, unchanged)
 
     @staticmethod
-    def _reloading(spec: ModuleSpec, again: bool) -> ModuleSpec:
+    def _reloading(spec: ModuleSpec, again: bool, unchanged: bool) -> ModuleSpec:
         """``spec``, loaded by a _ReloadLoader if imported ``again`` (else the first
-        import uses the bytecode cache as usual)."""
+        import uses the bytecode cache as usual); ``unchanged``: its files are known not
+        to have changed since (the loader may skip reading its source)."""
         if (again and spec.origin is not None
                 and type(spec.loader) is importlib.machinery.SourceFileLoader):
-            spec.loader = _ReloadLoader(spec.name, spec.origin)  # imported again: a reload
+            spec.loader = _ReloadLoader(spec.name, spec.origin, unchanged)  # a reload
+            spec.cached = _bytecode_path(spec.origin)
         return spec
 
     def unchanged(self, source: PluginSource) -> None:
@@ -229,6 +232,7 @@ class PluginImporter(importlib.abc.MetaPathFinder):
         root = str(source.import_root)
         workspace = source.origin == "workspace"
         again = root in self._imported
+        unchanged = again and root in self._unchanged
         if workspace:
             self.install()
             if again and root not in self._unchanged:
@@ -241,7 +245,7 @@ class PluginImporter(importlib.abc.MetaPathFinder):
             importlib.invalidate_caches()
         before = len(sys.modules)
         previous = self._importing
-        self._importing = (root, modules, again) if workspace else None
+        self._importing = (root, modules, again, unchanged) if workspace else None
         try:
             obj: Any = importlib.import_module(module_name)
             for part in attr.split("."):
@@ -259,13 +263,13 @@ class PluginImporter(importlib.abc.MetaPathFinder):
 def _direct_spec(name: str, path: Path) -> ModuleSpec | None:
     """The spec of a plugin's top-level module at ``path`` (what :func:`top_level_modules`
     found): a package with an ``__init__.py`` or a ``.py`` module. None for anything
-    else (an extension module, bytecode only): the path finder handles those."""
+    else (an extension module, bytecode only): the path finder handles those. (A package
+    folder is listed only with an ``__init__.py`` in it.)"""
     if path.suffix == ".py":
         return importlib.util.spec_from_file_location(name, path)
-    init = path / "__init__.py"
-    if path.suffix or not init.is_file():
+    if path.suffix:
         return None
-    return importlib.util.spec_from_file_location(name, init,
+    return importlib.util.spec_from_file_location(name, path / "__init__.py",
                                                   submodule_search_locations=[str(path)])
 
 
@@ -273,12 +277,19 @@ class _ReloadLoader(importlib.machinery.SourceFileLoader):
     """Loads a plugin's top-level module again (a reload): its source is read and
     compared with what was compiled last time, and unchanged source reuses that code
     (a dependent that reloads only because an upstream plugin did skips compiling and
-    the bytecode cache)."""
+    the bytecode cache). ``unchanged``: the plugin's files are known not to have changed
+    since that compile, so the source is not even read again."""
+
+    def __init__(self, fullname: str, path: str, unchanged: bool = False) -> None:
+        super().__init__(fullname, path)
+        self.unchanged = unchanged
 
     def get_code(self, fullname: str) -> CodeType:
         path = self.get_filename(fullname)
-        data = self.get_data(path)
         cached = _compiled.get(path)
+        if cached is not None and self.unchanged:
+            return cached[1]
+        data = self.get_data(path)
         if cached is not None and cached[0] == data:
             return cached[1]
         code = self.source_to_code(data, path)
@@ -288,6 +299,16 @@ class _ReloadLoader(importlib.machinery.SourceFileLoader):
 
 _compiled: dict[str, tuple[bytes, CodeType]] = {}
 """Source file -> the source last compiled from it and its code (see _ReloadLoader)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _bytecode_path(source: str) -> str | None:
+    """Where ``source``'s bytecode would be cached (``__cached__``), computed once per
+    file rather than at each reload."""
+    try:
+        return importlib.util.cache_from_source(source)
+    except NotImplementedError:  # no cache tag on this interpreter
+        return None
 
 
 def added_since(count: int) -> list[str]:

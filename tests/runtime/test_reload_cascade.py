@@ -115,3 +115,23 @@ def test_a_manifest_edit_after_code_saves_is_applied(workspace, watched):
     mark = h.mark()
     save(manifest, manifest.read_text().replace('version = "1.0.0"', 'version = "1.1.0"'))
     assert h.wait_for(completed("alpha"), after=mark).version == "1.1.0"
+
+
+def test_a_dependent_following_an_upstream_reload_runs_its_latest_saved_code(workspace,
+                                                                               watched):
+    workspace.plugin("transformer", PROVIDER.format(version="t1"))
+    workspace.plugin("sink", code("s1"), dependencies={"transformer": ">=1"})
+    h = watched()
+    expected = "s1"
+    for upstream, own in (("t2", None), ("t3", "s2"), ("t4", None), ("t5", "s3"), ("t6", None)):
+        if own is not None:  # the dependent's own edit, then one upstream
+            expected = own
+            mark = h.mark()
+            save(module_file(workspace, "sink"), code(own))
+            h.wait_for(completed("sink"), after=mark)
+        mark = h.mark()
+        save(module_file(workspace, "transformer"), PROVIDER.format(version=upstream))
+        event = h.wait_for(completed("sink"), after=mark)
+        assert event.cause == "dependency transformer reloaded"
+        assert h.send("sink", "version") == expected
+        assert h.send("transformer", "transform") == upstream
