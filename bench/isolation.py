@@ -2,13 +2,19 @@
 
 - ``round_trip``: ``ctx.send`` from an in-process plugin to an isolated plugin's sync
   handler (bridge, permission check, history, the frame to its process and back),
-  p50/p99, against two bare round trips of the same frame (no bridge, no plugin):
-  ``baseline_socketpair_asyncio``, the runtime's own channel (``FrameProtocol``: the
-  same framing, an asyncio loop at each end, as the runtime and the plugin's process
-  run it), and ``baseline_socketpair_blocking``, blocking ``recv``/``sendall`` at both
-  ends (the floor of any two-process round trip on this machine).
-  Goals: p50 <= 60 us and <= 2.5x ``baseline_socketpair_asyncio``; the ratio to the
-  blocking baseline is printed too.
+  p50/p99, against bare round trips between two processes over a socketpair with
+  4-byte length framing, blocking ``recv``/``sendall`` at both ends (no bridge, no
+  plugin, no event loop):
+  ``baseline_socketpair_json``, the issue's "JSON round trip": the parent encodes
+  ``{"op", "id", "source", "type", "payload"}`` as JSON, the child decodes it and
+  answers ``{"op", "id", "value"}`` as JSON, which the parent decodes (each side one
+  ``json`` encode and one decode, as any JSON channel needs);
+  ``baseline_socketpair_bytes``, the child echoes the bytes it read (no JSON: the floor
+  of any two-process round trip on this machine);
+  and ``baseline_socketpair_asyncio``, the runtime's own channel (``FrameProtocol``,
+  an asyncio loop at each end, call and reply frames as the runtime sends them).
+  Goals: p50 <= 60 us and <= 2.5x ``baseline_socketpair_json``; the ratios to the
+  other baselines are printed too.
 - ``throughput``: messages/s to the isolated plugin from 1 sender and from 10 senders
   with one call in flight each (so bound by the round trip), and from 10 senders with
   10 calls in flight each (``in_flight``: 100; calls travel in batches over the one
@@ -72,30 +78,46 @@ class Server(Plugin):
         os._exit(1)
 '''
 
-ECHO_CHILD = textwrap.dedent('''
-    import json, socket, struct, sys
+JSON_ECHO_CHILD = textwrap.dedent('''
+    import json, socket, sys
     sock = socket.socket(fileno=int(sys.argv[1]))
-    header = struct.Struct("!I")
+    recv, sendall, loads = sock.recv, sock.sendall, json.loads
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
     def exactly(n):
-        data = b""
-        while len(data) < n:
-            chunk = sock.recv(n - len(data))
-            if not chunk:
+        data = recv(n)
+        while len(data) < n:  # rare: a frame read in pieces
+            more = recv(n - len(data))
+            if not more:
                 raise SystemExit(0)
-            data += chunk
+            data += more
         return data
     while True:
-        (size,) = header.unpack(exactly(4))
-        meta, _, text = exactly(size).partition(b"\\n")
-        frame = json.loads(meta)
-        body = json.dumps({"op": "reply", "id": frame["id"]},
-                          separators=(",", ":")).encode() + b"\\n" + text
-        sock.sendall(header.pack(len(body)) + body)
+        head = recv(4)
+        if len(head) < 4:
+            raise SystemExit(0)
+        frame = loads(exactly(int.from_bytes(head, "big")))
+        body = dumps({"op": "reply", "id": frame["id"], "value": frame["payload"]}).encode()
+        sendall(len(body).to_bytes(4, "big") + body)
+''')
+
+BYTES_ECHO_CHILD = textwrap.dedent('''
+    import socket, sys
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    recv, sendall = sock.recv, sock.sendall
+    while True:
+        head = recv(4)
+        if len(head) < 4:
+            raise SystemExit(0)
+        size = int.from_bytes(head, "big")
+        body = recv(size)
+        while len(body) < size:  # rare: a frame read in pieces
+            body += recv(size - len(body))
+        sendall(head + body)
 ''')
 
 ASYNC_ECHO_CHILD = textwrap.dedent('''
     import asyncio, socket, sys
-    from logomesh_studio.runtime.isolation.frames import FrameProtocol, pack
+    from logomesh_studio.runtime.isolation.frames import FrameProtocol, pack_reply
 
     async def main():
         sock = socket.socket(fileno=int(sys.argv[1]))
@@ -103,15 +125,15 @@ ASYNC_ECHO_CHILD = textwrap.dedent('''
         loop = asyncio.get_running_loop()
         closed = loop.create_future()
 
-        def echo(frame):
-            channel.write(pack({"op": "reply", "id": frame["id"]}, frame["text"]))
+        def echo(number, source, type, text):
+            channel.write(pack_reply(number, text))
 
         def lost():
             if not closed.done():
                 closed.set_result(None)
 
         _, channel = await loop.connect_accepted_socket(
-            lambda: FrameProtocol(echo, lost), sock=sock)
+            lambda: FrameProtocol(print, lost, echo), sock=sock)
         await closed
 
     asyncio.run(main())
@@ -131,25 +153,32 @@ def _echo_child(code: str) -> tuple[subprocess.Popen[bytes], socket.socket]:
 
 
 def _call_frame(number: int) -> dict[str, Any]:
-    return {"op": "call", "id": number, "source": "client", "type": "echo"}
+    return {"op": "call", "id": number, "source": "client", "type": "echo", "payload": PAYLOAD}
 
 
-def socketpair_blocking(count: int) -> list[float]:
-    """Round trips of the runtime's call frame through a bare echo child over a
-    socketpair, with blocking reads and writes on both sides (sorted)."""
-    child, ours = _echo_child(ECHO_CHILD)
-    text = json.dumps(PAYLOAD, separators=(",", ":")).encode()
+def socketpair_blocking(code: str, count: int) -> list[float]:
+    """Round trips through a bare echo child (``code``) over a socketpair, with blocking
+    reads and writes at both ends (sorted). With ``JSON_ECHO_CHILD`` each call frame is
+    encoded and its answer decoded as JSON; with ``BYTES_ECHO_CHILD`` the same frame's
+    bytes go out and come back as they are."""
+    child, ours = _echo_child(code)
+    recv, sendall = ours.recv, ours.sendall
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    uses_json = code is JSON_ECHO_CHILD
+    body = encode(_call_frame(0)).encode()
     times = []
+    clock = time.perf_counter
     try:
         for number in range(count + count // 10):
-            body = json.dumps(_call_frame(number), separators=(",", ":")).encode() \
-                + b"\n" + text
-            start = time.perf_counter()
-            ours.sendall(len(body).to_bytes(4, "big") + body)
-            size = int.from_bytes(_exactly(ours, 4), "big")
-            json.loads(_exactly(ours, size).partition(b"\n")[2])
+            start = clock()
+            if uses_json:
+                body = encode(_call_frame(number)).encode()
+            sendall(len(body).to_bytes(4, "big") + body)
+            answer = _exactly(ours, int.from_bytes(recv(4), "big"))
+            if uses_json:
+                json.loads(answer)["value"]
             if number >= count // 10:
-                times.append(time.perf_counter() - start)
+                times.append(clock() - start)
     finally:
         ours.close()
         child.wait()
@@ -158,7 +187,7 @@ def socketpair_blocking(count: int) -> list[float]:
 
 
 def _exactly(sock: socket.socket, size: int) -> bytes:
-    data = b""
+    data = sock.recv(size)
     while len(data) < size:
         data += sock.recv(size - len(data))
     return data
@@ -168,26 +197,28 @@ async def socketpair_asyncio(count: int) -> tuple[list[float], float]:
     """Round trips of the same frame over the runtime's own channel (FrameProtocol on an
     asyncio loop at each end) to a bare echo child (sorted); and messages/s with
     ``SENDERS * IN_FLIGHT`` calls in flight."""
-    from logomesh_studio.runtime.isolation.frames import Frame, FrameProtocol
+    from logomesh_studio.runtime.isolation.frames import FrameProtocol, call_head, pack_call
 
     child, ours = _echo_child(ASYNC_ECHO_CHILD)
     ours.setblocking(False)
     loop = asyncio.get_running_loop()
     calls: dict[int, asyncio.Future[str]] = {}
 
-    def answered(frame: Frame) -> None:
-        calls.pop(frame["id"]).set_result(frame["text"])
+    def answered(number: int, text: str) -> None:
+        calls.pop(number).set_result(text)
 
     lost = loop.create_future()
     _, channel = await loop.connect_accepted_socket(
-        lambda: FrameProtocol(answered, lambda: lost.set_result(None)), sock=ours)
+        lambda: FrameProtocol(print, lambda: lost.set_result(None), on_reply=answered),
+        sock=ours)
     numbers = itertools.count()
-    text = json.dumps(PAYLOAD, separators=(",", ":"))
+    encode = json.JSONEncoder(separators=(",", ":")).encode
 
     async def call() -> Any:
         number = next(numbers)
         future: asyncio.Future[str] = loop.create_future()
-        channel.send(_call_frame(number), text, soon=bool(calls))
+        channel.write(pack_call(number, call_head("client", "echo"), encode(PAYLOAD)),
+                      bool(calls))
         calls[number] = future
         return json.loads(await future)
 
@@ -211,11 +242,13 @@ async def measure_isolation(requests: int) -> None:
     from logomesh_studio.runtime.config import RuntimeConfig
     from logomesh_studio.runtime.host import PluginHost
 
-    blocking = stats(socketpair_blocking(requests))
-    emit("isolation", "baseline_socketpair_blocking", **blocking, requests=requests)
+    baseline = stats(socketpair_blocking(JSON_ECHO_CHILD, requests))
+    emit("isolation", "baseline_socketpair_json", **baseline, requests=requests)
+    floor = stats(socketpair_blocking(BYTES_ECHO_CHILD, requests))
+    emit("isolation", "baseline_socketpair_bytes", **floor, requests=requests)
     times, base_rate = await socketpair_asyncio(requests)
-    baseline = stats(times)
-    emit("isolation", "baseline_socketpair_asyncio", **baseline, requests=requests,
+    channel = stats(times)
+    emit("isolation", "baseline_socketpair_asyncio", **channel, requests=requests,
          pipelined_msg_per_s=round(base_rate), in_flight=SENDERS * IN_FLIGHT)
     with tempfile.TemporaryDirectory(prefix="logomesh-bench-") as tmp:
         root = Path(tmp)
@@ -237,8 +270,9 @@ async def measure_isolation(requests: int) -> None:
         trip = stats(await latencies(request, requests))
         ratio = trip["p50_us"] / baseline["p50_us"]
         emit("isolation", "round_trip", **trip, requests=requests,
-             ratio_to_socketpair_asyncio=round(ratio, 2),
-             ratio_to_socketpair_blocking=round(trip["p50_us"] / blocking["p50_us"], 2),
+             ratio_to_socketpair_json=round(ratio, 2),
+             ratio_to_socketpair_bytes=round(trip["p50_us"] / floor["p50_us"], 2),
+             ratio_to_socketpair_asyncio=round(trip["p50_us"] / channel["p50_us"], 2),
              goal_p50_us=GOALS["p50_us"], goal_ratio=GOALS["ratio"],
              ok=trip["p50_us"] <= GOALS["p50_us"] and ratio <= GOALS["ratio"])
         await sender_throughput("isolation", host, request, requests, GOALS["msg_per_s"])

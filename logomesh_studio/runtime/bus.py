@@ -498,15 +498,21 @@ class CommunicationBridge:
         try:
             if self._hooks:
                 self._run_hooks(source, target, type)
-            result = method(message)
+            if route.encoded:  # a plugin in its own process: its stand-in keeps the deadline
+                result = await method(message, self.config.message_timeout if timeout is None
+                                      else timeout)
+            else:
+                result = method(message)
             if result.__class__ not in _NOT_AWAITABLE and inspect.isawaitable(result):
                 scope = asyncio.timeout(self.config.message_timeout if timeout is None
                                         else timeout)
                 async with scope:
                     result = await result
         except BaseException as exc:  # any the handler raises; our cancellation goes on
-            raise self._failed(route, call, source, type, text, started, exc,
-                               scope is not None and scope.expired(), timeout) from None
+            expired = scope.expired() if scope is not None else \
+                route.encoded and exc.__class__ is TimeoutError
+            raise self._failed(route, call, source, type, text, started, exc, expired,
+                               timeout) from None
         finally:
             _handling.reset(token)
             self._busy[source] -= 1
@@ -558,7 +564,7 @@ class CommunicationBridge:
 
     def _handler(self, route: _Route, call: str, source: str, type: str, payload: Any,
                  text: str, started: float, fallback_execute: bool
-                 ) -> tuple[Callable[[Any], Any], Any]:
+                 ) -> tuple[Callable[..., Any], Any]:
         """The method to call and what to pass it: a handler and a Message, or for an
         ``execute`` call without a handler, ``execute`` and the bare input."""
         instance = route.instance
@@ -690,7 +696,9 @@ def type_name(exc: BaseException) -> str:
 def takes_encoded_payloads(instance: sdk.Plugin) -> bool:
     """True for the stand-in of a plugin in another process: its handlers get the
     payload as ``payload.Encoded`` (the bridge's JSON text, sent on as is) and may
-    answer with one (the text the process sent, decoded strictly once)."""
+    answer with one (the text the process sent, decoded strictly once). They also get
+    the call's time limit (seconds) and keep it themselves, raising a bare
+    ``TimeoutError()`` when it passes (one timer per process, not one per call)."""
     return bool(getattr(type(instance), "encoded_payloads", False))
 
 

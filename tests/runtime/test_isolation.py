@@ -168,6 +168,20 @@ class TestPlugin(Plugin):
     @handler("nan")
     def nan(self, message):
         return float("nan")
+
+    @handler("nap")
+    async def nap(self, message):
+        import asyncio
+        try:
+            await asyncio.sleep(message.payload)
+        except asyncio.CancelledError:
+            self.data["cancelled"] = self.data.get("cancelled", 0) + 1
+            raise
+        return "rested"
+
+    @handler("cancelled")
+    def cancelled(self, message):
+        return self.data.get("cancelled", 0)
 """
 
 
@@ -256,6 +270,26 @@ def test_a_response_that_is_not_json_is_refused_as_in_process(
     record = next(r for r in reversed(list(harness.host.bus.history)) if r.type == type)
     assert record.outcome == "error" and reason in record.error
     assert harness.send("counter", "echo", [1]) == [1]
+
+
+def test_each_call_to_an_isolated_plugin_keeps_its_own_time_limit(harness: PluginHarness
+                                                                    ) -> None:
+    async def calls() -> list[Any]:
+        bus = harness.host.bus
+        slow = asyncio.ensure_future(bus.send(DRIVER, "counter", "nap", 0.3, timeout=10))
+        await asyncio.sleep(0)  # sent first, with the later deadline
+        quick = bus.send(DRIVER, "counter", "nap", 10, timeout=0.1)
+        return await asyncio.gather(slow, quick, return_exceptions=True)
+
+    mark = harness.mark()
+    slow, quick = harness.runtime.run(calls())
+    assert slow == "rested"
+    assert isinstance(quick, sdk.MessageTimeout)
+    assert str(quick) == "counter did not answer 'nap' within 0.1 s"
+    recorded = harness.wait_for(lambda e: e.kind == "message" and e.outcome == "timeout",
+                                after=mark)
+    assert (recorded.target, recorded.type) == ("counter", "nap")
+    assert harness.send("counter", "cancelled") == 1  # the process stopped the handler
 
 
 def test_isolated_sender_is_held_to_its_permissions(harness: PluginHarness) -> None:

@@ -44,6 +44,7 @@ from logomesh_studio.runtime.isolation.frames import (
     error_from_json,
     error_to_json,
     pack,
+    pack_reply,
     read_frame,
 )
 from logomesh_studio.runtime.tracebacks import plugin_traceback
@@ -193,7 +194,7 @@ class _Child:
 
     async def serve(self, sock: socket.socket) -> None:
         _, channel = await self.loop.connect_accepted_socket(
-            lambda: FrameProtocol(self._on_frame, self._on_lost), sock=sock)
+            lambda: FrameProtocol(self._on_frame, self._on_lost, self._call), sock=sock)
         self._channel = channel
         await self._start()
         await self._closed
@@ -227,8 +228,9 @@ class _Child:
 
     def _on_frame(self, frame: Frame) -> None:
         op = frame.get("op")
-        if op == "call":
-            self._call(frame)
+        if op == "call":  # an ``execute`` (a handler's call has a frame of its own)
+            self._call(frame["id"], frame["source"], frame["type"], None, frame.get("payload"),
+                       bool(frame.get("execute")))
         elif op == "result":
             future = self._requests.get(frame["id"])
             if future is not None and not future.done():
@@ -251,25 +253,26 @@ class _Child:
 
     # -- calls --------------------------------------------------------------------------
 
-    def _call(self, frame: Frame) -> None:
-        number = frame["id"]
+    def _call(self, number: int, source: str, type: str, text: str | None,
+              payload: Any = None, execute: bool = False) -> None:
+        """Call the handler for ``type`` (or ``execute``) with the payload whose JSON is
+        ``text`` (else ``payload``) and answer call ``number`` with what it returns."""
         instance = self.instance
         try:
             if instance is None:
                 raise sdk.PluginError(f"{self.plugin_id} is not running")
             if self._debugging is not None:
                 for hook in list(self._debugging[2].hooks):
-                    hook(frame["source"], self.plugin_id, frame["type"])
-            text = frame.get("text")
-            payload = _decode(text) if text is not None else frame.get("payload")
-            if frame.get("execute"):
+                    hook(source, self.plugin_id, type)
+            if text is not None:
+                payload = _decode(text)
+            if execute:
                 result = instance.execute(payload)
             else:
-                method = instance.handler_for(frame["type"])
+                method = instance.handler_for(type)
                 if method is None:
-                    raise sdk.NoHandler(f"{self.plugin_id} has no handler for "
-                                        f"{frame['type']!r}")
-                result = method(sdk.Message(frame["source"], frame["type"], payload, 0))
+                    raise sdk.NoHandler(f"{self.plugin_id} has no handler for {type!r}")
+                result = method(sdk.Message(source, type, payload, 0))
         except MemoryError:
             _out_of_memory()
         except BaseException as exc:  # the handler's failure is the caller's answer
@@ -310,7 +313,7 @@ class _Child:
             self._send({"op": "reply", "id": number, "unsendable": str(exc)})
             return
         if self._channel is not None:
-            self._channel.write(pack({"op": "reply", "id": number}, text))
+            self._channel.write(pack_reply(number, text))
 
     def _answer(self, number: int, value: Any) -> None:
         try:

@@ -1,11 +1,21 @@
 """The channel between the runtime and an isolated plugin's process.
 
-A frame is a 4-byte big-endian length followed by that many bytes of UTF-8: one JSON
-object, then optionally a newline and a payload's JSON text (the object's compact JSON
-has no newline), which the receiver decodes itself (``frame["text"]``). Both ends read frames with :class:`FrameProtocol` on their asyncio loop; the
-child reads its first frame (the boot frame) with :func:`read_frame` before any loop
-or thread exists. Errors cross as ``{"type", "message", "attrs"}`` and come back as the
-SDK's PluginError subclass of that name (see :func:`error_to_json`).
+A frame is a 4-byte big-endian length followed by that many bytes. Most frames are
+UTF-8 JSON: one object, then optionally a newline and a payload's JSON text (the
+object's compact JSON has no newline), which the receiver decodes itself
+(``frame["text"]``). The two frames every message makes, a handler call and its
+answer, have a binary head instead, so neither end encodes or parses JSON for them
+beyond the payload's own text:
+
+- call: ``b"c"``, the call's id (4 bytes), the lengths of the sender's id and of the
+  message type (2 bytes each), those two names, then the payload's JSON text;
+- reply: ``b"r"``, the call's id (4 bytes), then the answer's JSON text.
+
+(A JSON frame starts with ``{``.) Both ends read frames with :class:`FrameProtocol` on
+their asyncio loop; the child reads its first frame (the boot frame) with
+:func:`read_frame` before any loop or thread exists. Errors cross as ``{"type",
+"message", "attrs"}`` and come back as the SDK's PluginError subclass of that name (see
+:func:`error_to_json`).
 """
 
 from __future__ import annotations
@@ -20,6 +30,15 @@ from typing import Any, cast
 from logomesh_studio import sdk
 
 HEADER = struct.Struct("!I")
+CALL = ord("c")
+"""First byte of a call frame (see the module's doc)."""
+REPLY = ord("r")
+"""First byte of a reply frame."""
+_JSON = ord("{")
+_TAGGED = struct.Struct("!IBI")  # the frame's length, its first byte, the call's id
+_NAMES = struct.Struct("!HH")  # a call's sender and type lengths
+_CALL_HEAD = struct.Struct("!IHH")  # after the first byte: id, sender and type lengths
+_NAME_MAX = 0xFFFF
 MAX_FRAME = 256 * 1024 * 1024
 """Largest frame either end accepts: far above the payload limit, a guard against junk."""
 _CHUNK = 64 * 1024
@@ -45,6 +64,29 @@ def pack(frame: Frame, text: str | None = None) -> bytes:
     return HEADER.pack(len(body)) + body
 
 
+def call_head(source: str, type: str) -> bytes:
+    """The part of a call frame naming its sender and message type (see
+    :func:`pack_call`); ValueError if a name is over 65,535 bytes."""
+    sender, kind = source.encode(), type.encode()
+    if len(sender) > _NAME_MAX or len(kind) > _NAME_MAX:
+        raise ValueError("a plugin id or message type over 65,535 bytes")
+    return _NAMES.pack(len(sender), len(kind)) + sender + kind
+
+
+def pack_call(number: int, head: bytes, text: str) -> bytes:
+    """A call frame: call ``number`` of the handler ``head`` names (:func:`call_head`)
+    with the payload whose JSON is ``text``; the other end gets ``on_call``."""
+    body = text.encode()
+    return _TAGGED.pack(5 + len(head) + len(body), CALL, number) + head + body
+
+
+def pack_reply(number: int, text: str) -> bytes:
+    """A reply frame: the answer to call ``number``, as JSON ``text``; the other end
+    gets ``on_reply``."""
+    body = text.encode()
+    return _TAGGED.pack(5 + len(body), REPLY, number) + body
+
+
 def read_frame(sock: socket.socket) -> Frame:
     """Read one frame, blocking (the child's boot frame); ChannelError at EOF."""
     (size,) = HEADER.unpack(_read_exactly(sock, HEADER.size))
@@ -64,7 +106,9 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes:
 
 
 class FrameProtocol(asyncio.BufferedProtocol):
-    """Splits the byte stream into frames for ``on_frame``; ``on_lost`` once it ends.
+    """Splits the byte stream into frames for ``on_frame`` (JSON frames), ``on_call``
+    and ``on_reply`` (see the module's doc; a frame without its handler closes the
+    channel, as any junk does); ``on_lost`` once it ends.
 
     The socket is read straight into one reused buffer (no allocation per read) and
     every frame a read brought is handled before the next. Frames sent while those are
@@ -73,9 +117,13 @@ class FrameProtocol(asyncio.BufferedProtocol):
     many senders make in one step leave together too.
     """
 
-    def __init__(self, on_frame: Callable[[Frame], None], on_lost: Callable[[], None]) -> None:
+    def __init__(self, on_frame: Callable[[Frame], None], on_lost: Callable[[], None],
+                 on_call: Callable[[int, str, str, str], None] | None = None,
+                 on_reply: Callable[[int, str], None] | None = None) -> None:
         self._on_frame = on_frame
         self._on_lost = on_lost
+        self._on_call = on_call
+        self._on_reply = on_reply
         self._buffer = bytearray(_CHUNK)
         self._view = memoryview(self._buffer)
         self._start = self._end = 0  # the unread bytes are _buffer[_start:_end]
@@ -110,6 +158,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
     def buffer_updated(self, nbytes: int) -> None:
         self._end += nbytes
         buffer, view, unpack = self._buffer, self._view, HEADER.unpack_from
+        on_call, on_reply = self._on_call, self._on_reply
         start, end = self._start, self._end
         batch: list[bytes] = []
         self._batch = batch
@@ -123,18 +172,41 @@ class FrameProtocol(asyncio.BufferedProtocol):
                 if stop > end:
                     self._wanted = 4 + size
                     break
-                split = buffer.find(b"\n", start + 4, stop)  # the frame's JSON has none
+                first = buffer[start + 4] if size else -1
+                reply: tuple[int, str] | None = None
+                call: tuple[int, str, str, str] | None = None
                 try:
-                    frame = _loads(str(view[start + 4:stop if split < 0 else split], "utf-8"))
-                    if type(frame) is not dict:
-                        raise TypeError("a frame is a JSON object")
-                    if split >= 0:
-                        frame["text"] = str(view[split + 1:stop], "utf-8")
+                    if first == REPLY and on_reply is not None and size >= 5:
+                        reply = (unpack(buffer, start + 5)[0],
+                                 str(view[start + 9:stop], "utf-8"))
+                    elif first == CALL and on_call is not None and size >= 9:
+                        number, senders, kinds = _CALL_HEAD.unpack_from(buffer, start + 5)
+                        names = start + 13
+                        middle, after = names + senders, names + senders + kinds
+                        if after > stop:
+                            raise ValueError("a call frame shorter than its names")
+                        call = (number, str(view[names:middle], "utf-8"),
+                                str(view[middle:after], "utf-8"), str(view[after:stop], "utf-8"))
+                    elif first != _JSON:
+                        raise ValueError("not a frame")
+                    else:
+                        split = buffer.find(b"\n", start + 4, stop)  # the JSON has none
+                        frame = _loads(str(view[start + 4:stop if split < 0 else split],
+                                           "utf-8"))
+                        if type(frame) is not dict:
+                            raise TypeError("a frame is a JSON object")
+                        if split >= 0:
+                            frame["text"] = str(view[split + 1:stop], "utf-8")
                 except (ValueError, TypeError):
                     self.close()
                     return
                 start = stop
-                self._on_frame(frame)
+                if reply is not None and on_reply is not None:
+                    on_reply(*reply)
+                elif call is not None and on_call is not None:
+                    on_call(*call)
+                else:
+                    self._on_frame(frame)
             else:
                 self._wanted = 0
         finally:

@@ -17,7 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,13 +30,18 @@ from logomesh_studio.runtime.isolation.child import EXIT_MEMORY
 from logomesh_studio.runtime.isolation.frames import (
     Frame,
     FrameProtocol,
+    call_head,
     error_from_json,
     error_to_json,
+    pack,
+    pack_call,
 )
 from logomesh_studio.runtime.manifest import Limits
 from logomesh_studio.runtime.plugin_record import PluginLoadError
 from logomesh_studio.runtime.tracebacks import PluginTraceback
 
+_HEADS = 1024
+"""Call heads (sender and type) kept ready to send; the cache restarts beyond that."""
 STOP_GRACE = 2.0
 """Seconds a stopping process gets to exit after its channel closed, before SIGKILL."""
 
@@ -149,7 +154,11 @@ class IsolatedPlugin(sdk.Plugin):
         self._process: _Process | None = None
         self._booting: asyncio.Future[Frame] | None = None
         self._up: asyncio.Future[None] | None = None
-        self._calls: dict[int, asyncio.Future[Frame]] = {}
+        self._calls: dict[int, asyncio.Future[payloads.Encoded]] = {}  # handler calls
+        self._requests: dict[int, asyncio.Future[Frame]] = {}  # the others (lifecycle...)
+        self._deadlines: dict[int, float] = {}  # of the calls in flight (loop time)
+        self._timer: asyncio.TimerHandle | None = None  # at the nearest deadline
+        self._heads: dict[tuple[str, str], bytes] = {}
         self._ids = itertools.count(1)
         self._stopping = self._abandoned = False
         self._snapshot: Frame | None = None
@@ -180,7 +189,7 @@ class IsolatedPlugin(sdk.Plugin):
                 loop.create_task(self._ended(process))
 
         _, channel = await loop.connect_accepted_socket(
-            lambda: FrameProtocol(self._on_frame, lost), sock=ours)
+            lambda: FrameProtocol(self._on_frame, lost, on_reply=self._on_reply), sock=ours)
         process = _Process(popen, channel)
         self._watch_exit(process)
         self._process = process
@@ -287,33 +296,100 @@ class IsolatedPlugin(sdk.Plugin):
 
     # -- calls -------------------------------------------------------------------------------
 
-    def _forward(self, message: sdk.Message) -> Any:
+    def _forward(self, message: sdk.Message, limit: float | None = None
+                 ) -> Coroutine[Any, Any, payloads.Encoded]:
         encoded: payloads.Encoded = message.payload  # the bridge's JSON of the payload
-        return self._call({"op": "call", "source": message.source, "type": message.type},
-                          encoded.text)
+        key = (message.source, message.type)
+        head = self._heads.get(key)
+        if head is None:
+            head = self._heads[key] = call_head(*key)
+            if len(self._heads) > _HEADS:
+                self._heads.clear()
+        return self._call(head, encoded.text, limit)
 
-    async def _execute_in_child(self, input: Any) -> Any:
-        return await self._call({"op": "call", "source": "", "type": "execute",
-                                 "payload": input, "execute": True})
+    async def _execute_in_child(self, input: Any, limit: float | None = None) -> Any:
+        return await self._call(None, input, limit)
 
-    async def _call(self, frame: Frame, text: str | None = None) -> Any:
-        """Have the process call a handler (or ``execute``); its answer as decoded from
-        the JSON the process sent (``payload.Encoded``), which the bridge records and
-        hands on without encoding it again."""
+    async def _call(self, head: bytes | None, payload: Any, limit: float | None
+                    ) -> payloads.Encoded:
+        """Have the process call the handler ``head`` names (:func:`call_head`) with the
+        payload whose JSON is ``payload``, or ``execute`` with ``payload`` if ``head`` is
+        None; its answer as decoded from the JSON the process sent, which the bridge
+        records and hands on without encoding it again. After ``limit`` seconds (the
+        bridge's time limit for the call; None: none) a bare TimeoutError."""
         process = self._process
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit if limit is not None else None
         if process is None or process.exited.done() or self._up is None \
                 or not self._up.done():
             if self._up is None:
                 raise sdk.PluginCrashed(self.spec.plugin_id, "its process is not running")
-            await asyncio.shield(self._up)  # restarting: wait (the sender's timeout applies)
+            async with asyncio.timeout_at(deadline):  # the sender's time limit applies
+                await asyncio.shield(self._up)  # restarting: wait
             process = self._live()
-        reply = await self._request(process, frame, text)
+        number = next(self._ids)
+        future: asyncio.Future[payloads.Encoded] = loop.create_future()
+        calls = self._calls
+        # With calls in flight, the calls made in this step of the loop leave together.
+        process.channel.write(
+            pack_call(number, head, payload) if head is not None else
+            pack({"op": "call", "id": number, "source": "", "type": "execute",
+                  "payload": payload, "execute": True}), bool(calls))
+        calls[number] = future
+        if deadline is not None:
+            self._deadlines[number] = deadline
+            if self._timer is None:
+                self._timer = loop.call_at(deadline, self._expire)
+            elif deadline < self._timer.when():
+                self._timer.cancel()
+                self._timer = loop.call_at(deadline, self._expire)
         try:
-            if "unsendable" in reply:
-                raise sdk.InvalidPayload(str(reply["unsendable"]))
-            return payloads.from_text(str(reply.get("text", "null")), "response")
+            return await future
+        except asyncio.CancelledError:
+            process.channel.send({"op": "cancel", "id": number})
+            raise
+        finally:
+            del calls[number]
+            self._deadlines.pop(number, None)
+
+    def _expire(self) -> None:
+        """Fail the calls past their deadline (the process is told to cancel them) and
+        wait for the next deadline: one timer for all calls in flight."""
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now, nearest = loop.time(), None
+        for number, deadline in list(self._deadlines.items()):
+            if deadline <= now:
+                future = self._calls.get(number)
+                if future is not None and not future.done():
+                    future.set_exception(TimeoutError())
+                    if self._process is not None:
+                        self._process.channel.send({"op": "cancel", "id": number})
+            elif nearest is None or deadline < nearest:
+                nearest = deadline
+        if nearest is not None:
+            self._timer = loop.call_at(nearest, self._expire)
+
+    def _on_reply(self, number: int, text: str) -> None:
+        """The process's answer to call ``number``, as JSON."""
+        future = self._calls.get(number)
+        if future is None or future.done():
+            return
+        try:
+            future.set_result(payloads.from_text(text, "response"))
         except sdk.InvalidPayload as exc:
-            raise sdk.ResponseRefused(self.spec.plugin_id, str(exc)) from None
+            future.set_exception(sdk.ResponseRefused(self.spec.plugin_id, str(exc)))
+
+    def _call_failed(self, frame: Frame) -> None:
+        """The process's answer to a call that did not return a value."""
+        future = self._calls.get(frame["id"])
+        if future is None or future.done():
+            return
+        if "error" in frame:
+            future.set_exception(_stand_in(frame["error"]))
+        else:
+            future.set_exception(sdk.ResponseRefused(self.spec.plugin_id,
+                                                     str(frame.get("unsendable", ""))))
 
     def _live(self) -> _Process:
         process = self._process
@@ -321,22 +397,21 @@ class IsolatedPlugin(sdk.Plugin):
             raise sdk.PluginCrashed(self.spec.plugin_id, "its process is not running")
         return process
 
-    async def _request(self, process: _Process, frame: Frame, text: str | None = None
-                       ) -> Frame:
-        """Send ``frame`` and wait for the process's reply (raises what it raised)."""
+    async def _request(self, process: _Process, frame: Frame) -> Frame:
+        """Send ``frame`` (a request other than a call) and wait for the process's reply
+        (raises what it raised)."""
         number = next(self._ids)
         future: asyncio.Future[Frame] = process.loop.create_future()
         frame["id"] = number
-        # With calls in flight, the calls made in this step of the loop leave together.
-        process.channel.send(frame, text, soon=bool(self._calls))
-        self._calls[number] = future
+        process.channel.send(frame)
+        self._requests[number] = future
         try:
             reply = await future
         except asyncio.CancelledError:
             process.channel.send({"op": "cancel", "id": number})
             raise
         finally:
-            self._calls.pop(number, None)
+            self._requests.pop(number, None)
         if "error" in reply:
             raise _stand_in(reply["error"])
         return reply
@@ -346,8 +421,10 @@ class IsolatedPlugin(sdk.Plugin):
     def _on_frame(self, frame: Frame) -> None:
         op = frame.get("op")
         if op == "reply":
-            future = self._calls.get(frame["id"])
-            if future is not None and not future.done():
+            future = self._requests.get(frame["id"])
+            if future is None:
+                self._call_failed(frame)
+            elif not future.done():
                 future.set_result(frame)
         elif op in _REQUESTS:
             asyncio.get_running_loop().create_task(self._serve(frame))
@@ -409,7 +486,8 @@ class IsolatedPlugin(sdk.Plugin):
                                       "traceback": "", "path": "", "line": 0})
         if process is not self._process:
             return
-        for future in list(self._calls.values()):
+        waiting: list[asyncio.Future[Any]] = [*self._calls.values(), *self._requests.values()]
+        for future in waiting:
             if not future.done():
                 future.set_exception(crash)
         if not self._stopping and self._up is not None and self._up.done():
