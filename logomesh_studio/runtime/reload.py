@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from logomesh_studio import sdk
+from logomesh_studio._collector import collector_paused
 from logomesh_studio.runtime.debounce import Batch, SaveDebouncer
 from logomesh_studio.runtime.discovery import (
     PluginSource,
@@ -290,7 +291,15 @@ class Reloader:
     async def _reload_many(self, changed: dict[str, str], clock: dict[str, float]
                            ) -> dict[str, bool]:
         """Reload the changed plugins and their dependents in order; a dependent reloads
-        only for an upstream plugin that reloaded (none below a failed reload)."""
+        only for an upstream plugin that reloaded (none below a failed reload). No
+        cyclic garbage collection meanwhile: the modules, classes and functions a reload
+        makes set collections off, one in five saves of a 10-deep cascade, each a few
+        ms; the garbage is collected as usual once the plugins run the new code."""
+        with collector_paused():
+            return await self._reload_in_order(changed, clock)
+
+    async def _reload_in_order(self, changed: dict[str, str], clock: dict[str, float]
+                               ) -> dict[str, bool]:
         results: dict[str, bool] = {}
         replaced: list[str] = []  # plugins now running from a new source
         self._planned.clear()

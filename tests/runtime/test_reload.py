@@ -337,3 +337,35 @@ def test_handler_running_during_reload_finishes_on_old_code(workspace):
 async def _until(predicate) -> None:
     while not predicate():
         await asyncio.sleep(0)
+
+
+GC_PROBE = """
+import gc
+from logomesh_studio.sdk import Plugin, handler
+
+class TestPlugin(Plugin):
+    def initialize(self, ctx):
+        super().initialize(ctx)
+        self.collecting = gc.isenabled()
+        if {fail}:
+            raise RuntimeError("broken edit")
+
+    @handler("collecting")
+    def collecting_during_load(self, message):
+        return self.collecting
+"""
+
+
+def test_no_garbage_collection_runs_during_a_reload_and_it_is_back_on_after(workspace,
+                                                                            watched):
+    import gc
+
+    workspace.plugin("alpha", GC_PROBE.format(fail=False))
+    h = watched()
+    assert gc.isenabled()
+    for fail in (False, True):  # a reload that completes, and one that rolls back
+        mark = h.mark()
+        save(module_file(workspace, "alpha"), GC_PROBE.format(fail=fail) + f"# {fail}\n")
+        h.wait_for(failed("alpha") if fail else completed("alpha"), after=mark)
+        assert gc.isenabled()
+        assert h.send("alpha", "collecting") is False  # the reloaded version's initialize
