@@ -31,11 +31,13 @@ class RuntimeConfig:
     burst_quiet: float = 0.1
     """Seconds without file events that end a burst (a checkout, a formatter run,
     rapid saves): its trailing reload waits for them."""
-    settle: float = 0.0002
-    """Seconds from when the observer saw a completed save (close after write, rename
-    onto the file) to the reload, so events already queued join the same batch (an
-    atomic save's rename reaches the observer some 20 us after its close; events seen
-    by then are waited for anyway)."""
+    settle: float | None = None
+    """Seconds from when a completed save (close after write, rename onto the file) was
+    seen to the reload, so events on their way join the same batch. None: none on
+    Linux, where the runtime reads inotify itself and reads every event already queued
+    before it takes a batch; 0.2 ms with watchdog's observer (an atomic save's rename
+    reaches it some 20 us after its close; events it has seen by then are waited for
+    anyway)."""
     permission_changes: str = "refuse"
     """What a reload that widens a plugin's permissions does: ``refuse`` (keep the old
     ones), ``ask`` (keep them until approved) or ``allow``. Narrowing always applies."""

@@ -135,10 +135,12 @@ class Reloader:
                 if record.source.origin == "workspace":
                     self._folders.setdefault(record.id, record.source.folder)
                     self._hashes[record.id] = self._hasher.digest(record.source.folder)
-            debouncer = SaveDebouncer(self._apply, config.settle, config.debounce,
+            debouncer = SaveDebouncer(self._apply, config.settle or 0.0, config.debounce,
                                       config.burst_quiet)
             watcher = WorkspaceWatcher(workspace, asyncio.get_running_loop(), debouncer.post,
                                        debouncer.observed)
+            if config.settle is None:
+                debouncer.settle = watcher.settle
             await watcher.start()
             debouncer.drain = watcher.drain
             self._watcher, self._debouncer = watcher, debouncer

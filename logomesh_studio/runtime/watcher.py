@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
+OBSERVER_SETTLE = 0.0002
+"""Seconds a completed save waits for events watchdog's threads are still passing on
+(an atomic save's rename reaches the observer some 20 us after its close)."""
 USE_INOTIFY = sys.platform.startswith("linux")
 """Read inotify on the runtime's loop (Linux); else watchdog's observer."""
 
@@ -162,6 +165,13 @@ class WorkspaceWatcher:
             self.observed[relative[0]] = seen  # read on the loop while it is busy
             self._loop.call_soon_threadsafe(self._callback, relative, seen, kind)
 
+    @property
+    def settle(self) -> float:
+        """How long a completed save should wait for events still on their way: none
+        when inotify is read on the loop (``drain()`` reads what is queued), else
+        ``OBSERVER_SETTLE``."""
+        return 0.0 if self._inotify is not None else OBSERVER_SETTLE
+
     async def start(self) -> None:
         """Start watching; watches are in place when this returns."""
         if self._inotify is not None:
@@ -200,6 +210,7 @@ class WorkspaceWatcher:
     async def stop(self) -> None:
         if self._inotify is not None:
             self._inotify.close()
+            self._inotify = None  # drain() and follow() do nothing from now on
         elif self._observer is not None:
             await asyncio.to_thread(self._stop_observer, self._observer)
 

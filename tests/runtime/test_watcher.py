@@ -53,6 +53,11 @@ def watching(root: Path, scenario) -> Changes:
             await scenario(changes)
         finally:
             await watcher.stop()
+        seen = len(changes.seen)
+        (root / "after.py").write_text("")
+        watcher.drain()  # a reload still running may ask: nothing more is read
+        watcher.follow("late", root)
+        assert len(changes.seen) == seen
 
     asyncio.run(main())
     return changes
