@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import os
 import stat
 from collections.abc import Collection, Iterable, Iterator
@@ -201,9 +202,17 @@ def _read_regular(path: str) -> bytes | None:
             return None
 
 
-def drop_bytecode(folder: Path) -> None:
+def drop_bytecode(folder: Path, only: Collection[str] | None = None) -> None:
     """Delete cached bytecode under ``folder``: a same-size rewrite within the same
-    second would otherwise pass the mtime+size check and run the old code."""
+    second would otherwise pass the mtime+size check and run the old code. ``only``:
+    the paths (relative to ``folder``) that may have changed, as file events named
+    them; None, or a folder among them, deletes every file's."""
+    if only is not None and not any(
+            not p.endswith(".py") and os.path.isdir(os.path.join(folder, p)) for p in only):
+        for relative in only:
+            if relative.endswith(".py"):
+                _drop_cached(os.path.join(folder, relative))
+        return
     for dirpath, dirnames, filenames in os.walk(folder):
         if os.path.basename(dirpath) == "__pycache__":
             for name in filenames:
@@ -213,3 +222,12 @@ def drop_bytecode(folder: Path) -> None:
                     except OSError:
                         pass
         dirnames[:] = [d for d in dirnames if d not in (".git", "node_modules")]
+
+
+def _drop_cached(source: str) -> None:
+    """Delete ``source``'s cached bytecode, at every optimization level."""
+    for level in ("", 1, 2):
+        try:
+            os.unlink(importlib.util.cache_from_source(source, optimization=level))
+        except (OSError, NotImplementedError):  # none cached; no cache tag at all
+            pass

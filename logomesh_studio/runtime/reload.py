@@ -119,6 +119,9 @@ class Reloader:
         self._graph: Resolution | None = None
         self._planned: dict[str, object] = {}  # planned afresh in this cascade (see _plan)
         self._retries: dict[str, int] = {}  # plugin id -> failures retried quietly in a row
+        self._touched: dict[str, set[str] | None] = {}
+        """Plugin id -> the files (relative to its folder) events named since it last
+        reloaded from changed files (None: unknown, maybe all)."""
 
     # -- watching ---------------------------------------------------------------------------
 
@@ -227,6 +230,8 @@ class Reloader:
         if digest == self._hashes.get(plugin_id):
             return False
         self._hashes[plugin_id] = digest
+        touched = self._touched.get(plugin_id, set())
+        self._touched[plugin_id] = touched | named if named and touched is not None else None
         return True
 
     def _moves(self, gone: dict[str, str], added: list[Path]) -> dict[str, Path]:
@@ -450,8 +455,8 @@ class Reloader:
             with self._plugin_code(record, "on_before_reload"):
                 state = default_state(old, bus.connections(record.id))
             purge_modules(old_modules)
-            if changed:
-                drop_bytecode(plan.source.folder)
+            if changed:  # only the named files' bytecode, if events named them all
+                drop_bytecode(plan.source.folder, self._touched.pop(record.id, None))
             else:
                 host.lifecycle.importer.unchanged(plan.source)
             watch.lap("unload")

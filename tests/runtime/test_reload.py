@@ -369,3 +369,32 @@ def test_no_garbage_collection_runs_during_a_reload_and_it_is_back_on_after(work
         h.wait_for(failed("alpha") if fail else completed("alpha"), after=mark)
         assert gc.isenabled()
         assert h.send("alpha", "collecting") is False  # the reloaded version's initialize
+
+
+HELPED = """
+from logomesh_studio.sdk import Plugin, handler
+from . import helper
+
+class TestPlugin(Plugin):
+    @handler("version")
+    def version(self, message):
+        return helper.VALUE
+"""
+
+
+def test_a_submodule_rewritten_in_the_same_second_at_the_same_size_never_runs_stale_bytecode(
+        workspace, watched, monkeypatch):
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)  # cached bytecode is written
+    workspace.plugin("alpha", HELPED)
+    helper = module_file(workspace, "alpha").with_name("helper.py")
+    helper.write_text('VALUE = "v1"\n')
+    h = watched()
+    assert h.send("alpha", "version") == "v1"
+    assert list(helper.parent.glob("__pycache__/helper.*.pyc"))  # what could go stale
+    for version in ("v2", "v3"):
+        mark = h.mark()
+        stat = helper.stat()
+        helper.write_text(f'VALUE = "{version}"\n')
+        os.utime(helper, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size, same mtime
+        h.wait_for(completed("alpha"), after=mark)
+        assert h.send("alpha", "version") == version
