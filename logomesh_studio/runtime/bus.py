@@ -96,6 +96,9 @@ FAIR_QUOTA = 64
 waiting (a task's calls one after another count once)."""
 TURN_SHARE = 4
 """Calls of each waiting sender the fair scheduler lets start per turn."""
+GO, YIELD, WAIT = 0, 1, 2
+"""What the fair scheduler says to a call: start now, start after one turn of the
+loop, or wait for the sender's turn."""
 
 
 class _FairShare:
@@ -114,12 +117,13 @@ class _FairShare:
 
     A flood is many tasks, each starting a call. One task awaits each call before it
     makes the next, so the calls a task makes one after another are one flow: they use
-    one unit of the quota, and a sequential sender never waits (nor does a plugin's
-    loop of sends yield to the event loop for it, any more than other code that never
-    awaits anything slow).
+    one unit of the quota, and a sequential sender never waits for a turn. A call to a
+    sync handler runs to its end without giving the loop back, though, so every
+    ``FAIR_QUOTA`` calls of one flow the sender yields to the loop once: a plugin
+    sending a long list item by item does not hold up every other plugin meanwhile.
     """
 
-    __slots__ = ("_used", "_queues", "_scheduled", "_last")
+    __slots__ = ("_used", "_queues", "_scheduled", "_last", "_streak")
 
     def __init__(self) -> None:
         self._used: dict[str, int] = {}
@@ -127,20 +131,29 @@ class _FairShare:
         self._scheduled = False
         self._last: dict[str, object] = {}
         """The task that started each sender's latest admitted call."""
+        self._streak: dict[str, int] = {}
+        """Calls that task made one after another since it last yielded."""
 
-    def admit(self, source: str, task: object) -> bool:
-        """True (and counted, unless ``task`` started ``source``'s previous call too)
-        if ``source`` may start a call from ``task`` now."""
+    def admit(self, source: str, task: object) -> int:
+        """Whether ``source`` may start a call from ``task`` now: GO (counted, unless
+        ``task`` started ``source``'s previous call too), YIELD (after one turn of the
+        loop: ``task`` made ``FAIR_QUOTA`` calls in a row) or WAIT (for its turn)."""
         if source in self._queues:
-            return False  # others of its calls wait already: after them
-        if self._last.get(source) is task:
-            return True  # the same task again: its previous call has ended
+            return WAIT  # others of its calls wait already: after them
+        if self._last.get(source) is task:  # the same task again: its previous call ended
+            streak = self._streak.get(source, 0) + 1
+            if streak < FAIR_QUOTA:
+                self._streak[source] = streak
+                return GO
+            self._streak[source] = 0
+            return YIELD
         used = self._used.get(source, 0)
         if used >= FAIR_QUOTA:
-            return False
+            return WAIT
         self._used[source] = used + 1
         self._last[source] = task
-        return True
+        self._streak[source] = 0
+        return GO
 
     def waiting(self, source: str) -> int:
         queue = self._queues.get(source)
@@ -168,6 +181,7 @@ class _FairShare:
         self._scheduled = False
         self._used.clear()
         self._last.clear()  # holds finished tasks no longer
+        self._streak.clear()
         for source, queue in list(self._queues.items()):
             started = 0
             while queue and started < TURN_SHARE:
@@ -480,8 +494,12 @@ class CommunicationBridge:
         """Run ``target``'s handler for one call and return its copied response; every
         outcome is recorded. The steps: turn, route, handler, admission, call, response."""
         task = _current_task()
-        if not self._fair.admit(source, task):
-            await self._wait_turn(call, source, target, type, text, started)
+        admission = self._fair.admit(source, task)
+        if admission:  # not GO
+            if admission == WAIT:
+                await self._wait_turn(call, source, target, type, text, started)
+            else:  # a long run of calls from one task lets the loop run others once
+                await asyncio.sleep(0)
         route = self._routes.get(target)
         if route is None or route.gate is not None:
             route = await self._route(call, source, target, type, text, timeout, started)
