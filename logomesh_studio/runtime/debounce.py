@@ -91,8 +91,9 @@ class SaveDebouncer:
         self._closes_seen = False  # this platform reports close-after-write
         self._taken = 0.0  # when the observer saw the last event of the batch taken last
         self.observed: dict[str, float] = {}
-        """Folder -> when the file observer last saw a change under it, written by the
-        observer's thread before the event reaches the loop (see WorkspaceWatcher)."""
+        """Folder -> when the file watcher last saw a change under it; watchdog's
+        observer writes it from its thread before the event reaches the loop (see
+        WorkspaceWatcher)."""
         self.drain: Callable[[], None] = _nothing
         """Posts the file events queued now but not read yet (see WorkspaceWatcher):
         called before a batch is taken and before a failure is judged."""

@@ -631,6 +631,7 @@ class Reloader:
         await self.host.remove(plugin_id, dependents)
         self._unfollow(plugin_id)
         self._hashes.pop(plugin_id, None)
+        self._touched.pop(plugin_id, None)
         folder = self._folders.pop(plugin_id, None)
         if folder is not None:
             self._hasher.forget(folder)
