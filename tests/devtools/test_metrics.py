@@ -104,8 +104,9 @@ def test_loop_time_and_memory_are_charged_to_the_plugin(workspace):
     runtime.start()
     insights.start()
     try:
-        for _ in range(5):
-            runtime.run(runtime.host.bus.send(DEVELOPER, "server", "burn", 200_000))
+        for _ in range(5):  # long enough (~0.2 s or more) that however fast the machine,
+            # the sampled loop time is well over the bound below
+            runtime.run(runtime.host.bus.send(DEVELOPER, "server", "burn", 1_000_000))
         insights.metrics.trace_memory(True)  # after the burns: tracing slows them 100-fold
         runtime.run(runtime.host.bus.send(DEVELOPER, "server", "echo", list(range(1000))))
 
