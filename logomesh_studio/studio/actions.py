@@ -1,9 +1,13 @@
-"""One way to make an action: icon, name, shortcut and a tooltip that shows the shortcut."""
+"""One way to make an action: icon, name, shortcut and a tooltip that shows the shortcut;
+and one way to lay actions out in a menu or a toolbar."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QToolBar
 
 from logomesh_studio.studio.resources import icon
 
@@ -24,3 +28,12 @@ def make_action(parent: QObject, text: str, icon_name: str, tip: str,
     action.setToolTip(tip)
     action.setStatusTip(tip)
     return action
+
+
+def add_actions(target: QMenu | QToolBar, actions: Iterable[QAction | None]) -> None:
+    """Add ``actions`` to a menu or toolbar in order; None adds a separator."""
+    for action in actions:
+        if action is None:
+            target.addSeparator()
+        else:
+            target.addAction(action)

@@ -17,7 +17,7 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QMenu
 
 from logomesh_studio.devtools._breakpoints import executable_lines
-from logomesh_studio.studio.actions import make_action
+from logomesh_studio.studio.actions import add_actions, make_action
 from logomesh_studio.studio.panes.code_editor import EditorPane, is_editable
 from logomesh_studio.studio.panes.message_export import MessageExport
 from logomesh_studio.studio.panes.new_plugin_dialog import NewPluginDialog, main_file
@@ -95,13 +95,9 @@ class AuthoringTools(QObject):
         """The Tests menu: runs, debug, coverage and re-run on save."""
         menu = QMenu("&Tests", self.window)
         tests = self.tests
-        for action in (tests.action_run_all, tests.action_run_selected, tests.action_run_failed,
-                       tests.action_stop, None, tests.action_debug, None, tests.action_coverage,
-                       tests.action_rerun_on_save):
-            if action is None:
-                menu.addSeparator()
-            else:
-                menu.addAction(action)
+        add_actions(menu, (tests.action_run_all, tests.action_run_selected,
+                           tests.action_run_failed, tests.action_stop, None, tests.action_debug,
+                           None, tests.action_coverage, tests.action_rerun_on_save))
         return menu
 
     # hooks the main window calls

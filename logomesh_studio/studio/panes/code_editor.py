@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QLabel, QToolBar, QVBoxLayout, QWidget
 
-from logomesh_studio.studio.actions import make_action
+from logomesh_studio.studio.actions import add_actions, make_action
 from logomesh_studio.studio.widgets.code_view import CodeView
 from logomesh_studio.studio.widgets.editor_tabs import EditorTabs
 from logomesh_studio.studio.widgets.find_bar import FindBar
@@ -48,13 +48,9 @@ class EditorPane(QWidget):
         self.toolbar = QToolBar("Editor", self)
         self.toolbar.setObjectName("editor_toolbar")
         self.toolbar.setIconSize(self.toolbar.iconSize() * 0.75)
-        for action in (self.action_save, self.action_save_all, None, self.action_undo,
-                       self.action_redo, None, self.action_find, self.action_go_to_line, None,
-                       self.action_external):
-            if action is None:
-                self.toolbar.addSeparator()
-            else:
-                self.toolbar.addAction(action)
+        add_actions(self.toolbar, (self.action_save, self.action_save_all, None,
+                                   self.action_undo, self.action_redo, None, self.action_find,
+                                   self.action_go_to_line, None, self.action_external))
         spacer = QWidget(self)
         spacer.setSizePolicy(spacer.sizePolicy().Policy.Expanding,
                              spacer.sizePolicy().Policy.Preferred)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from logomesh_studio.runtime.events import MessageRecorded
 from logomesh_studio.studio import theme
-from logomesh_studio.studio.actions import make_action
+from logomesh_studio.studio.actions import add_actions, make_action
 from logomesh_studio.studio.client import ClientState, RuntimeClient
 from logomesh_studio.studio.formatting import human_duration
 from logomesh_studio.studio.panes.message_model import (
@@ -126,12 +126,8 @@ class MessagesPane(QWidget):
         toolbar = QToolBar("Messages", self)
         toolbar.setObjectName("messages_toolbar")
         toolbar.setIconSize(toolbar.iconSize() * 0.75)
-        for action in (self.action_pause, self.action_clear, None, self.action_send,
-                       self.action_replay, None):
-            if action is None:
-                toolbar.addSeparator()
-            else:
-                toolbar.addAction(action)
+        add_actions(toolbar, (self.action_pause, self.action_clear, None, self.action_send,
+                              self.action_replay, None))
         self.plugin_combo = self._filter_combo("message_plugin_filter", "All plugins",
                                                "Show messages sent or received by this plugin", 12)
         self.type_combo = self._filter_combo("message_type_filter", "All types",

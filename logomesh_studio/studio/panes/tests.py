@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from logomesh_studio.runtime.events import ReloadCompleted
 from logomesh_studio.studio import theme
-from logomesh_studio.studio.actions import make_action
+from logomesh_studio.studio.actions import add_actions, make_action
 from logomesh_studio.studio.client import RuntimeClient
 from logomesh_studio.studio.panes.tests_model import (
     ERROR,
@@ -103,13 +103,9 @@ class TestsPane(QWidget):
         toolbar = QToolBar("Tests", self)
         toolbar.setObjectName("tests_toolbar")
         toolbar.setIconSize(toolbar.iconSize() * 0.75)
-        for action in (self.action_run_all, self.action_run_selected, self.action_run_failed,
-                       self.action_stop, None, self.action_debug, None, self.action_coverage,
-                       self.action_rerun_on_save):
-            if action is None:
-                toolbar.addSeparator()
-            else:
-                toolbar.addAction(action)
+        add_actions(toolbar, (self.action_run_all, self.action_run_selected,
+                              self.action_run_failed, self.action_stop, None, self.action_debug,
+                              None, self.action_coverage, self.action_rerun_on_save))
         self.search = SearchField("Filter tests…", self)
         self.search.setObjectName("tests_filter")
         toolbar.addWidget(self.search)

@@ -35,7 +35,7 @@ from logomesh_studio.orchestration.io import SUFFIX
 from logomesh_studio.orchestration.records import Status
 from logomesh_studio.orchestration.workspace_view import WorkspaceView
 from logomesh_studio.runtime.plugin_record import PluginStatus
-from logomesh_studio.studio.actions import make_action
+from logomesh_studio.studio.actions import add_actions, make_action
 from logomesh_studio.studio.panes.orchestration.commands import push
 from logomesh_studio.studio.panes.orchestration.inspector import Inspector
 from logomesh_studio.studio.panes.orchestration.items import LaneItem, TaskItem
@@ -129,13 +129,9 @@ class OrchestrationPane(QWidget):
     def _build(self) -> None:
         toolbar = QToolBar(self)
         toolbar.setObjectName("orchestration_toolbar")
-        for action in (self.action_new, self.action_open, self.action_save, None,
-                       self.action_undo, self.action_redo, None, self.action_add_phase,
-                       self.action_delete, self.action_duplicate, None, self.action_fit):
-            if action is None:
-                toolbar.addSeparator()
-            else:
-                toolbar.addAction(action)
+        add_actions(toolbar, (self.action_new, self.action_open, self.action_save, None,
+                              self.action_undo, self.action_redo, None, self.action_add_phase,
+                              self.action_delete, self.action_duplicate, None, self.action_fit))
         self.title = QLabel(self)
         self.title.setObjectName("orchestration_title")
         toolbar.addWidget(self.title)
@@ -586,14 +582,9 @@ class OrchestrationPane(QWidget):
             self.scene.clearSelection()
             item.setSelected(True)
         menu = QMenu(self)
-        menu.addAction(self.action_go_to_yaml)
-        menu.addSeparator()
-        for action in (self.action_copy, self.action_duplicate, self.action_delete, None,
-                       self.action_add_phase, self.action_fit):
-            if action is None:
-                menu.addSeparator()
-            else:
-                menu.addAction(action)
+        add_actions(menu, (self.action_go_to_yaml, None, self.action_copy,
+                           self.action_duplicate, self.action_delete, None,
+                           self.action_add_phase, self.action_fit))
         return menu
 
     def _on_view_context_menu_requested(self, position: QPoint) -> None:
