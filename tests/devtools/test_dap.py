@@ -65,6 +65,11 @@ class Adapter:
         self.client.request("attach", {"plugin": "alpha", **arguments})
         return capabilities
 
+    def set_breakpoints(self, *breakpoints: dict[str, Any]) -> list[dict[str, Any]]:
+        """Set these breakpoints in alpha's module (its others go); what was placed."""
+        return self.client.request("setBreakpoints", {
+            "source": {"path": str(self.source)}, "breakpoints": list(breakpoints)})["breakpoints"]
+
     def variables(self, reference: int) -> dict[str, dict[str, Any]]:
         found = self.client.request("variables", {"variablesReference": reference})
         return {v["name"]: v for v in found["variables"]}
@@ -96,10 +101,9 @@ def test_a_full_session_stops_inspects_steps_and_leaves_the_plugin_serving(adapt
     assert capabilities["supportsConditionalBreakpoints"]
     assert capabilities["supportsLogPoints"]
     compute = adapter.line("double-compute")
-    placed = adapter.client.request("setBreakpoints", {
-        "source": {"path": str(adapter.source)}, "breakpoints": [{"line": compute}]})
-    placed_id = placed["breakpoints"][0]["id"]
-    assert placed["breakpoints"] == [{"id": placed_id, "verified": True, "line": compute,
+    placed = adapter.set_breakpoints({"line": compute})
+    placed_id = placed[0]["id"]
+    assert placed == [{"id": placed_id, "verified": True, "line": compute,
                                       "source": {"path": str(adapter.source)}}]
     adapter.client.request("configurationDone")
 
@@ -144,12 +148,10 @@ def test_a_full_session_stops_inspects_steps_and_leaves_the_plugin_serving(adapt
 def test_conditions_hit_counts_and_log_messages(adapter):
     adapter.attach()
     first = adapter.line("double-first")
-    adapter.client.request("setBreakpoints", {"source": {"path": str(adapter.source)},
-                                              "breakpoints": [
+    adapter.set_breakpoints(
         {"line": first, "logMessage": "n is {message.payload['n']}"},
         {"line": adapter.line("double-compute"), "condition": "payload['n'] > 5",
-         "hitCondition": "2"},
-    ]})
+         "hitCondition": "2"})
     adapter.client.request("configurationDone")
 
     for n in (1, 7):  # n=1: condition false; n=7: condition true but first hit
@@ -168,10 +170,8 @@ def test_conditions_hit_counts_and_log_messages(adapter):
 
 def test_a_bad_condition_is_an_unverified_breakpoint_with_the_reason(adapter):
     adapter.attach()
-    placed = adapter.client.request("setBreakpoints", {
-        "source": {"path": str(adapter.source)},
-        "breakpoints": [{"line": adapter.line("double-compute"), "condition": "payload[["}]})
-    (breakpoint,) = placed["breakpoints"]
+    (breakpoint,) = adapter.set_breakpoints(
+        {"line": adapter.line("double-compute"), "condition": "payload[["})
     assert not breakpoint["verified"] and "condition" in breakpoint["message"]
 
 
@@ -214,9 +214,7 @@ def test_pause_stops_a_busy_handler_and_continue_lets_it_finish(adapter):
 
 def test_a_client_that_vanishes_while_stopped_lets_the_runtime_go_on(adapter):
     adapter.attach()
-    adapter.client.request("setBreakpoints", {"source": {"path": str(adapter.source)},
-                                              "breakpoints": [{"line": adapter.line(
-                                                  "double-compute")}]})
+    adapter.set_breakpoints({"line": adapter.line("double-compute")})
     answer = adapter.send("double", {"n": 2})
     adapter.event("stopped")
     adapter.client.close()  # no disconnect: the socket just closes
@@ -321,8 +319,7 @@ def test_attach_is_refused_while_another_session_debugs_the_runtime(adapter):
 def test_step_in_enters_a_call_and_step_out_returns_to_the_caller(adapter):
     adapter.attach()
     call = adapter.line("nested-call")
-    adapter.client.request("setBreakpoints", {"source": {"path": str(adapter.source)},
-                                              "breakpoints": [{"line": call}]})
+    adapter.set_breakpoints({"line": call})
     answer = adapter.send("nested", 4)
     assert adapter.event("stopped")["reason"] == "breakpoint"
 
@@ -350,9 +347,7 @@ def test_step_in_enters_a_call_and_step_out_returns_to_the_caller(adapter):
 
 def test_a_resume_by_another_party_is_a_continued_event(adapter):
     adapter.attach()
-    adapter.client.request("setBreakpoints", {"source": {"path": str(adapter.source)},
-                                              "breakpoints": [{"line": adapter.line(
-                                                  "double-compute")}]})
+    adapter.set_breakpoints({"line": adapter.line("double-compute")})
     answer = adapter.send("double", {"n": 1})
     adapter.event("stopped")
     adapter.server._connection.session.debugger.resume()  # as another front end would
