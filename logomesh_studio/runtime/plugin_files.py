@@ -123,9 +123,20 @@ def _updated(folder: str, files: dict[str, tuple[_StatKey, bytes]],
 def _is_hashed(relative: str) -> bool:
     """True if a file at ``relative`` (a path in a plugin folder) is one that
     :func:`hashed_files` lists."""
-    parts = relative.split("/")
-    return (relative.endswith(HASHED_SUFFIXES) and not is_ignored(tuple(parts))
-            and not (len(parts) > 1 and parts[0] in SKIPPED_SUBDIRS))
+    *folders, name = relative.split("/")
+    return _hashed_name(name) and not any(
+        _skipped_folder(folder, top=index == 0) for index, folder in enumerate(folders))
+
+
+def _hashed_name(name: str) -> bool:
+    """True for a file name whose file is part of a plugin's hash."""
+    return name.endswith(HASHED_SUFFIXES) and not is_ignored((name,))
+
+
+def _skipped_folder(name: str, top: bool) -> bool:
+    """True for a folder whose files are not part of a plugin's hash (``top``: right in
+    the plugin's folder)."""
+    return is_ignored((name, "")) or (top and name in SKIPPED_SUBDIRS)
 
 
 def _file_digest(path: str) -> bytes:
@@ -163,11 +174,10 @@ def hashed_files(folder: Path | str) -> Iterator[tuple[str, str, os.stat_result]
             name = entry.name
             try:
                 if entry.is_dir():  # a symlink to a folder is not followed (os.walk's rule)
-                    if not (entry.is_symlink() or is_ignored((name, ""))
-                            or (not rel_dir and name in SKIPPED_SUBDIRS)):
+                    if not (entry.is_symlink() or _skipped_folder(name, not rel_dir)):
                         subdirs.append((f"{rel_dir}{name}/", entry.path))
                     continue
-                if not name.endswith(HASHED_SUFFIXES) or is_ignored((name,)):
+                if not _hashed_name(name):
                     continue
                 st = entry.stat()
             except OSError:

@@ -155,14 +155,19 @@ class WorkspaceWatcher:
             self._observer.schedule(_Handler(self.root, (), self._from_observer),
                                     str(self.root), recursive=True, event_filter=WATCHED_EVENTS)
 
+    def _noted(self, relative: tuple[str, ...], seen: float) -> bool:
+        """False for noise; else records that ``relative``'s folder changed at ``seen``."""
+        if is_ignored(relative):
+            return False
+        self.observed[relative[0]] = seen  # read on the loop, maybe while it is busy
+        return True
+
     def _on_loop(self, relative: tuple[str, ...], seen: float, kind: str) -> None:
-        if not is_ignored(relative):
-            self.observed[relative[0]] = seen
+        if self._noted(relative, seen):
             self._callback(relative, seen, kind)
 
     def _from_observer(self, relative: tuple[str, ...], seen: float, kind: str) -> None:
-        if not is_ignored(relative):
-            self.observed[relative[0]] = seen  # read on the loop while it is busy
+        if self._noted(relative, seen):
             self._loop.call_soon_threadsafe(self._callback, relative, seen, kind)
 
     @property
