@@ -1,9 +1,7 @@
 """The channel between the runtime and an isolated plugin's process.
 
 A frame is a 4-byte big-endian length followed by that many bytes. Most frames are
-UTF-8 JSON: one object, then optionally a newline and a payload's JSON text (the
-object's compact JSON has no newline), which the receiver decodes itself
-(``frame["text"]``). The two frames every message makes, a handler call and its
+UTF-8 JSON, one object. The two frames every message makes, a handler call and its
 answer, have a binary head instead, so neither end encodes or parses JSON for them
 beyond the payload's own text:
 
@@ -55,12 +53,9 @@ class ChannelError(Exception):
     """The other end sent something that is not a frame."""
 
 
-def pack(frame: Frame, text: str | None = None) -> bytes:
-    """``frame`` as bytes on the wire; ``text``, JSON made by ``payload.encode`` (a
-    payload or an answer), travels after it as is and arrives as ``frame["text"]``."""
+def pack(frame: Frame) -> bytes:
+    """``frame`` as bytes on the wire."""
     body = _dumps(frame).encode()
-    if text is not None:
-        body += b"\n" + text.encode()
     return HEADER.pack(len(body)) + body
 
 
@@ -113,7 +108,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
     The socket is read straight into one reused buffer (no allocation per read) and
     every frame a read brought is handled before the next. Frames sent while those are
     handled (the child's answers to the calls in one read) leave in one write; a frame
-    sent with ``soon=True`` waits for the end of the loop's current step, so the calls
+    written with ``soon=True`` waits for the end of the loop's current step, so the calls
     many senders make in one step leave together too.
     """
 
@@ -190,13 +185,9 @@ class FrameProtocol(asyncio.BufferedProtocol):
                     elif first != _JSON:
                         raise ValueError("not a frame")
                     else:
-                        split = buffer.find(b"\n", start + 4, stop)  # the JSON has none
-                        frame = _loads(str(view[start + 4:stop if split < 0 else split],
-                                           "utf-8"))
+                        frame = _loads(str(view[start + 4:stop], "utf-8"))
                         if type(frame) is not dict:
                             raise TypeError("a frame is a JSON object")
-                        if split >= 0:
-                            frame["text"] = str(view[split + 1:stop], "utf-8")
                 except (ValueError, TypeError):
                     self.close()
                     return
@@ -221,10 +212,9 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self.transport = None
         self._on_lost()
 
-    def send(self, frame: Frame, text: str | None = None, soon: bool = False) -> None:
-        """Queue ``frame`` (and ``text``, see :func:`pack`) for the other end (dropped
-        once the channel is closed)."""
-        self.write(pack(frame, text), soon)
+    def send(self, frame: Frame) -> None:
+        """Queue ``frame`` for the other end (dropped once the channel is closed)."""
+        self.write(pack(frame))
 
     def write(self, data: bytes, soon: bool = False) -> None:
         """Queue frames already packed (see :meth:`send`)."""
