@@ -20,9 +20,10 @@ Supported: initialize, attach, setBreakpoints (conditions, hit counts, log messa
 setFunctionBreakpoints (a message type of the plugin: stop before its handler runs),
 setExceptionBreakpoints (``raised``), configurationDone, threads, stackTrace, scopes,
 variables (expandable children), evaluate, continue, next, stepIn, stepOut, pause,
-exceptionInfo, disconnect (breakpoints carry ids; a stop names the one hit); events initialized, stopped, continued (resumed by another party), output
-(the plugin's log and log points), terminated (the session ended without the client:
-the plugin stopped, or the runtime went away).
+exceptionInfo, disconnect (breakpoints carry ids; a stop names the one hit); events
+initialized, stopped, continued (resumed by another party), output (the plugin's log
+and log points), terminated (the session ended without the client: the plugin
+stopped, or the runtime went away).
 """
 
 from __future__ import annotations
