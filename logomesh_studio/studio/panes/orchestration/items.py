@@ -60,6 +60,7 @@ _LANE_HEADER = QRectF(0, 0, LANE_HEADER - 16, LANE_HEIGHT)
 _TEXT_WIDTH = NODE_WIDTH - _NAME_AT.x() - 8
 _NAME_WIDTH = _TEXT_WIDTH - 20  # the problem badge's corner
 _LANE_NAME_AT, _LANE_NOTE_AT = QPointF(10, 12), QPointF(10, 34)
+_LANE_TEXT_WIDTH = _LANE_HEADER.width() - _LANE_NAME_AT.x() - 4
 
 
 class Look:
@@ -162,9 +163,9 @@ class LaneItem(QGraphicsItem):
         if option.levelOfDetailFromTransform(painter.worldTransform()) < DETAIL_LOD:
             return
         if self._texts is None or self._texts[0] is not look:
-            width = _LANE_HEADER.width() - _LANE_NAME_AT.x() - 4
-            self._texts = (look, glyphs(self.name, look.bold, width), glyphs(
-                self.mode + ("" if self.required else " · optional"), look.font, width))
+            self._texts = (look, glyphs(self.name, look.bold, _LANE_TEXT_WIDTH), glyphs(
+                self.mode + ("" if self.required else " · optional"), look.font,
+                _LANE_TEXT_WIDTH))
         painter.setPen(look.text_pen)
         _draw(painter, _LANE_NAME_AT, self._texts[1])
         painter.setPen(look.muted_pen)
