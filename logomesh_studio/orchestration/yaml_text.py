@@ -196,23 +196,9 @@ def _short(value: Any) -> bool:
     return len(repr(value)) < FLOW_LIMIT
 
 
-def last_key(value: Any) -> tuple[CommentedMap, Any] | None:
-    """The mapping and key whose comment slot holds what follows ``value`` in the text."""
-    found = None
-    while isinstance(value, CommentedMap | CommentedSeq) and value:
-        if isinstance(value, CommentedSeq):
-            value = value[-1]
-            continue
-        key = list(value)[-1]
-        found = (value, key)
-        value = value[key]
-        if isinstance(value, CommentedMap | CommentedSeq) and value.fa.flow_style():
-            break
-    return found
-
-
 def last_path(value: Any) -> list[Any]:
-    """The mappings and lists :func:`last_key` passes on its way down from ``value``."""
+    """The mappings and lists passed on the way down from ``value`` along last items, to
+    where what follows ``value`` in the text is kept (a flow-style one holds none)."""
     path = []
     while isinstance(value, CommentedMap | CommentedSeq) and value:
         path.append(value)
@@ -225,9 +211,16 @@ def last_path(value: Any) -> list[Any]:
     return path
 
 
+def _last_key(value: Any) -> tuple[CommentedMap, Any] | None:
+    """The mapping and key whose comment slot holds what follows ``value`` in the text."""
+    mapping = next((m for m in reversed(last_path(value)) if isinstance(m, CommentedMap)),
+                   None)
+    return None if mapping is None else (mapping, list(mapping)[-1])
+
+
 def trailing_gap(previous: Any, new: Any) -> tuple[Any, Any] | None:
     """``(do, undo)`` moving the blank lines after ``previous`` to after ``new``, or None."""
-    old_slot, new_slot = last_key(previous), last_key(new)
+    old_slot, new_slot = _last_key(previous), _last_key(new)
     if old_slot is None or new_slot is None:
         return None
     mapping, key = old_slot
