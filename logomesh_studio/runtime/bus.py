@@ -510,29 +510,33 @@ class CommunicationBridge:
             raise self._overloaded(call, source, target, type, text, started)
         self._busy[source] = busy + 1
         route.inflight += 1
-        running, chain = _handling.get()
-        token = _handling.set((task, (*chain, target) if running is task else (target,)))
+        # A plugin in its own process runs no code in this task: no call chain for it.
+        token = None
+        if not route.encoded:
+            running, chain = _handling.get()
+            token = _handling.set((task, (*chain, target) if running is task else (target,)))
         scope = None
         try:
             if self._hooks:
                 self._run_hooks(source, target, type)
-            if route.encoded:  # a plugin in its own process: its stand-in keeps the deadline
+            if route.encoded:  # its stand-in keeps the deadline; it answers Encoded
                 result = await method(message, self.config.message_timeout if timeout is None
                                       else timeout)
             else:
                 result = method(message)
-            if result.__class__ not in _NOT_AWAITABLE and inspect.isawaitable(result):
-                scope = asyncio.timeout(self.config.message_timeout if timeout is None
-                                        else timeout)
-                async with scope:
-                    result = await result
+                if result.__class__ not in _NOT_AWAITABLE and inspect.isawaitable(result):
+                    scope = asyncio.timeout(self.config.message_timeout if timeout is None
+                                            else timeout)
+                    async with scope:
+                        result = await result
         except BaseException as exc:  # any the handler raises; our cancellation goes on
             expired = scope.expired() if scope is not None else \
                 route.encoded and exc.__class__ is TimeoutError
             raise self._failed(route, call, source, type, text, started, exc, expired,
                                timeout) from None
         finally:
-            _handling.reset(token)
+            if token is not None:
+                _handling.reset(token)
             self._busy[source] -= 1
             route.inflight -= 1
             if not route.inflight and route.drained is not None and not route.drained.done():
