@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from logomesh_studio import sdk
+from logomesh_studio.runtime.events import Event, LogRecorded
 from logomesh_studio.testing import DRIVER, PluginHarness
 from tests.conftest import Workspace
 
@@ -25,6 +26,7 @@ from logomesh_studio.sdk import Plugin, handler
 
 class TestPlugin(Plugin):
     def initialize(self, ctx):
+        self.ctx = ctx
         self.seen = {}
         self.cancelled = 0
 
@@ -40,6 +42,7 @@ class TestPlugin(Plugin):
     @handler("nap")
     async def nap(self, message):
         try:
+            self.ctx.log.info("napping")  # in the try already: a cancel is counted
             await asyncio.sleep(message.payload)
         except asyncio.CancelledError:
             self.cancelled += 1
@@ -55,6 +58,28 @@ class TestPlugin(Plugin):
         os._exit(3)
 """
 SENDERS = 10
+
+
+class Naps:
+    """Counts the naps ``plugin_id`` has started (its "napping" log records); made and
+    awaited on the runtime's loop."""
+
+    def __init__(self, harness: PluginHarness, plugin_id: str) -> None:
+        self.started = 0
+        self._plugin_id = plugin_id
+        self._changed = asyncio.Event()
+        self.stop = harness.host.events.subscribe(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, LogRecorded) and event.plugin_id == self._plugin_id \
+                and event.message == "napping":
+            self.started += 1
+            self._changed.set()
+
+    async def reached(self, count: int) -> None:
+        while self.started < count:
+            self._changed.clear()
+            await self._changed.wait()
 
 
 @pytest.fixture(scope="module")
@@ -103,23 +128,25 @@ def test_a_cancelled_sender_is_cancelled_and_the_process_stops_its_handler(
     bus = harness.host.bus
     before = harness.send("napper", "cancelled")
 
-    async def cancel_a_call() -> tuple[bool, Any]:
-        napping = asyncio.ensure_future(bus.send(DRIVER, "napper", "nap", 60))
-        # Answered after the process started the nap (it handles frames in order).
-        echoed = await bus.send(DRIVER, "napper", "echo", "after the nap started")
-        napping.cancel()
+    async def cancel_a_call() -> bool:
+        naps = Naps(harness, "napper")
         try:
-            await napping
-        except asyncio.CancelledError:
-            cancelled = True
-        else:
-            cancelled = False
-        # An async handler that yields once: the cancelled nap has ended by its answer.
-        await bus.send(DRIVER, "napper", "nap", 0)
-        return cancelled, echoed
+            napping = asyncio.ensure_future(bus.send(DRIVER, "napper", "nap", 60))
+            await naps.reached(1)  # the handler runs in the process
+            napping.cancel()
+            try:
+                await napping
+            except asyncio.CancelledError:
+                cancelled = True
+            else:
+                cancelled = False
+            # An async handler that yields once: the cancelled nap has ended by its answer.
+            await bus.send(DRIVER, "napper", "nap", 0)
+        finally:
+            naps.stop()
+        return cancelled
 
-    cancelled, echoed = harness.runtime.run(cancel_a_call())
-    assert cancelled and echoed == "after the nap started"
+    assert harness.runtime.run(cancel_a_call())
     assert harness.send("napper", "cancelled") == before + 1
     record = next(r for r in reversed(list(bus.history)) if r.type == "nap"
                   and r.outcome == "cancelled")
@@ -133,9 +160,13 @@ def test_a_crash_fails_every_call_in_flight_and_leaves_none_waiting(
     mark = harness.mark()
 
     async def calls_then_crash() -> list[Any]:
-        naps = [asyncio.ensure_future(bus.send(DRIVER, "crashy", "nap", 60))
-                for _ in range(20)]
-        await bus.send(DRIVER, "crashy", "echo", "the naps have started")
+        started = Naps(harness, "crashy")
+        try:
+            naps = [asyncio.ensure_future(bus.send(DRIVER, "crashy", "nap", 60))
+                    for _ in range(20)]
+            await started.reached(20)  # every nap runs in the process
+        finally:
+            started.stop()
         crash = bus.send(DRIVER, "crashy", "exit")
         return await asyncio.gather(*naps, crash, return_exceptions=True)
 

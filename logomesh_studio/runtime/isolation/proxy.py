@@ -126,11 +126,12 @@ class _Pending:
 
     It is what asyncio's tasks accept as a future (``_asyncio_future_blocking``,
     ``_loop``, ``add_done_callback``, ``result``, ``cancel``: asyncio's protocol for
-    future-like objects) and costs less than an ``asyncio.Future`` where it counts:
-    its answer, read from the channel, wakes the sender's task right there (the read
-    is a loop callback, outside any task) instead of through one more loop callback,
-    a ``Handle``, per answer. A failure (deadline, crash) or a cancellation wakes it
-    with ``call_soon``, as asyncio does. One task awaits it, once.
+    future-like objects; without ``get_loop`` asyncio reads ``_loop``, with no call)
+    and costs less than an ``asyncio.Future`` where it counts: its answer, read from
+    the channel, wakes the sender's task right there (the read is a loop callback,
+    outside any task) instead of through one more loop callback, a ``Handle``, per
+    answer. A failure (deadline, crash) or a cancellation wakes it with ``call_soon``,
+    as asyncio does. One task awaits it, once.
     """
 
     __slots__ = ("_asyncio_future_blocking", "_loop", "_owner", "number", "deadline",
@@ -151,7 +152,9 @@ class _Pending:
         if not self._done:
             self._asyncio_future_blocking = True
             yield self  # the task waits for add_done_callback's callback
-        return self.result()
+        if self._error is not None:
+            raise self._error
+        return self._value if self._done else self.result()
 
     def add_done_callback(self, fn: Callable[[Any], object], *,
                           context: contextvars.Context | None = None) -> None:
@@ -166,9 +169,6 @@ class _Pending:
             return 0
         self._wakeup = None
         return 1
-
-    def get_loop(self) -> asyncio.AbstractEventLoop:
-        return self._loop
 
     def done(self) -> bool:
         return self._done
@@ -394,16 +394,18 @@ class IsolatedPlugin(sdk.Plugin):
 
     # -- calls -------------------------------------------------------------------------------
 
-    def _forward(self, message: sdk.Message, limit: float | None = None
+    def _forward(self, call: tuple[str, str, str], limit: float | None = None
                  ) -> Awaitable[payloads.Encoded]:
-        encoded: payloads.Encoded = message.payload  # the bridge's JSON of the payload
-        key = (message.source, message.type)
+        """The handler of every type the plugin handles: the bridge passes the sender,
+        the message type and the payload's JSON text (see bus.takes_encoded_payloads)."""
+        source, type, text = call
+        key = (source, type)
         head = self._heads.get(key)
         if head is None:
-            head = self._heads[key] = call_head(*key)
+            head = self._heads[key] = call_head(source, type)
             if len(self._heads) > _HEADS:
                 self._heads.clear()
-        return self._call(head, encoded.text, limit)
+        return self._call(head, text, limit)
 
     async def _execute_in_child(self, input: Any, limit: float | None = None) -> Any:
         return await self._call(None, input, limit)
