@@ -7,6 +7,7 @@ import hashlib
 import importlib.util
 import os
 import stat
+import sys
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 
@@ -236,8 +237,20 @@ def drop_bytecode(folder: Path, only: Collection[str] | None = None) -> None:
 
 def _drop_cached(source: str) -> None:
     """Delete ``source``'s cached bytecode, at every optimization level."""
-    for level in ("", 1, 2):
+    for cached in _bytecode_files(source, sys.pycache_prefix):
         try:
-            os.unlink(importlib.util.cache_from_source(source, optimization=level))
-        except (OSError, NotImplementedError):  # none cached; no cache tag at all
+            os.unlink(cached)
+        except OSError:  # none cached
             pass
+
+
+@functools.lru_cache(maxsize=4096)
+def _bytecode_files(source: str, prefix: str | None) -> tuple[str, ...]:
+    """Where ``source``'s bytecode may be cached, at each optimization level (none
+    without a cache tag), under ``prefix`` (``sys.pycache_prefix``); computed once per
+    file, not at every reload."""
+    try:
+        return tuple(importlib.util.cache_from_source(source, optimization=level)
+                     for level in ("", 1, 2))
+    except NotImplementedError:
+        return ()

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 import heapq
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -191,7 +192,7 @@ class Reloader:
                 if plugin_id is None:
                     if is_plugin_folder(folder):
                         added.append(folder)
-                elif not folder.is_dir() or manifest_in(folder) is None:
+                elif not self._holds_manifest(plugin_id, folder):
                     gone[plugin_id] = name
                 elif self._changed(plugin_id, folder, _under(name, batch.paths[name])):
                     changed[plugin_id] = self._cause(batch, name, workspace)
@@ -211,11 +212,23 @@ class Reloader:
                 await self._reload_many(changed, clock)
         return bool(changed or gone or added)
 
+    def _holds_manifest(self, plugin_id: str, folder: Path) -> bool:
+        """True if ``folder`` (where ``plugin_id`` lives) still has a manifest: the file
+        the plugin was loaded from is looked for first (one stat)."""
+        loaded_from = self.host.records[plugin_id].source.manifest_path.name
+        return os.path.isfile(os.path.join(folder, loaded_from)) or (
+            folder.is_dir() and manifest_in(folder) is not None)
+
     @staticmethod
     def _cause(batch: Batch, name: str, workspace: Path) -> str:
         """The file to name as the reason folder ``name`` reloads."""
-        cause = batch.cause(name, lambda p: (workspace / p).is_file())
-        if (workspace / cause).is_file():
+        root = str(workspace)
+
+        def exists(path: str) -> bool:
+            return os.path.isfile(os.path.join(root, path))
+
+        cause = batch.cause(name, exists)
+        if exists(cause):
             return cause
         # The content changed, but the file the batch knows of is gone: an editor's
         # temporary file renamed onto the real one after the batch was taken (the
@@ -283,9 +296,7 @@ class Reloader:
         host = self.host
         found = set(host.resolution.dependents.get(plugin_id, ()))
         capabilities = host.records[plugin_id].source.manifest.capabilities
-        for record in host.records.values():
-            if record.id == plugin_id or not capabilities:
-                continue
+        for record in host.records.values() if capabilities else ():
             rules = PermissionSet(record.source.manifest.permissions)
             if any(rules.allows("capability", cap) for cap in capabilities):
                 found.add(record.id)
