@@ -510,29 +510,33 @@ class CommunicationBridge:
             raise self._overloaded(call, source, target, type, text, started)
         self._busy[source] = busy + 1
         route.inflight += 1
-        running, chain = _handling.get()
-        token = _handling.set((task, (*chain, target) if running is task else (target,)))
+        # A plugin in its own process runs no code in this task: no call chain for it.
+        token = None
+        if not route.encoded:
+            running, chain = _handling.get()
+            token = _handling.set((task, (*chain, target) if running is task else (target,)))
         scope = None
         try:
             if self._hooks:
                 self._run_hooks(source, target, type)
-            if route.encoded:  # a plugin in its own process: its stand-in keeps the deadline
+            if route.encoded:  # its stand-in keeps the deadline; it answers Encoded
                 result = await method(message, self.config.message_timeout if timeout is None
                                       else timeout)
             else:
                 result = method(message)
-            if result.__class__ not in _NOT_AWAITABLE and inspect.isawaitable(result):
-                scope = asyncio.timeout(self.config.message_timeout if timeout is None
-                                        else timeout)
-                async with scope:
-                    result = await result
+                if result.__class__ not in _NOT_AWAITABLE and inspect.isawaitable(result):
+                    scope = asyncio.timeout(self.config.message_timeout if timeout is None
+                                            else timeout)
+                    async with scope:
+                        result = await result
         except BaseException as exc:  # any the handler raises; our cancellation goes on
             expired = scope.expired() if scope is not None else \
                 route.encoded and exc.__class__ is TimeoutError
             raise self._failed(route, call, source, type, text, started, exc, expired,
                                timeout) from None
         finally:
-            _handling.reset(token)
+            if token is not None:
+                _handling.reset(token)
             self._busy[source] -= 1
             route.inflight -= 1
             if not route.inflight and route.drained is not None and not route.drained.done():
@@ -583,13 +587,15 @@ class CommunicationBridge:
     def _handler(self, route: _Route, call: str, source: str, type: str, payload: Any,
                  text: str, started: float, fallback_execute: bool
                  ) -> tuple[Callable[..., Any], Any]:
-        """The method to call and what to pass it: a handler and a Message, or for an
-        ``execute`` call without a handler, ``execute`` and the bare input."""
+        """The method to call and what to pass it: a handler and a Message (for a
+        plugin in its own process, its stand-in's handler and ``(source, type, text)``:
+        see takes_encoded_payloads), or for an ``execute`` call without a handler,
+        ``execute`` and the bare input."""
         instance = route.instance
         method = instance.handler_for(type)
         if method is not None:
             if route.encoded:  # the stand-in of a plugin in its own process: the JSON goes
-                return method, _message(source, type, payloads.Encoded(text, payload))
+                return method, (source, type, text)
             return method, _message(source, type, payloads.decode(text, payload))
         if fallback_execute and type_overrides_execute(instance):
             return instance.execute, payloads.decode(text, payload)
@@ -712,11 +718,12 @@ def type_name(exc: BaseException) -> str:
 
 
 def takes_encoded_payloads(instance: sdk.Plugin) -> bool:
-    """True for the stand-in of a plugin in another process: its handlers get the
-    payload as ``payload.Encoded`` (the bridge's JSON text, sent on as is) and may
-    answer with one (the text the process sent, decoded strictly once). They also get
-    the call's time limit (seconds) and keep it themselves, raising a bare
-    ``TimeoutError()`` when it passes (one timer per process, not one per call)."""
+    """True for the stand-in of a plugin in another process: its handlers get no
+    Message but ``(source, type, text)``, ``text`` being the payload's JSON (sent on as
+    is), and answer with a ``payload.Encoded`` (the text the process sent, decoded
+    strictly once). They also get the call's time limit (seconds) and keep it
+    themselves, raising a bare ``TimeoutError()`` when it passes (one timer per
+    process, not one per call); what they return is awaited as is."""
     return bool(getattr(type(instance), "encoded_payloads", False))
 
 

@@ -84,3 +84,28 @@ def test_junk_closes_the_channel(junk: bytes) -> None:
 def test_a_name_too_long_for_a_call_frame_is_refused() -> None:
     with pytest.raises(ValueError, match="65,535 bytes"):
         call_head("a", "t" * 70_000)
+
+
+def test_frames_written_in_one_step_leave_together_in_order() -> None:
+    """Calls made in one step of the loop (``soon``) leave in one write at its end, in
+    order, and a frame written at once flushes them first; frames written while a read
+    is handled (the answers a read's calls get) leave in one write after it."""
+    async def run() -> list[bytes]:
+        protocol, got, transport = _receiver()
+        first, second, third = (pack_call(n, call_head("a", "t"), str(n)) for n in (1, 2, 3))
+        protocol.write(first, soon=True)
+        protocol.write(second, soon=True)
+        assert transport.written == []  # held until the step ends
+        await asyncio.sleep(0)
+        assert transport.written == [first + second]
+        protocol.write(first, soon=True)
+        protocol.write(second)  # not held: what is held leaves first
+        assert transport.written[1:] == [first, second]
+        replies = [pack_reply(n + 3, str(n + 3)) for n in (1, 2, 3)]
+        answering = FrameProtocol(lambda frame: None, lambda: None,
+                                  lambda number, *_: answering.write(replies[number - 1]))
+        answering.connection_made(transport)
+        _feed(answering, first + second + third, 1 << 20)
+        return transport.written[3:]
+
+    assert asyncio.run(run()) == [b"".join(pack_reply(n, str(n)) for n in (4, 5, 6))]

@@ -168,13 +168,19 @@ class FrameProtocol(asyncio.BufferedProtocol):
                     self._wanted = 4 + size
                     break
                 first = buffer[start + 4] if size else -1
-                reply: tuple[int, str] | None = None
+                if first == REPLY and on_reply is not None and size >= 5:  # the usual frame
+                    try:
+                        text = str(view[start + 9:stop], "utf-8")
+                    except ValueError:
+                        self.close()
+                        return
+                    number = unpack(buffer, start + 5)[0]
+                    start = stop
+                    on_reply(number, text)
+                    continue
                 call: tuple[int, str, str, str] | None = None
                 try:
-                    if first == REPLY and on_reply is not None and size >= 5:
-                        reply = (unpack(buffer, start + 5)[0],
-                                 str(view[start + 9:stop], "utf-8"))
-                    elif first == CALL and on_call is not None and size >= 9:
+                    if first == CALL and on_call is not None and size >= 9:
                         number, senders, kinds = _CALL_HEAD.unpack_from(buffer, start + 5)
                         names = start + 13
                         middle, after = names + senders, names + senders + kinds
@@ -192,9 +198,7 @@ class FrameProtocol(asyncio.BufferedProtocol):
                     self.close()
                     return
                 start = stop
-                if reply is not None and on_reply is not None:
-                    on_reply(*reply)
-                elif call is not None and on_call is not None:
+                if call is not None and on_call is not None:
                     on_call(*call)
                 else:
                     self._on_frame(frame)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import itertools
 import os
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -120,6 +121,103 @@ def _stand_in(error: Frame) -> BaseException:
     return exc
 
 
+class _Pending:
+    """One call in flight in the plugin's process, as the bridge awaits it.
+
+    It is what asyncio's tasks accept as a future (``_asyncio_future_blocking``,
+    ``_loop``, ``add_done_callback``, ``result``, ``cancel``: asyncio's protocol for
+    future-like objects; without ``get_loop`` asyncio reads ``_loop``, with no call)
+    and costs less than an ``asyncio.Future`` where it counts: its answer, read from
+    the channel, wakes the sender's task right there (the read is a loop callback,
+    outside any task) instead of through one more loop callback, a ``Handle``, per
+    answer. A failure (deadline, crash) or a cancellation wakes it with ``call_soon``,
+    as asyncio does. One task awaits it, once.
+    """
+
+    __slots__ = ("_asyncio_future_blocking", "_loop", "_owner", "number", "deadline",
+                 "_done", "_value", "_error", "_wakeup", "_context")
+
+    def __init__(self, owner: IsolatedPlugin, loop: asyncio.AbstractEventLoop, number: int,
+                 deadline: float | None) -> None:
+        self._asyncio_future_blocking = False
+        self._loop = loop
+        self._owner = owner
+        self.number = number
+        self.deadline = deadline
+        self._done = False
+        self._error: BaseException | None = None
+        self._wakeup: Callable[[Any], object] | None = None
+
+    def __await__(self) -> Generator[Any, None, payloads.Encoded]:
+        if not self._done:
+            self._asyncio_future_blocking = True
+            yield self  # the task waits for add_done_callback's callback
+        if self._error is not None:
+            raise self._error
+        return self._value if self._done else self.result()
+
+    def add_done_callback(self, fn: Callable[[Any], object], *,
+                          context: contextvars.Context | None = None) -> None:
+        if self._wakeup is not None:
+            raise RuntimeError("a call to an isolated plugin is awaited once")
+        self._wakeup, self._context = fn, context or contextvars.copy_context()
+        if self._done:
+            self._loop.call_soon(fn, self, context=self._context)
+
+    def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
+        if self._wakeup is None or self._wakeup != fn:
+            return 0
+        self._wakeup = None
+        return 1
+
+    def done(self) -> bool:
+        return self._done
+
+    def cancelled(self) -> bool:
+        return isinstance(self._error, asyncio.CancelledError)
+
+    def result(self) -> payloads.Encoded:
+        if not self._done:
+            raise asyncio.InvalidStateError("the call has not been answered yet")
+        if self._error is not None:
+            raise self._error
+        value: payloads.Encoded = self._value
+        return value
+
+    def exception(self) -> BaseException | None:
+        if not self._done:
+            raise asyncio.InvalidStateError("the call has not been answered yet")
+        if isinstance(self._error, asyncio.CancelledError):
+            raise self._error
+        return self._error
+
+    def cancel(self, msg: Any = None) -> bool:
+        """The sender was cancelled: the process is told to cancel the call."""
+        if self._done:
+            return False
+        self._owner._cancelled(self)
+        self.fail(asyncio.CancelledError(msg))
+        return True
+
+    def answer(self, value: payloads.Encoded) -> None:
+        """The process's answer; from a read of the channel (a loop callback): the
+        sender's task runs its next step now."""
+        self._done, self._value = True, value
+        wakeup = self._wakeup
+        if wakeup is not None:
+            try:
+                self._context.run(wakeup, self)
+            except RuntimeError:  # called inside a task after all: the usual way
+                self._loop.call_soon(wakeup, self, context=self._context)
+
+    def fail(self, error: BaseException) -> None:
+        """End the call with ``error`` (its sender wakes on the loop's next turn)."""
+        if not self._done:
+            self._done, self._error = True, error
+            if self._wakeup is not None:
+                self._loop.call_soon(self._wakeup, self, context=self._context)
+
+
 class _Process:
     """One running process and its channel."""
 
@@ -154,10 +252,10 @@ class IsolatedPlugin(sdk.Plugin):
         self._process: _Process | None = None
         self._booting: asyncio.Future[Frame] | None = None
         self._up: asyncio.Future[None] | None = None
-        self._calls: dict[int, asyncio.Future[payloads.Encoded]] = {}  # handler calls
+        self._calls: dict[int, _Pending] = {}  # handler calls in flight
         self._requests: dict[int, asyncio.Future[Frame]] = {}  # the others (lifecycle...)
-        self._deadlines: dict[int, float] = {}  # of the calls in flight (loop time)
         self._timer: asyncio.TimerHandle | None = None  # at the nearest deadline
+        self._timer_at = 0.0  # that deadline (loop time)
         self._heads: dict[tuple[str, str], bytes] = {}
         self._ids = itertools.count(1)
         self._stopping = self._abandoned = False
@@ -296,100 +394,111 @@ class IsolatedPlugin(sdk.Plugin):
 
     # -- calls -------------------------------------------------------------------------------
 
-    def _forward(self, message: sdk.Message, limit: float | None = None
-                 ) -> Coroutine[Any, Any, payloads.Encoded]:
-        encoded: payloads.Encoded = message.payload  # the bridge's JSON of the payload
-        key = (message.source, message.type)
+    def _forward(self, call: tuple[str, str, str], limit: float | None = None
+                 ) -> Awaitable[payloads.Encoded]:
+        """The handler of every type the plugin handles: the bridge passes the sender,
+        the message type and the payload's JSON text (see bus.takes_encoded_payloads)."""
+        source, type, text = call
+        key = (source, type)
         head = self._heads.get(key)
         if head is None:
-            head = self._heads[key] = call_head(*key)
+            head = self._heads[key] = call_head(source, type)
             if len(self._heads) > _HEADS:
                 self._heads.clear()
-        return self._call(head, encoded.text, limit)
+        return self._call(head, text, limit)
 
     async def _execute_in_child(self, input: Any, limit: float | None = None) -> Any:
         return await self._call(None, input, limit)
 
-    async def _call(self, head: bytes | None, payload: Any, limit: float | None
-                    ) -> payloads.Encoded:
+    def _call(self, head: bytes | None, payload: Any, limit: float | None
+              ) -> Awaitable[payloads.Encoded]:
         """Have the process call the handler ``head`` names (:func:`call_head`) with the
         payload whose JSON is ``payload``, or ``execute`` with ``payload`` if ``head`` is
         None; its answer as decoded from the JSON the process sent, which the bridge
         records and hands on without encoding it again. After ``limit`` seconds (the
         bridge's time limit for the call; None: none) a bare TimeoutError."""
-        process = self._process
-        loop = asyncio.get_running_loop()
+        process, up = self._process, self._up
+        loop = process.loop if process is not None else asyncio.get_running_loop()
         deadline = loop.time() + limit if limit is not None else None
-        if process is None or process.exited.done() or self._up is None \
-                or not self._up.done():
-            if self._up is None:
-                raise sdk.PluginCrashed(self.spec.plugin_id, "its process is not running")
-            async with asyncio.timeout_at(deadline):  # the sender's time limit applies
-                await asyncio.shield(self._up)  # restarting: wait
-            process = self._live()
+        if process is None or up is None or not up.done() or process.exited.done():
+            return self._call_once_up(head, payload, deadline)
+        return self._start_call(process, head, payload, deadline)
+
+    async def _call_once_up(self, head: bytes | None, payload: Any, deadline: float | None
+                            ) -> payloads.Encoded:
+        """A call made while the process restarts: it waits (within its deadline)."""
+        if self._up is None:
+            raise sdk.PluginCrashed(self.spec.plugin_id, "its process is not running")
+        async with asyncio.timeout_at(deadline):  # the sender's time limit applies
+            await asyncio.shield(self._up)  # restarting: wait
+        return await self._start_call(self._live(), head, payload, deadline)
+
+    def _start_call(self, process: _Process, head: bytes | None, payload: Any,
+                    deadline: float | None) -> _Pending:
         number = next(self._ids)
-        future: asyncio.Future[payloads.Encoded] = loop.create_future()
+        pending = _Pending(self, process.loop, number, deadline)
         calls = self._calls
         # With calls in flight, the calls made in this step of the loop leave together.
         process.channel.write(
             pack_call(number, head, payload) if head is not None else
             pack({"op": "call", "id": number, "source": "", "type": "execute",
                   "payload": payload, "execute": True}), bool(calls))
-        calls[number] = future
-        if deadline is not None:
-            self._deadlines[number] = deadline
-            if self._timer is None:
-                self._timer = loop.call_at(deadline, self._expire)
-            elif deadline < self._timer.when():
-                self._timer.cancel()
-                self._timer = loop.call_at(deadline, self._expire)
-        try:
-            return await future
-        except asyncio.CancelledError:
-            process.channel.send({"op": "cancel", "id": number})
-            raise
-        finally:
-            del calls[number]
-            self._deadlines.pop(number, None)
+        calls[number] = pending
+        if deadline is not None and (self._timer is None or deadline < self._timer_at):
+            self._arm(process.loop, deadline)
+        return pending
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """Run :meth:`_expire` at ``deadline``: one timer for all calls in flight."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = loop.call_at(deadline, self._expire), deadline
 
     def _expire(self) -> None:
         """Fail the calls past their deadline (the process is told to cancel them) and
-        wait for the next deadline: one timer for all calls in flight."""
+        wait for the next deadline."""
         self._timer = None
         loop = asyncio.get_running_loop()
         now, nearest = loop.time(), None
-        for number, deadline in list(self._deadlines.items()):
+        for pending in list(self._calls.values()):
+            deadline = pending.deadline
+            if deadline is None:
+                continue
             if deadline <= now:
-                future = self._calls.get(number)
-                if future is not None and not future.done():
-                    future.set_exception(TimeoutError())
-                    if self._process is not None:
-                        self._process.channel.send({"op": "cancel", "id": number})
+                self._cancelled(pending)
+                pending.fail(TimeoutError())
             elif nearest is None or deadline < nearest:
                 nearest = deadline
         if nearest is not None:
-            self._timer = loop.call_at(nearest, self._expire)
+            self._arm(loop, nearest)
+
+    def _cancelled(self, pending: _Pending) -> None:
+        """Forget a call that ends unanswered; the process is told to cancel it."""
+        if self._calls.pop(pending.number, None) is not None and self._process is not None:
+            self._process.channel.send({"op": "cancel", "id": pending.number})
 
     def _on_reply(self, number: int, text: str) -> None:
         """The process's answer to call ``number``, as JSON."""
-        future = self._calls.get(number)
-        if future is None or future.done():
+        pending = self._calls.pop(number, None)
+        if pending is None:  # past its deadline or cancelled
             return
         try:
-            future.set_result(payloads.from_text(text, "response"))
+            value = payloads.from_text(text, "response")
         except sdk.InvalidPayload as exc:
-            future.set_exception(sdk.ResponseRefused(self.spec.plugin_id, str(exc)))
+            pending.fail(sdk.ResponseRefused(self.spec.plugin_id, str(exc)))
+            return
+        pending.answer(value)
 
     def _call_failed(self, frame: Frame) -> None:
         """The process's answer to a call that did not return a value."""
-        future = self._calls.get(frame["id"])
-        if future is None or future.done():
+        pending = self._calls.pop(frame["id"], None)
+        if pending is None:
             return
         if "error" in frame:
-            future.set_exception(_stand_in(frame["error"]))
+            pending.fail(_stand_in(frame["error"]))
         else:
-            future.set_exception(sdk.ResponseRefused(self.spec.plugin_id,
-                                                     str(frame.get("unsendable", ""))))
+            pending.fail(sdk.ResponseRefused(self.spec.plugin_id,
+                                             str(frame.get("unsendable", ""))))
 
     def _live(self) -> _Process:
         process = self._process
@@ -486,8 +595,10 @@ class IsolatedPlugin(sdk.Plugin):
                                       "traceback": "", "path": "", "line": 0})
         if process is not self._process:
             return
-        waiting: list[asyncio.Future[Any]] = [*self._calls.values(), *self._requests.values()]
-        for future in waiting:
+        calls, self._calls = self._calls, {}
+        for pending in calls.values():
+            pending.fail(crash)
+        for future in self._requests.values():
             if not future.done():
                 future.set_exception(crash)
         if not self._stopping and self._up is not None and self._up.done():

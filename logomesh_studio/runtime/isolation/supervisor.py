@@ -49,6 +49,8 @@ CRASH_WINDOW = 300.0
 BACKOFF = (0.0, 0.25, 1.0)
 """Seconds before the restart after the 1st, 2nd, ... crash of a streak."""
 STAGE = "crashed"
+_PROVIDERS_CHANGE = frozenset({PluginLoaded, PluginStopped, ReloadCompleted})
+"""Events after which isolated plugins get a new providers table."""
 
 
 def data_dir(workspace: Path | None, plugin_id: str) -> Path:
@@ -77,7 +79,7 @@ class Supervisor:
     def _on_event(self, event: Event) -> None:
         """Plugins came or went: isolated plugins get the new providers table (their
         ``ctx.providers()`` answers from it, as it cannot wait for the runtime)."""
-        if isinstance(event, PluginLoaded | PluginStopped | ReloadCompleted) and self._plugins:
+        if type(event) in _PROVIDERS_CHANGE and self._plugins:  # on every event: kept cheap
             table = self._providers()
             for plugin in list(self._plugins):
                 plugin.update_providers(table)
