@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -108,7 +109,13 @@ def test_set_roots_charges_later_samples_to_the_new_plugins(plugins, worker):
         _run(worker, lambda: alpha.work(0.1))
         before = meter.shares(meter.history)
         meter.set_roots(roots)
-        _run(worker, lambda: alpha.work(0.1))
+
+        def work_until_sampled() -> None:  # a loaded machine may starve the sampler a while
+            deadline = time.monotonic() + TIMEOUT
+            while "alpha" not in meter.shares(meter.history) and time.monotonic() < deadline:
+                alpha.work(0.05)
+
+        _run(worker, work_until_sampled)
         after = meter.shares(meter.history)
     assert before == {}
     assert after["alpha"] > 0
