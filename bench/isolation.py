@@ -28,10 +28,19 @@
   ``git archive``), alternating runs in fresh processes; best p50 of each.
   Goal: <= 1.05x.
 
+- ``instructions`` (``--instructions REF``, needs valgrind): CPU instructions the
+  runtime's process spends per call, counted by ``valgrind --tool=callgrind`` for this
+  tree and for REF (a git revision), with the pipelined senders of ``throughput``
+  (``in_flight`` 100) and with one sender awaiting each call (``in_flight`` 1, the
+  round trip). The plugin's process is not counted. Instruction counts repeat to a
+  fraction of a percent whatever else runs, so they compare two trees on a loaded
+  machine, or in this VM's fast and slow modes, where wall-clock figures cannot.
+
 On a loaded machine wall-clock figures say little: compare the ratios to the baselines
 measured in the same run.
 
     python bench/isolation.py [--requests N] [--baseline-ref REF] [--in-process]
+    python bench/isolation.py --instructions REF [--calls N]
 """
 
 from __future__ import annotations
@@ -41,6 +50,8 @@ import asyncio
 import itertools
 import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -237,6 +248,16 @@ def isolated(manifest: Path) -> None:
         f.write('isolation = "process"\n')
 
 
+def build_workspace(root: Path, crashers: int) -> None:
+    """The isolated ``server`` (and ``crasher-<i>``), ``client`` and ``sender-<i>``."""
+    for plugin_id in ["server", *(f"crasher-{i}" for i in range(crashers))]:
+        write_plugin(root, plugin_id, SERVER, "Server", [])
+        isolated(root / plugin_id / "plugin.toml")
+    write_plugin(root, "client", QUIET, "Quiet", ["send:*"])
+    for i in range(SENDERS):
+        write_plugin(root, f"sender-{i}", QUIET, "Quiet", ["send:server:*"])
+
+
 async def measure_isolation(requests: int) -> None:
     from logomesh_studio import sdk
     from logomesh_studio.runtime.config import RuntimeConfig
@@ -252,12 +273,7 @@ async def measure_isolation(requests: int) -> None:
          pipelined_msg_per_s=round(base_rate), in_flight=SENDERS * IN_FLIGHT)
     with tempfile.TemporaryDirectory(prefix="logomesh-bench-") as tmp:
         root = Path(tmp)
-        for plugin_id in ["server", *(f"crasher-{i}" for i in range(CRASHERS))]:
-            write_plugin(root, plugin_id, SERVER, "Server", [])
-            isolated(root / plugin_id / "plugin.toml")
-        write_plugin(root, "client", QUIET, "Quiet", ["send:*"])
-        for i in range(SENDERS):
-            write_plugin(root, f"sender-{i}", QUIET, "Quiet", ["send:server:*"])
+        build_workspace(root, CRASHERS)
         host = PluginHost(root, RuntimeConfig(entry_points=False))
         await host.load_workspace()
         assert not [r for r in host.records.values() if r.error], host.plugins()
@@ -322,16 +338,22 @@ async def in_process_p50(requests: int) -> None:
         await host.shutdown()
 
 
+def extract(ref: str, into: Path) -> Path:
+    """``ref``'s ``logomesh_studio`` package, extracted (``git archive``) under ``into``."""
+    into.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "logomesh_studio"],
+                             check=True, capture_output=True).stdout
+    tar_path = into / "ref.tar"
+    tar_path.write_bytes(archive)
+    with tarfile.open(tar_path) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
 def measure_in_process(requests: int, ref: str, rounds: int = 3) -> None:
     """This tree against ``ref``, alternating fresh processes; best of ``rounds``."""
     with tempfile.TemporaryDirectory(prefix="logomesh-baseline-") as tmp:
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref, "logomesh_studio"],
-                                 check=True, capture_output=True).stdout
-        tar_path = Path(tmp) / "ref.tar"
-        tar_path.write_bytes(archive)
-        with tarfile.open(tar_path) as tar:
-            tar.extractall(tmp, filter="data")
-        trees = {"this": str(REPO), "baseline": tmp}
+        trees = {"this": str(REPO), "baseline": str(extract(ref, Path(tmp)))}
         best: dict[str, dict[str, float]] = {}
         for _ in range(rounds):
             for name, tree in trees.items():
@@ -350,6 +372,61 @@ def measure_in_process(requests: int, ref: str, rounds: int = 3) -> None:
          ok=ratio <= GOALS["in_process_ratio"])
 
 
+async def counted_calls(calls: int, in_flight: int) -> None:
+    """Make ``calls`` calls to the isolated server, ``in_flight`` at once (one sender
+    per call in flight), after one warm-up call each (run under callgrind by
+    ``measure_instructions``, against the tree on PYTHONPATH)."""
+    from logomesh_studio.runtime.config import RuntimeConfig
+    from logomesh_studio.runtime.host import PluginHost
+
+    with tempfile.TemporaryDirectory(prefix="logomesh-bench-") as tmp:
+        root = Path(tmp)
+        build_workspace(root, 0)
+        host = PluginHost(root, RuntimeConfig(entry_points=False))
+        await host.load_workspace()
+        senders = [host.instance(f"sender-{i}").ctx for i in range(SENDERS)]
+        flows = [lambda ctx=senders[i % SENDERS]: ctx.send("server", "echo", PAYLOAD)
+                 for i in range(in_flight)]
+        await throughput(flows, 1)
+        if calls:
+            await throughput(flows, calls // in_flight)
+        await host.shutdown()
+
+
+def instructions(tree: Path, calls: int, in_flight: int, out: Path) -> int:
+    """Instructions callgrind counts in this process's code for ``tree``."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                    sys.executable, __file__, "--counted-calls", str(calls), str(in_flight)],
+                   check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    match = re.search(r"^summary: (\d+)", out.read_text(), re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"{out}: callgrind wrote no summary line")
+    return int(match.group(1))
+
+
+def measure_instructions(ref: str, calls: int) -> None:
+    """Instructions per call for this tree and ``ref``: (count with ``calls`` calls -
+    count without) / ``calls``, pipelined and one call at a time."""
+    if shutil.which("valgrind") is None:
+        emit("isolation", "instructions", skipped="valgrind is not installed")
+        return
+    with tempfile.TemporaryDirectory(prefix="logomesh-instr-") as tmp:
+        scratch = Path(tmp)
+        trees = {"this": REPO, "baseline": extract(ref, scratch / "baseline")}
+        for in_flight in (SENDERS * IN_FLIGHT, 1):
+            count = calls if in_flight > 1 else calls // 4  # a round trip costs more time
+            per_call = {}
+            for name, tree in trees.items():
+                run = [instructions(tree, n, in_flight, scratch / f"{name}-{in_flight}-{n}.out")
+                       for n in (0, count)]
+                per_call[name] = (run[1] - run[0]) / count
+            emit("isolation", "instructions", in_flight=in_flight, calls=count,
+                 per_call=round(per_call["this"]), baseline=ref,
+                 baseline_per_call=round(per_call["baseline"]),
+                 ratio=round(per_call["this"] / per_call["baseline"], 3))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000)
@@ -357,9 +434,20 @@ def main() -> None:
     parser.add_argument("--in-process-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--in-process", action="store_true",
                         help="run only the in-process comparison against --baseline-ref")
+    parser.add_argument("--instructions", metavar="REF",
+                        help="count instructions per call (callgrind) here and at REF only")
+    parser.add_argument("--calls", type=int, default=4000,
+                        help="pipelined calls counted by --instructions")
+    parser.add_argument("--counted-calls", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.in_process_only:
         asyncio.run(in_process_p50(args.requests))
+        return
+    if args.counted_calls:
+        asyncio.run(counted_calls(*args.counted_calls))
+        return
+    if args.instructions:
+        measure_instructions(args.instructions, args.calls)
         return
     if not args.in_process:
         asyncio.run(measure_isolation(args.requests))
