@@ -9,6 +9,7 @@ order; a cancelled sender's call stopped in the process; nobody left waiting.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,6 +57,9 @@ class TestPlugin(Plugin):
     @handler("exit")
     def exit(self, message):
         os._exit(3)
+
+    def execute(self, input):
+        return {"executed": input, "pid": os.getpid()}
 """
 SENDERS = 10
 
@@ -179,3 +183,11 @@ def test_a_crash_fails_every_call_in_flight_and_leaves_none_waiting(
                      after=mark)
     assert harness.send("crashy", "echo", "again") == "again"  # a fresh process serves
     assert harness.send("crashy", "cancelled") == 0
+
+
+def test_execute_runs_in_the_process_and_is_recorded(harness: PluginHarness) -> None:
+    answer = harness.execute("napper", [1, {"two": 2}])
+    assert answer["executed"] == [1, {"two": 2}]
+    assert answer["pid"] != os.getpid()
+    record = next(r for r in reversed(list(harness.host.bus.history)) if r.target == "napper")
+    assert (record.type, record.outcome) == ("execute", "ok")
