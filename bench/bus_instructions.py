@@ -53,16 +53,21 @@ def child(tree: Path, sends: int) -> None:
     asyncio.run(run())
 
 
-def instructions(tree: Path, sends: int, out: Path) -> int:
-    """Instructions callgrind counts for a run of ``sends`` calls against ``tree``."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                    sys.executable, __file__, "--child", str(tree), str(sends)],
+def callgrind(command: list[str], env: dict[str, str], out: Path) -> int:
+    """Instructions ``valgrind --tool=callgrind`` counts for ``command`` (its own process
+    only, not the processes it starts); the profile is written to ``out``."""
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command],
                    check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     match = re.search(r"^summary: (\d+)", out.read_text(), re.MULTILINE)
     if match is None:
         raise RuntimeError(f"{out}: callgrind wrote no summary line")
     return int(match.group(1))
+
+
+def instructions(tree: Path, sends: int, out: Path) -> int:
+    """Instructions callgrind counts for a run of ``sends`` calls against ``tree``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return callgrind([sys.executable, __file__, "--child", str(tree), str(sends)], env, out)
 
 
 def per_send(tree: Path, sends: int, scratch: Path) -> float:

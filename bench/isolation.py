@@ -50,7 +50,6 @@ import asyncio
 import itertools
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -66,6 +65,7 @@ from typing import Any
 from _workspace import QUIET, emit, write_plugin
 from bus import PAYLOAD, SENDERS, latencies, percentile, sender_throughput, throughput
 from bus import _stats as stats
+from bus_instructions import callgrind
 
 GOALS = {"p50_us": 60.0, "ratio": 2.5, "msg_per_s": 20_000.0, "restart_ms": 100.0,
          "in_process_ratio": 1.05}
@@ -394,15 +394,10 @@ async def counted_calls(calls: int, in_flight: int) -> None:
 
 
 def instructions(tree: Path, calls: int, in_flight: int, out: Path) -> int:
-    """Instructions callgrind counts in this process's code for ``tree``."""
+    """Instructions callgrind counts in the runtime's process for ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
-    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                    sys.executable, __file__, "--counted-calls", str(calls), str(in_flight)],
-                   check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    match = re.search(r"^summary: (\d+)", out.read_text(), re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"{out}: callgrind wrote no summary line")
-    return int(match.group(1))
+    return callgrind([sys.executable, __file__, "--counted-calls", str(calls), str(in_flight)],
+                     env, out)
 
 
 def measure_instructions(ref: str, calls: int) -> None:
