@@ -29,6 +29,12 @@ CONFIG_HOME = Path(tempfile.mkdtemp(prefix="logomesh-tests-config-"))
 os.environ["XDG_CONFIG_HOME"] = str(CONFIG_HOME)
 atexit.register(shutil.rmtree, CONFIG_HOME, ignore_errors=True)
 
+# A suite started as a background job (`.ci/run &`) inherits SIGINT ignored, and so would
+# the child processes whose Ctrl+C handling tests check (an ignored signal stays ignored
+# across exec; a handler does not): handle it here, so children start with the default.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 DEFAULT_CODE = """
 from logomesh_studio.sdk import Plugin, handler
 
