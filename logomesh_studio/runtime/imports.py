@@ -16,7 +16,6 @@ loading stays linear in the number of plugins.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -32,7 +31,7 @@ from typing import Any
 
 from logomesh_studio.runtime.discovery import PluginSource
 from logomesh_studio.runtime.manifest import Problem
-from logomesh_studio.runtime.plugin_files import is_under, real_prefix
+from logomesh_studio.runtime.plugin_files import bytecode_files, is_under, real_prefix
 
 _NOT_MODULES = frozenset({"tests", "conftest", "setup", "__pycache__"})
 """Folder members that are never imported as the plugin's code (so never a conflict)."""
@@ -301,14 +300,12 @@ _compiled: dict[str, tuple[bytes, CodeType]] = {}
 """Source file -> the source last compiled from it and its code (see _ReloadLoader)."""
 
 
-@functools.lru_cache(maxsize=4096)
 def _bytecode_path(source: str) -> str | None:
-    """Where ``source``'s bytecode would be cached (``__cached__``), computed once per
-    file rather than at each reload."""
-    try:
-        return importlib.util.cache_from_source(source)
-    except NotImplementedError:  # no cache tag on this interpreter
-        return None
+    """Where ``source``'s bytecode would be cached (``__cached__``)."""
+    files, level = bytecode_files(source), sys.flags.optimize
+    if level < len(files):
+        return files[level]
+    return importlib.util.cache_from_source(source) if files else None  # -OOO and up
 
 
 def added_since(count: int) -> list[str]:

@@ -237,20 +237,24 @@ def drop_bytecode(folder: Path, only: Collection[str] | None = None) -> None:
 
 def _drop_cached(source: str) -> None:
     """Delete ``source``'s cached bytecode, at every optimization level."""
-    for cached in _bytecode_files(source, sys.pycache_prefix):
+    for cached in bytecode_files(source):
         try:
             os.unlink(cached)
         except OSError:  # none cached
             pass
 
 
+def bytecode_files(source: str) -> tuple[str, ...]:
+    """Where ``source``'s bytecode may be cached, at optimization levels 0, 1 and 2 (so
+    ``[sys.flags.optimize]`` is this interpreter's ``__cached__``); none without a cache
+    tag. Computed once per file and ``sys.pycache_prefix``, not at every reload."""
+    return _bytecode_files(source, sys.pycache_prefix)
+
+
 @functools.lru_cache(maxsize=4096)
 def _bytecode_files(source: str, prefix: str | None) -> tuple[str, ...]:
-    """Where ``source``'s bytecode may be cached, at each optimization level (none
-    without a cache tag), under ``prefix`` (``sys.pycache_prefix``); computed once per
-    file, not at every reload."""
     try:
         return tuple(importlib.util.cache_from_source(source, optimization=level)
                      for level in ("", 1, 2))
-    except NotImplementedError:
+    except NotImplementedError:  # no cache tag on this interpreter
         return ()
